@@ -1,0 +1,139 @@
+"""The contract every strategy follows: a pure step over a flat numeric state.
+
+A strategy never reads a clock and never touches storage. Its :meth:`step`
+maps ``(state, now_ms, cost, rate)`` to ``(new_state, decision)``. Backends
+store the state and run the step atomically (in-process, in a Lua script, in a
+CAS loop); the pure step is also the oracle native implementations are tested
+against.
+
+State convention (shared by every strategy so every backend can store any of
+them): a flat ``tuple`` of numbers whose first item is the time, in the same
+milliseconds as ``now``, after which the state is equivalent to no state at
+all. Backends use it as the key's expiry, and may drop the state once it has
+passed.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Final
+
+from traffik.rates import Rate
+
+if TYPE_CHECKING:
+    from traffik.backends.base import ThrottleBackend
+
+__all__ = ["Decision", "State", "ThrottleStrategy", "UNLIMITED_DECISION"]
+
+State = tuple[float, ...]
+"""A strategy's stored state; ``state[0]`` is its expiry time in milliseconds."""
+
+
+class Decision:
+    """The outcome of one step: admitted or not, and what the client should know.
+
+    Attributes:
+        allowed: Whether the hit was admitted (and its cost consumed).
+        wait_ms: ``0`` when allowed; otherwise the exact time until a hit of the
+            same cost can pass. Never negative.
+        hits_remaining: Cost units that could still be spent right now, after
+            this hit if it was admitted.
+        metadata: Strategy-specific details (window bounds, tokens, ...).
+    """
+
+    __slots__ = ("allowed", "wait_ms", "hits_remaining", "metadata")
+
+    def __init__(
+        self,
+        allowed: bool,
+        wait_ms: float,
+        hits_remaining: float,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.allowed = allowed
+        self.wait_ms = wait_ms
+        self.hits_remaining = hits_remaining
+        self.metadata = metadata
+
+    def __repr__(self) -> str:
+        return (
+            f"Decision(allowed={self.allowed}, wait_ms={self.wait_ms!r}, "
+            f"hits_remaining={self.hits_remaining!r}, metadata={self.metadata!r})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Decision):
+            return NotImplemented
+        return (self.allowed, self.wait_ms, self.hits_remaining, self.metadata) == (
+            other.allowed,
+            other.wait_ms,
+            other.hits_remaining,
+            other.metadata,
+        )
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking value object: not hashable
+
+
+UNLIMITED_DECISION: Final = Decision(True, 0.0, math.inf, None)
+"""The decision for an unlimited rate: always admitted, nothing consumed."""
+
+
+class ThrottleStrategy(abc.ABC):
+    """Base class of every strategy.
+
+    Subclasses set :attr:`NAME`, validate their parameters in ``__init__``
+    (raising :class:`~traffik.exceptions.ConfigurationError` that names the
+    parameter and value) and implement :meth:`step`.
+    """
+
+    NAME: ClassVar[str]
+    """Registry name, e.g. ``"fixed-window"``; also used by native implementations."""
+
+    __slots__ = ()
+
+    @abc.abstractmethod
+    def step(self, state: State | None, now: float, cost: int, rate: Rate) -> tuple[State | None, Decision]:
+        """Apply one hit of ``cost`` at time ``now`` (ms) to ``state``.
+
+        ``state`` is ``None`` for a fresh key; callers may pass an expired
+        state, which the step must treat as fresh. When the hit is denied the
+        step returns the *same* state object, so a backend can skip the write.
+        ``rate`` is never unlimited (backends answer those without a step).
+        """
+
+    def peek(self, state: State | None, now: float, cost: int, rate: Rate) -> Decision:
+        """The decision a hit of ``cost`` would get, without consuming anything."""
+        return self.step(state, now, cost, rate)[1]
+
+    def params(self) -> dict[str, Any]:
+        """The strategy's parameters, for equality, repr and native implementations."""
+        return {}
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        assert isinstance(other, ThrottleStrategy)
+        return self.params() == other.params()
+
+    def __hash__(self) -> int:
+        return hash((type(self), tuple(sorted(self.params().items()))))
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{name}={value!r}" for name, value in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+    async def __call__(self, key: str, rate: Rate, backend: ThrottleBackend, cost: int = 1) -> float:
+        """Hit ``key`` on ``backend`` directly; returns the wait in ms (``0`` when admitted).
+
+        Example:
+            >>> import asyncio
+            >>> from traffik.backends.inmemory import InMemoryBackend
+            >>> from traffik.strategies import FixedWindow
+            >>> backend = InMemoryBackend()
+            >>> asyncio.run(FixedWindow()("client-1", Rate.parse("1/min"), backend))
+            0.0
+        """
+        decision = await backend.hit(key, self, rate, cost)
+        return decision.wait_ms
