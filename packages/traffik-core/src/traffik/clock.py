@@ -8,7 +8,7 @@ backends read it through a :data:`Clock`, so tests can move time with
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["Clock", "ManualClock", "monotonic_ms", "wall_ms"]
 

@@ -8,11 +8,17 @@ catches them.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+
+from starlette.exceptions import HTTPException
+
 __all__ = [
     "BackendConnectionError",
     "BackendError",
     "BackendTimeoutError",
     "ConfigurationError",
+    "ConnectionThrottled",
     "LockTimeoutError",
     "PluginError",
     "StateContentionError",
@@ -54,3 +60,49 @@ class StateContentionError(BackendError):
 
 class LockTimeoutError(BackendError):
     """A lock could not be acquired within its blocking timeout."""
+
+
+def retry_after_seconds(wait_ms: float) -> int:
+    """Whole seconds a client should wait: ``wait_ms`` rounded up, at least 1."""
+    if wait_ms != wait_ms or wait_ms <= 1_000:  # NaN and sub-second waits both become 1
+        return 1
+    if math.isinf(wait_ms):
+        # An unreachable cost never passes; a day is an honest "much later" for a header.
+        return 86_400
+    return math.ceil(wait_ms / 1_000)
+
+
+class ConnectionThrottled(HTTPException, TraffikError):
+    """The client is over its limit: an HTTP 429 with a ``Retry-After`` header.
+
+    A Starlette :class:`~starlette.exceptions.HTTPException`, so Starlette
+    answers it as ``text/plain`` and FastAPI as JSON ``{"detail": ...}``;
+    raised before a WebSocket is accepted it denies the handshake with 429.
+
+    Args:
+        wait_ms: Milliseconds until the client may retry.
+        detail: Response body; defaults to ``"Too many requests. Retry in N seconds."``.
+        headers: Extra response headers (rate limit headers); ``Retry-After`` is always set.
+
+    Example:
+        >>> exc = ConnectionThrottled(1_500.0)
+        >>> exc.status_code, exc.retry_after, exc.headers["Retry-After"]
+        (429, 2, '2')
+        >>> exc.detail
+        'Too many requests. Retry in 2 seconds.'
+    """
+
+    def __init__(
+        self,
+        wait_ms: float,
+        detail: str | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        retry_after = retry_after_seconds(wait_ms)
+        all_headers = dict(headers) if headers else {}
+        all_headers["Retry-After"] = str(retry_after)
+        if detail is None:
+            detail = f"Too many requests. Retry in {retry_after} seconds."
+        super().__init__(status_code=429, detail=detail, headers=all_headers)
+        self.wait_ms = wait_ms
+        self.retry_after = retry_after

@@ -7,6 +7,13 @@ imported only when first used, so discovering plugins never imports a client
 library (redis, aiomcache, fastapi). Built-in components register through the
 very same hooks.
 
+Each hook is called once per process, on first use of the plugin registry
+(never at import, never on the request path). The registry checks every result
+(types, names, URL schemes, ``"module:Attribute"`` loaders) and raises
+:class:`~traffik.exceptions.PluginError` naming the plugin for an invalid one
+or for a name or scheme another plugin already registered. Registration hooks
+cannot be wrappers. ``hookimpl`` is also importable from :mod:`traffik.plugins`.
+
 Example:
     A third-party backend's entry module::
 

@@ -35,7 +35,7 @@ _MS_PER_UNIT: Final[dict[str, int]] = {
 # Only whole non-negative numbers; the unit (with an optional plural "s") is
 # validated against _MS_PER_UNIT afterwards so the error can quote it.
 _RATE_PATTERN: Final = re.compile(
-    r"^\s*(?P<limit>\d+)\s*(?:/|\s+per\s+)\s*(?P<count>\d+)?\s*(?P<unit>[a-z]*)\s*$"
+    r"^\s*(?P<limit>\d+)\s*(?:/|\s+per\s+)\s*(?P<count>\d+)?\s*(?P<unit>[a-z]*)\s*$", re.ASCII
 )
 
 
@@ -75,7 +75,7 @@ class Rate:
             would admit nothing; disable the throttle instead).
     """
 
-    __slots__ = ("limit", "expire", "rps", "rpm", "rph", "rpd", "is_subsecond", "unlimited", "_hash")
+    __slots__ = ("_hash", "expire", "is_subsecond", "limit", "rpd", "rph", "rpm", "rps", "unlimited")
 
     limit: int
     """Cost units admitted per window."""
@@ -93,6 +93,7 @@ class Rate:
     """``True`` when the window is shorter than one second."""
     unlimited: bool
     """``True`` for ``Rate()`` / ``"0/0"``: every request passes."""
+    _hash: int
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 __path__ = extend_path(__path__, __name__)
 
-from traffik.backends.base import ThrottleBackend, get_active_backend  # noqa: E402
+from traffik.backends.base import ThrottleBackend, get_active_backend
 
 if TYPE_CHECKING:
     from traffik.plugins import backend_from_url

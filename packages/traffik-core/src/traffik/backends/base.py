@@ -59,12 +59,10 @@ def validate_on_error(value: object, owner: str) -> ErrorPolicy:
     """Return ``value`` if it is a valid ``on_error`` policy, else raise naming ``owner``."""
     if isinstance(value, str):
         if value in _ERROR_POLICIES:
-            return value  # type: ignore[return-value]  # narrowed by the membership test
+            return value  # type: ignore[return-value]  # mypy cannot narrow a str to the Literal by membership
     elif callable(value):
-        return value  # type: ignore[return-value]  # any callable is accepted; it is awaited at error time
-    raise ConfigurationError(
-        f"{owner}: on_error must be 'allow', 'throttle', 'raise' or a callable, got {value!r}"
-    )
+        return value
+    raise ConfigurationError(f"{owner}: on_error must be 'allow', 'throttle', 'raise' or a callable, got {value!r}")
 
 
 def _validate_optional_seconds(value: object, name: str, owner: str) -> float | None:

@@ -8,7 +8,14 @@ from typing import Any
 
 from traffik.exceptions import PluginError
 
-__all__ = ["BackendInfo", "IntegrationInfo", "StrategyImplementationInfo", "StrategyInfo", "load_object"]
+__all__ = [
+    "BackendInfo",
+    "IntegrationInfo",
+    "PluginInfo",
+    "StrategyImplementationInfo",
+    "StrategyInfo",
+    "load_object",
+]
 
 
 def load_object(reference: str) -> Any:
@@ -73,3 +80,21 @@ class IntegrationInfo:
     framework: str
     loader: str
     description: str = ""
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A plugin the registry has loaded.
+
+    Attributes:
+        name: Plugin name: the entry-point name (``"redis"``), ``"builtin"``
+            for core's own components, or the name given to
+            :meth:`~traffik.plugins.PluginRegistry.register`.
+        distribution: The distribution that declared the entry point
+            (``"traffik-redis"``); ``None`` for a plugin registered in code.
+        version: That distribution's version, or ``None``.
+    """
+
+    name: str
+    distribution: str | None
+    version: str | None

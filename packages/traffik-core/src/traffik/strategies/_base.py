@@ -43,7 +43,7 @@ class Decision:
         metadata: Strategy-specific details (window bounds, tokens, ...).
     """
 
-    __slots__ = ("allowed", "wait_ms", "hits_remaining", "metadata")
+    __slots__ = ("allowed", "hits_remaining", "metadata", "wait_ms")
 
     def __init__(
         self,
@@ -109,6 +109,24 @@ class ThrottleStrategy(abc.ABC):
 
     def params(self) -> dict[str, Any]:
         """The strategy's parameters, for equality, repr and native implementations."""
+        return {}
+
+    def describe(self, state: State | None, now: float, rate: Rate) -> dict[str, Any]:
+        """Strategy-specific details of ``state`` at ``now``, for ``stat()`` and debugging.
+
+        Steps keep ``Decision.metadata`` cheap (often ``None``) because they run
+        on every hit; ``describe`` is the off-hot-path way to get the details
+        (window bounds, tokens, theoretical arrival time, ...). ``state`` may
+        be ``None`` or expired, which describes a fresh key. Values are plain
+        numbers (``None`` where not applicable), times in the same milliseconds
+        as ``now``. Never consumes.
+        The default describes nothing.
+
+        Example:
+            >>> from traffik.strategies import FixedWindow
+            >>> FixedWindow().describe(None, 1_500.0, Rate.parse("5/s"))["window_end"]
+            2000.0
+        """
         return {}
 
     def __eq__(self, other: object) -> bool:

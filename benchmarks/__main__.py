@@ -1,0 +1,175 @@
+"""``python -m benchmarks``: Traffik's benchmark command.
+
+Every figure stands beside its floor (the cheapest thing it could cost) and is
+printed as a ratio to it: µs per direct hit (hot key and many keys), hits/s
+with 50 concurrent tasks, HTTP overhead of a throttled FastAPI endpoint over
+the same endpoint unthrottled (in-process ASGI and uvicorn), accuracy under
+contention, store operations per hit and bytes per live key. Runs are warmed
+up, repeated and interleaved; medians are reported with their min-max.
+
+``--backend`` picks ``memory``, ``redis``, ``memcached`` or any plugin backend
+(servers are started on loopback unless ``--redis-url`` / ``--memcached`` /
+``--url`` is given). ``--quick`` is the seconds-long CI smoke run; ``--json``
+prints machine-readable results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from typing import Any
+
+from traffik.exceptions import ConfigurationError
+
+from benchmarks._accuracy import contention
+from benchmarks._footprint import footprint
+from benchmarks._http import asgi_overhead
+from benchmarks._inmemory import floor_latency, hit_latency
+from benchmarks._native import native_benchmarks
+from benchmarks._plugins import discovery_ms
+from benchmarks._report import print_report
+from benchmarks._strategies import STRATEGIES, pick
+from benchmarks._targets import Target, parse_memcached, provision
+from benchmarks._throughput import CONCURRENT_TASKS, throughput
+from benchmarks._timing import ratio
+from benchmarks._uvicorn import uvicorn_overhead
+
+SCENARIOS = ("latency", "throughput", "asgi", "uvicorn", "contention", "footprint", "native", "discovery")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=(__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--backend",
+        action="append",
+        help="memory, redis, memcached or a plugin backend's name; repeatable "
+        "(default: memory, plus redis and memcached when their servers are installed; --quick: memory)",
+    )
+    parser.add_argument("--redis-url", help="use this Redis instead of starting one on loopback")
+    parser.add_argument("--memcached", type=parse_memcached, help="host:port[,host:port] instead of starting two")
+    parser.add_argument("--url", help="URL of a plugin backend named with --backend")
+    parser.add_argument("--strategy", action="append", choices=list(STRATEGIES), help="repeatable; default: all")
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS, help="repeatable; default: all")
+    parser.add_argument("--keys", type=_positive, action="append", help="key cardinalities (default: 1 and 10000)")
+    parser.add_argument("--operations", type=_positive, default=100_000, help="in-memory hits per timed run")
+    parser.add_argument("--repeats", type=_positive, default=5, help="timed runs per variant (median reported)")
+    parser.add_argument("--tasks", type=_positive, default=CONCURRENT_TASKS, help="concurrent tasks (throughput)")
+    parser.add_argument("--requests", type=_positive, default=1_000, help="HTTP requests per timed run")
+    parser.add_argument("--processes", type=_positive, default=4, help="worker processes (contention)")
+    parser.add_argument("--quick", action="store_true", help="a seconds-long smoke run (CI)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.operations, args.repeats, args.requests, args.processes = 2_000, 2, 50, 2
+        args.keys = args.keys or [1, 1_000]
+    args.keys = args.keys or [1, 10_000]
+    if args.backend is None:
+        args.backend = ["memory"] if args.quick else ["memory", "redis", "memcached"]
+        # Default backends whose server is not installed are skipped with a note, not an error.
+        args.skip_missing = True
+    else:
+        args.skip_missing = False
+    return args
+
+
+def _latency_rows(latencies: list[Any], floors: dict[int, Any]) -> list[dict[str, Any]]:
+    return [
+        {
+            "strategy": result.strategy,
+            "keys": result.keys,
+            "median_us": round(result.sample.median, 3),
+            "min_us": round(result.sample.low, 3),
+            "max_us": round(result.sample.high, 3),
+            "floor_us": round(floors[result.keys].median, 3),
+            "ratio_to_floor": ratio(result.sample.median, floors[result.keys].median),
+        }
+        for result in latencies
+    ]
+
+
+async def _measure(target: Target, args: argparse.Namespace, scenarios: set[str]) -> dict[str, Any]:
+    strategies = pick(args.strategy)
+    remote = target.name != "memory"
+    # A network round trip costs ~50-100x an in-memory hit: fewer operations keep runs comparable in time.
+    operations = max(50, args.operations // 40) if remote else args.operations
+    result: dict[str, Any] = {}
+    if "latency" in scenarios and not remote:
+        latencies = await hit_latency(strategies, args.keys, args.operations, args.repeats)
+        floors = await floor_latency(args.keys, args.operations, args.repeats)
+        result["hit_latency"] = _latency_rows(latencies, floors)
+    if "throughput" in scenarios:
+        result["throughput"] = await throughput(target, strategies, operations, args.repeats, args.tasks)
+    if "asgi" in scenarios:
+        result["http_asgi"] = await asgi_overhead(target, args.requests, args.repeats)
+    if "uvicorn" in scenarios:
+        result["http_uvicorn"] = await uvicorn_overhead(target, args.requests * 2, args.repeats)
+    if "contention" in scenarios:
+        limit_multiple = 4
+        result["contention"] = await contention(target, strategies, args.processes, 25, limit_multiple * 200)
+    if "footprint" in scenarios:
+        hits = 100 if args.quick else 500
+        result["footprint"] = await footprint(target, strategies, hits, max(args.keys))
+    if "native" in scenarios:
+        native = await native_benchmarks(target, min(operations, 2_000), args.repeats)
+        if native is not None:
+            result["native"] = native
+    return result
+
+
+async def _run(args: argparse.Namespace, targets: list[Target], notes: list[str]) -> dict[str, Any]:
+    scenarios = set(args.scenario or SCENARIOS)
+    started = time.perf_counter()
+    results: dict[str, Any] = {"backends": {}}
+    for target in targets:
+        results["backends"][target.name] = await _measure(target, args, scenarios)
+    if "discovery" in scenarios:
+        median, low, high = discovery_ms(3 if args.quick else 7)
+        results["plugin_discovery_ms"] = {"median": round(median, 2), "min": round(low, 2), "max": round(high, 2)}
+    results["notes"] = notes
+    results["settings"] = {
+        "operations": args.operations,
+        "repeats": args.repeats,
+        "tasks": args.tasks,
+        "requests": args.requests,
+        "processes": args.processes,
+        "quick": args.quick,
+        "python": sys.version.split()[0],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks and print them; the exit status is 2 on a configuration error."""
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        with provision(
+            args.backend,
+            redis_url=args.redis_url,
+            memcached=args.memcached or (),
+            url=args.url,
+            skip_missing=args.skip_missing,
+        ) as (targets, notes):
+            results = asyncio.run(_run(args, targets, notes))
+    except ConfigurationError as exc:
+        print(f"python -m benchmarks: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(results, indent=2))
+    else:
+        print_report(results)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

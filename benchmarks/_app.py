@@ -1,0 +1,45 @@
+"""The FastAPI app the HTTP scenarios serve: one endpoint, throttled and not.
+
+``GET /plain`` and ``GET /throttled`` run the same handler; the second also
+depends on an :class:`~traffik.HTTPThrottle` whose limit is never reached, so
+the difference between them is the whole cost of throttling a request.
+
+Uvicorn builds it with ``--factory benchmarks._app:app_from_env``, reading the
+backend URL from ``TRAFFIK_BENCH_URL`` (``memory://`` when unset).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from fastapi import Depends, FastAPI
+from traffik.backends.base import ThrottleBackend
+from traffik.plugins import backend_from_url
+from traffik.registry import ThrottleRegistry
+from traffik.throttles import HTTPThrottle
+
+from benchmarks._strategies import NEVER_REACHED
+
+__all__ = ["URL_VARIABLE", "app_from_env", "create_app"]
+
+URL_VARIABLE = "TRAFFIK_BENCH_URL"
+
+
+def create_app(backend: ThrottleBackend) -> FastAPI:
+    """The benchmark app, throttling ``/throttled`` on ``backend`` (initialised by the app's lifespan)."""
+    throttle = HTTPThrottle("bench:http", rate=NEVER_REACHED, backend=backend, registry=ThrottleRegistry())
+    app = FastAPI(lifespan=backend.lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+
+    async def handler() -> dict[str, bool]:
+        return {"ok": True}
+
+    app.add_api_route("/plain", handler, methods=["GET"])
+    app.add_api_route("/throttled", handler, methods=["GET"], dependencies=[Depends(throttle)])
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app on the backend at ``$TRAFFIK_BENCH_URL``, in a fresh namespace (uvicorn's ``--factory``)."""
+    url = os.environ.get(URL_VARIABLE, "memory://")
+    return create_app(backend_from_url(url, namespace=f"bench-http-{uuid.uuid4().hex[:8]}"))

@@ -1,0 +1,206 @@
+"""Redis scenarios: round trips and server commands per hit, µs per sequential hit, hits/s with 50 tasks.
+
+Every figure sits beside the floor: a bare ``EVALSHA`` of a trivial script
+(``return 1``) through the same client, i.e. the cost of one round trip with
+no work in it. ``python -m benchmarks._redis`` runs it on a private
+``redis-server`` and prints JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from redis.asyncio import Redis
+from traffik.backends.redis import RedisBackend
+from traffik.rates import Rate
+from traffik.strategies import (
+    GCRA,
+    FixedWindow,
+    LeakyBucket,
+    LeakyBucketWithQueue,
+    SlidingWindowCounter,
+    SlidingWindowLog,
+    TokenBucket,
+    TokenBucketWithDebt,
+)
+from traffik.strategies._base import ThrottleStrategy
+
+from benchmarks._timing import measure_interleaved
+
+__all__ = ["STRATEGIES", "redis_benchmarks"]
+
+STRATEGIES: Final[dict[str, ThrottleStrategy]] = {
+    "FixedWindow": FixedWindow(),
+    "SlidingWindowCounter": SlidingWindowCounter(),
+    "SlidingWindowLog": SlidingWindowLog(),
+    "TokenBucket": TokenBucket(),
+    "TokenBucketWithDebt": TokenBucketWithDebt(max_debt=10),
+    "LeakyBucket": LeakyBucket(),
+    "LeakyBucketWithQueue": LeakyBucketWithQueue(),
+    "GCRA": GCRA(),
+}
+
+# High enough that hits keep being admitted (the writing path) for the whole run,
+# low enough that SlidingWindowLog's per-key log stays realistic.
+RATE: Final = Rate(limit=10**9, minutes=1)
+LOG_RATE: Final = Rate(limit=100, seconds=1)
+KEYS: Final = 1_000
+TASKS: Final = 50
+COUNTED_HITS: Final = 200
+_FLOOR_SCRIPT: Final = "return 1"
+
+Runner = Callable[[int], Awaitable[float]]
+
+
+def _rate(name: str) -> Rate:
+    return LOG_RATE if name == "SlidingWindowLog" else RATE
+
+
+def _keys() -> list[str]:
+    return [f"api:v1:203.0.{i // 256 % 256}.{i % 256}:GET:/items" for i in range(KEYS)]
+
+
+def _sequential(backend: RedisBackend, strategy: ThrottleStrategy, rate: Rate, keys: list[str]) -> Runner:
+    async def run(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await backend.hit(keys[i % KEYS], strategy, rate)
+        return time.perf_counter() - start
+
+    return run
+
+
+def _floor(client: Redis, sha: str, keys: list[str]) -> Runner:
+    async def run(n: int) -> float:
+        start = time.perf_counter()
+        for i in range(n):
+            await client.evalsha(sha, 1, keys[i % KEYS])
+        return time.perf_counter() - start
+
+    return run
+
+
+async def _concurrent(call: Callable[[str], Awaitable[Any]], keys: list[str], operations: int) -> float:
+    """Hits per second with :data:`TASKS` tasks sharing ``operations`` calls, each task on its own keys."""
+    per_task = max(1, operations // TASKS)
+
+    async def task(offset: int) -> None:
+        for i in range(per_task):
+            await call(keys[(offset + i * TASKS) % KEYS])
+
+    start = time.perf_counter()
+    await asyncio.gather(*(task(offset) for offset in range(TASKS)))
+    return per_task * TASKS / (time.perf_counter() - start)
+
+
+async def _commands_per_hit(
+    client: Redis, backend: RedisBackend, strategy: ThrottleStrategy, rate: Rate, sent: list[str]
+) -> tuple[float, float, dict[str, float]]:
+    """(round trips per hit seen by the client, commands per hit executed by the server, per command)."""
+    before = await client.info("commandstats")
+    sent.clear()
+    for i in range(COUNTED_HITS):
+        await backend.hit(f"count-{i % 10}", strategy, rate)
+    round_trips = len(sent)
+    after = await client.info("commandstats")
+    deltas = {
+        name.removeprefix("cmdstat_"): stats["calls"] - before.get(name, {"calls": 0})["calls"]
+        for name, stats in after.items()
+        if name != "cmdstat_info"
+    }
+    per_command = {name: calls / COUNTED_HITS for name, calls in sorted(deltas.items()) if calls}
+    return round_trips / COUNTED_HITS, sum(deltas.values()) / COUNTED_HITS, per_command
+
+
+async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str, Any]:
+    """Measure every strategy on the Redis at ``url`` (keys under the ``bench`` namespace, cleared after).
+
+    Returns:
+        ``{"strategies": {name: {...}}, "floor": {...}, "settings": {...}}`` where each
+        strategy has ``round_trips_per_hit``, ``server_commands_per_hit``,
+        ``commands`` (server commands per hit, by name), ``median_us``/``min_us``/``max_us``
+        per sequential hit, ``ratio_to_floor`` and ``concurrent_hits_per_s``.
+    """
+    client = Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
+    backend = RedisBackend(client, namespace="bench")
+    sent: list[str] = []
+    execute = client.execute_command
+
+    async def counting(*args: Any, **options: Any) -> Any:
+        sent.append(str(args[0]))
+        return await execute(*args, **options)
+
+    keys = _keys()
+    try:
+        sha = await client.script_load(_FLOOR_SCRIPT)
+        for name, strategy in STRATEGIES.items():  # loads every script before anything is measured
+            await backend.hit("warm-up", strategy, _rate(name))
+        client.execute_command = counting  # type: ignore[method-assign]  # count round trips for the next step
+        counts = {
+            name: await _commands_per_hit(client, backend, strategy, _rate(name), sent)
+            for name, strategy in STRATEGIES.items()
+        }
+        client.execute_command = execute  # type: ignore[method-assign]  # stop counting before timing
+        variants = [("floor", _floor(client, sha, keys))] + [
+            (name, _sequential(backend, strategy, _rate(name), keys)) for name, strategy in STRATEGIES.items()
+        ]
+        samples = {sample.name: sample for sample in await measure_interleaved(variants, operations, repeats)}
+        floor_us = samples["floor"].median
+        floor_rate = statistics.median(
+            [await _concurrent(lambda key: client.evalsha(sha, 1, key), keys, operations) for _ in range(repeats)]
+        )
+        results: dict[str, Any] = {}
+        for name, strategy in STRATEGIES.items():
+            rate = _rate(name)
+            concurrent = statistics.median(
+                [
+                    await _concurrent(lambda key, s=strategy, r=rate: backend.hit(key, s, r), keys, operations)
+                    for _ in range(repeats)
+                ]
+            )
+            round_trips, server_commands, per_command = counts[name]
+            sample = samples[name]
+            results[name] = {
+                "round_trips_per_hit": round(round_trips, 3),
+                "server_commands_per_hit": round(server_commands, 3),
+                "commands": per_command,
+                "median_us": round(sample.median, 1),
+                "min_us": round(sample.low, 1),
+                "max_us": round(sample.high, 1),
+                "ratio_to_floor": round(sample.median / floor_us, 2),
+                "concurrent_hits_per_s": round(concurrent),
+                "concurrent_ratio_to_floor": round(concurrent / floor_rate, 2),
+            }
+        return {
+            "strategies": results,
+            "floor": {
+                "median_us": round(floor_us, 1),
+                "min_us": round(samples["floor"].low, 1),
+                "max_us": round(samples["floor"].high, 1),
+                "concurrent_hits_per_s": round(floor_rate),
+            },
+            "settings": {"operations": operations, "repeats": repeats, "tasks": TASKS, "keys": KEYS},
+        }
+    finally:
+        client.execute_command = execute  # type: ignore[method-assign]  # restore in every case
+        await backend.clear()
+        await client.aclose()
+
+
+def _main(argv: list[str]) -> None:
+    from traffik.testing import RedisServer
+
+    operations = int(argv[0]) if argv else 5_000
+    repeats = int(argv[1]) if len(argv) > 1 else 5
+    with RedisServer() as server:
+        print(json.dumps(asyncio.run(redis_benchmarks(server.url, operations, repeats)), indent=2))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])

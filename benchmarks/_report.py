@@ -1,0 +1,114 @@
+"""Tables for ``python -m benchmarks``: every figure as median [min-max] beside its floor and the ratio."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["print_report"]
+
+
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def _span(figure: dict[str, float], digits: int = 2) -> str:
+    return f"{figure['median']:.{digits}f} [{figure['min']:.{digits}f}-{figure['max']:.{digits}f}]"
+
+
+def _latency(rows: list[dict[str, Any]]) -> None:
+    print("  µs per `await backend.hit(key, strategy, rate)`; floor: an awaited bare dict increment")
+    print(f"  {'strategy':<22} {'keys':>6} {'µs/hit [min-max]':>22} {'floor µs':>9} {'x floor':>8}")
+    for row in rows:
+        span = f"{row['median_us']:.2f} [{row['min_us']:.2f}-{row['max_us']:.2f}]"
+        floor = f"{row['floor_us']:.2f}"
+        print(f"  {row['strategy']:<22} {row['keys']:>6} {span:>22} {floor:>9} {_x(row['ratio_to_floor']):>8}")
+
+
+def _throughput(section: dict[str, Any], floor_name: str) -> None:
+    floor = section["floor_hits_per_s"]
+    floor_text = _span(floor, 0) if floor else "none"
+    print(f"  hits/s with {section['tasks']} concurrent tasks, one key each; floor ({floor_name}): {floor_text}")
+    print(f"  {'strategy':<22} {'hits/s [min-max]':>28} {'x floor':>8}")
+    for row in section["rows"]:
+        print(f"  {row['strategy']:<22} {_span(row['hits_per_s'], 0):>28} {_x(row['ratio_to_floor']):>8}")
+
+
+def _http(asgi: dict[str, Any] | None, uvicorn: dict[str, Any] | None) -> None:
+    print("  HTTP: GET /throttled vs the same endpoint unthrottled (the floor), µs per request")
+    if asgi:
+        print(
+            f"  in-process ASGI (httpx): floor {_span(asgi['floor_us'], 1)} µs"
+            f"  throttled {_span(asgi['throttled_us'], 1)} µs"
+            f"  {asgi['overhead_us']:+.1f} µs  {_x(asgi['ratio_to_floor'])}"
+        )
+    if uvicorn:
+        floor, throttled = uvicorn["floor_requests_per_s"], uvicorn["throttled_requests_per_s"]
+        print(
+            f"  uvicorn, {uvicorn['connections']} keep-alive conns: floor {_span(floor, 0)} req/s"
+            f"  throttled {_span(throttled, 0)} req/s  {_x(uvicorn['ratio_to_floor'])} per request"
+        )
+
+
+def _contention(section: dict[str, Any]) -> None:
+    print(
+        f"  contention: {section['processes']} processes x {section['tasks_per_process']} tasks, "
+        f"{section['attempts']} hits on one key, limit {section['limit']}"
+    )
+    cells = [
+        f"{row['strategy']} {row['admitted']}/{row['expected']}{'' if row['exact'] else ' MISMATCH'}"
+        for row in section["rows"]
+    ]
+    for start in range(0, len(cells), 4):
+        print("    " + "; ".join(cells[start : start + 4]))
+
+
+def _footprint(section: dict[str, dict[str, float | None]]) -> None:
+    print(f"  {'strategy':<22} {'store ops/hit':>13} {'bytes/live key':>15}")
+    for name, row in section.items():
+        size = "-" if row["bytes_per_live_key"] is None else f"{row['bytes_per_live_key']:.1f}"
+        print(f"  {name:<22} {row['store_ops_per_hit']:>13.3f} {size:>15}")
+
+
+def _native(section: dict[str, Any]) -> None:
+    floor = section.get("floor_us")
+    if isinstance(floor, dict) and "median" in floor:
+        print(f"  plugin's own run: floor µs {_span(floor, 1)}")
+    rows = section.get("strategies")
+    if not isinstance(rows, dict) or not rows:
+        print(f"  plugin's own run: {section}")
+        return
+    columns = list(dict.fromkeys(column for row in rows.values() for column in row))
+    print("  " + f"{'strategy':<22} " + " ".join(f"{column:>14}" for column in columns))
+    for name, row in rows.items():
+        print("  " + f"{name:<22} " + " ".join(f"{row.get(column, '-')!s:>14}" for column in columns))
+
+
+_FLOORS = {"memory": "bare dict increment", "redis": "bare EVALSHA", "memcached": "bare incr"}
+
+
+def print_report(results: dict[str, Any]) -> None:
+    """Print ``results`` (what ``python -m benchmarks --json`` prints) as tables."""
+    for name, backend in results["backends"].items():
+        print(f"== {name} ==")
+        if "hit_latency" in backend:
+            _latency(backend["hit_latency"])
+        if "throughput" in backend:
+            _throughput(backend["throughput"], _FLOORS.get(name, "none"))
+        if "http_asgi" in backend or "http_uvicorn" in backend:
+            _http(backend.get("http_asgi"), backend.get("http_uvicorn"))
+        if "contention" in backend:
+            _contention(backend["contention"])
+        if "footprint" in backend:
+            _footprint(backend["footprint"])
+        if "native" in backend:
+            _native(backend["native"])
+        print()
+    if "plugin_discovery_ms" in results:
+        print(f"plugin discovery (first use, fresh process): {_span(results['plugin_discovery_ms'])} ms")
+    for note in results["notes"]:
+        print(f"note: {note}")
+    s = results["settings"]
+    print(
+        f"({s['operations']} in-memory hits per run, {s['repeats']} interleaved runs per variant after a warm-up, "
+        f"{s['requests']} HTTP requests per run; Python {s['python']}; {s['seconds']} s)"
+    )

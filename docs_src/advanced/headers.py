@@ -1,0 +1,76 @@
+"""Response headers: presets, custom headers, conditions, and per-call overrides."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.testclient import TestClient
+from starlette.requests import HTTPConnection
+
+from traffik import HTTPThrottle
+from traffik.backends.inmemory import InMemoryBackend
+from traffik.clock import ManualClock
+from traffik.headers import DEFAULT_HEADERS_THROTTLED, DRAFT_RATELIMIT_HEADERS, Header, Headers
+from traffik.types import StrategyStat
+
+
+def low_quota(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> bool:
+    return stat.hits_remaining < stat.rate.limit / 2  # a custom condition
+
+
+headers = Headers(
+    {
+        "X-RateLimit-Limit": Header.LIMIT(when="always"),
+        "X-RateLimit-Remaining": Header.REMAINING(when="always"),
+        "Retry-After": Header.RESET_SECONDS(when="throttled"),  # "throttled": out of quota
+        "X-Quota-Warning": Header("running low", when=low_quota),
+        "X-Docs": "https://example.com/limits",  # a plain string is sent on every response
+    }
+)
+
+backend = InMemoryBackend(clock=ManualClock())
+app = FastAPI(lifespan=backend.lifespan)
+throttle = HTTPThrottle("headers:api", rate="4/min", headers=headers)
+draft = HTTPThrottle("headers:draft", rate="10/min", headers=DRAFT_RATELIMIT_HEADERS)
+
+
+@app.get("/items", dependencies=[Depends(throttle)])
+async def items() -> list[int]:
+    return [1]
+
+
+@app.get("/draft", dependencies=[Depends(draft)])
+async def draft_route() -> list[int]:
+    return [1]
+
+
+@app.get("/quota")
+async def quota(request: Request) -> dict[str, str]:
+    # Resolve headers yourself: suppress one, add one, for this call only.
+    return await throttle.get_headers(
+        request, headers={"Retry-After": Header.DISABLE, "X-Extra": Header("yes", when="always")}
+    )
+
+
+def main() -> None:
+    with TestClient(app) as client:
+        first = client.get("/items")
+        assert first.headers["X-RateLimit-Remaining"] == "3"
+        assert "Retry-After" not in first.headers and "X-Quota-Warning" not in first.headers
+        assert first.headers["X-Docs"] == "https://example.com/limits"
+        client.get("/items")
+        assert client.get("/items").headers["X-Quota-Warning"] == "running low"  # 1 left of 4
+        last = client.get("/items")
+        # Spent the last unit: "throttled" headers appear; this request itself waited 0 s.
+        assert last.status_code == 200 and last.headers["Retry-After"] == "0"
+        denied = client.get("/items")
+        assert denied.status_code == 429 and denied.headers["Retry-After"] == "60"
+
+        assert client.get("/draft").headers["RateLimit-Policy"] == '"default";q=10;w=60'
+        assert client.get("/quota").json()["X-Extra"] == "yes"
+
+    # Presets are read-only; derive your own with | (the right side wins).
+    mine = DEFAULT_HEADERS_THROTTLED | {"Retry-After": Header.DISABLE}
+    assert mine["Retry-After"] is Header.DISABLE and "Retry-After" in DEFAULT_HEADERS_THROTTLED

@@ -1,0 +1,45 @@
+"""The registry: find throttles by uid, disable and enable them, alone or all at once."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+
+from traffik import HTTPThrottle
+from traffik.backends.inmemory import InMemoryBackend
+from traffik.exceptions import ConfigurationError
+from traffik.registry import GLOBAL_REGISTRY, ThrottleRegistry
+
+registry = ThrottleRegistry()
+backend = InMemoryBackend()
+search = HTTPThrottle("registry:search", rate="1/hour", backend=backend, registry=registry)
+upload = HTTPThrottle("registry:upload", rate="1/hour", backend=backend, registry=registry)
+
+
+def request() -> Request:
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.8", 1)})
+
+
+async def main() -> None:
+    assert registry.exist("registry:search")
+    assert registry.get_throttle("registry:search") is search
+    assert not GLOBAL_REGISTRY.exist("registry:search")  # a private registry is separate
+
+    assert await registry.disable("registry:search")  # e.g. from an admin endpoint during an incident
+    assert search.is_disabled
+    for _ in range(3):
+        await search.hit(request())  # returns at once: nothing counted
+    await registry.enable("registry:search")
+
+    await registry.disable_all()
+    assert search.is_disabled and upload.is_disabled
+    await registry.enable_all()
+
+    try:  # uids are unique per registry: reuse the object to share a quota
+        HTTPThrottle("registry:search", rate="5/min", backend=backend, registry=registry)
+    except ConfigurationError as exc:
+        assert "already registered" in str(exc)
+    else:
+        raise AssertionError("a duplicate uid must be rejected")
+
+    registry.clear()
+    assert not registry.exist("registry:search")

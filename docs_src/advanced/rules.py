@@ -1,0 +1,52 @@
+"""Rules: fire a throttle only for some paths, methods or requests; bypass it for others."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.testclient import TestClient
+
+from traffik import HTTPThrottle
+from traffik.backends.inmemory import InMemoryBackend
+from traffik.clock import ManualClock
+from traffik.registry import BypassThrottleRule, ThrottleRegistry, ThrottleRule
+
+
+async def is_free_plan(request: Request) -> bool:
+    return request.headers.get("x-plan", "free") == "free"
+
+
+registry = ThrottleRegistry()  # or leave it out: GLOBAL_REGISTRY
+backend = InMemoryBackend(clock=ManualClock())
+throttle = HTTPThrottle(
+    "rules:api",
+    rate="1/min",
+    registry=registry,
+    rules=[
+        ThrottleRule(path="/api/**", methods={"POST", "PUT"}, predicate=is_free_plan),  # all ANDed
+        BypassThrottleRule(path="/api/*/health"),  # `*` is exactly one segment
+    ],
+)
+# Rules can also be attached later, through the registry, by uid.
+registry.add_rules("rules:api", BypassThrottleRule(path=re.compile(r"^/api/internal/")))
+
+app = FastAPI(lifespan=backend.lifespan, dependencies=[Depends(throttle)])
+
+
+@app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT"])
+async def api(rest: str) -> dict[str, str]:
+    return {"path": rest}
+
+
+def main() -> None:
+    with TestClient(app) as client:
+        assert client.get("/api/items").status_code == 200  # GET: no rule matches, not throttled
+        assert client.get("/api/items").status_code == 200
+        assert client.post("/api/items").status_code == 200
+        assert client.post("/api/items").status_code == 429  # free plan, second POST
+        assert client.post("/api/items", headers={"x-plan": "pro"}).status_code == 200
+        assert client.post("/api/v1/health").status_code == 200  # bypassed
+        assert client.post("/api/v1/health").status_code == 200
+        assert client.post("/api/internal/jobs").status_code == 200  # bypassed by the registry rule
+        assert client.post("/api/internal/jobs").status_code == 200

@@ -1,0 +1,53 @@
+"""WebSocket routes: limit connections (handshake) and messages (inside the handler)."""
+
+from __future__ import annotations
+
+from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
+from fastapi.testclient import TestClient
+from starlette.testclient import WebSocketDenialResponse
+
+from traffik import WebSocketThrottle
+from traffik.backends.inmemory import InMemoryBackend
+from traffik.clock import ManualClock
+
+backend = InMemoryBackend(clock=ManualClock())
+connections = WebSocketThrottle("ws:connect", rate="2/min")  # checked before accept
+messages = WebSocketThrottle("ws:messages", rate="3/min")  # hit once per message
+
+app = FastAPI(lifespan=backend.lifespan)
+
+
+@app.websocket("/chat", dependencies=[Depends(connections)])
+async def chat(websocket: WebSocket) -> None:
+    await websocket.accept()
+    try:
+        while True:
+            text = await websocket.receive_text()
+            allowed = await messages.check(websocket)  # consumes nothing
+            await messages.hit(websocket)  # over the limit: sends {"type": "rate_limit", ...}, no exception
+            if allowed:
+                await websocket.send_json({"type": "echo", "text": text})
+    except WebSocketDisconnect:
+        pass
+
+
+def main() -> None:
+    with TestClient(app) as client:
+        with client.websocket_connect("/chat") as ws:
+            for text in ("a", "b", "c"):
+                ws.send_text(text)
+                assert ws.receive_json() == {"type": "echo", "text": text}
+            ws.send_text("d")
+            frame = ws.receive_json()
+            assert frame["type"] == "rate_limit" and frame["error"] == "Too many messages"
+            assert frame["retry_after"] >= 1
+
+        with client.websocket_connect("/chat"):
+            pass
+        try:
+            with client.websocket_connect("/chat"):
+                pass
+        except WebSocketDenialResponse as denial:
+            assert denial.status_code == 429  # the third handshake in a minute is denied
+        else:
+            raise AssertionError("the third connection must be denied")

@@ -1,0 +1,36 @@
+"""Quickstart on Redis: every app instance shares the same counters."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+
+from traffik import HTTPThrottle
+from traffik.backends.redis import RedisBackend
+
+backend = RedisBackend(
+    os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
+    namespace="myapp",
+    persistent=True,  # (1)!
+)
+app = FastAPI(lifespan=backend.lifespan)
+throttle = HTTPThrottle("quickstart:redis", rate="2/min")
+
+
+@app.get("/items", dependencies=[Depends(throttle)])
+async def list_items() -> list[str]:
+    return ["apple", "banana"]
+
+
+def main() -> None:
+    async def reset() -> None:  # start from a clean namespace (persistent=True keeps data between runs)
+        await backend.clear()
+
+    with TestClient(app) as client:
+        client.portal.call(reset)
+        assert [client.get("/items").status_code for _ in range(3)] == [200, 200, 429]
+    with TestClient(app) as client:  # a restart (or another instance) keeps the count
+        assert client.get("/items").status_code == 429
+        client.portal.call(reset)

@@ -1,0 +1,203 @@
+"""One rate limit response header: a value (static or resolved) and when to send it."""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar, Final, Literal, Union
+
+from starlette.requests import HTTPConnection
+
+from traffik.exceptions import ConfigurationError
+from traffik.types import StrategyStat
+
+__all__ = ["DISABLE", "Disable", "Header", "HeaderResolver", "HeaderWhen"]
+
+HeaderResolver = Callable[[HTTPConnection, StrategyStat, Mapping[str, Any]], str]
+"""``(connection, stat, context) -> str``: computes a header's value from the hit's stat."""
+
+HeaderCondition = Callable[[HTTPConnection, StrategyStat, Mapping[str, Any]], bool]
+"""``(connection, stat, context) -> bool``: whether to send the header."""
+
+HeaderWhen = Union[Literal["always", "throttled"], HeaderCondition]
+
+
+class Disable(enum.Enum):
+    """Type of :data:`Header.DISABLE <DISABLE>`."""
+
+    DISABLE = "DISABLE"
+
+    def __repr__(self) -> str:
+        return "Header.DISABLE"
+
+
+DISABLE: Final = Disable.DISABLE
+"""Value that suppresses a header (in ``get_headers`` overrides or a ``Headers`` merge)."""
+
+# Modes a header's ``when`` is reduced to at construction, so resolving is a comparison.
+_ALWAYS: Final = 0
+_THROTTLED: Final = 1
+_CUSTOM: Final = 2
+
+
+def _require_when(builder: str, when: object) -> HeaderWhen:
+    if when in ("always", "throttled") or callable(when):
+        return when
+    raise ConfigurationError(f"Header.{builder}: when must be 'always', 'throttled' or a callable, got {when!r}")
+
+
+def _remaining(stat: StrategyStat) -> int:
+    remaining = stat.hits_remaining
+    if not math.isfinite(remaining):
+        return stat.rate.limit
+    return max(0, math.floor(remaining))
+
+
+def _reset_seconds(stat: StrategyStat) -> int:
+    wait = stat.wait_ms
+    if wait <= 0:
+        return 0
+    if not math.isfinite(wait):
+        return 86_400
+    return math.ceil(wait / 1_000)
+
+
+def _sf_string(text: str) -> str:
+    """``text`` as a structured-field string (RFC 8941): quoted, ``\\`` and ``"`` escaped."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+class Header:
+    """A response header: a static string or a resolver, and when to include it.
+
+    Args:
+        v: The value: a static string, or ``(connection, stat, context) -> str``
+            computed from the same backend decision as the hit.
+        when: ``"always"`` (every response of the throttled route),
+            ``"throttled"`` (the client is out of quota: every 429, and a 200
+            that spent the last unit), or ``(connection, stat, context) -> bool``.
+
+    Raises:
+        ConfigurationError: ``v`` is neither a string nor callable, or ``when`` is invalid.
+
+    Example:
+        >>> Header("docs at /limits", when="always").when
+        'always'
+        >>> Header.LIMIT(when="throttled").v.__name__
+        'limit'
+    """
+
+    __slots__ = ("_mode", "_static", "v", "when")
+
+    DISABLE: ClassVar[Disable] = DISABLE
+    """Sentinel that suppresses a header for one ``get_headers`` call or in a merge."""
+
+    def __init__(self, v: str | HeaderResolver, when: HeaderWhen = "throttled") -> None:
+        if isinstance(v, str):
+            self._static: str | None = v
+        elif callable(v):
+            self._static = None
+        else:
+            raise ConfigurationError(f"Header: v must be a string or a callable, got {v!r}")
+        if when == "always":
+            self._mode = _ALWAYS
+        elif when == "throttled":
+            self._mode = _THROTTLED
+        elif callable(when):
+            self._mode = _CUSTOM
+        else:
+            raise ConfigurationError(f"Header: when must be 'always', 'throttled' or a callable, got {when!r}")
+        self.v = v
+        self.when = when
+
+    def applies(
+        self, connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any], throttled: bool
+    ) -> bool:
+        """Whether to include this header, given whether the client is out of quota."""
+        mode = self._mode
+        if mode == _ALWAYS:
+            return True
+        if mode == _THROTTLED:
+            return throttled
+        when: HeaderCondition = self.when  # type: ignore[assignment]  # _CUSTOM means callable
+        return bool(when(connection, stat, context))
+
+    def resolve(self, connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> str:
+        """The header's value for this connection."""
+        if self._static is not None:
+            return self._static
+        resolver: HeaderResolver = self.v  # type: ignore[assignment]  # not static means callable
+        return str(resolver(connection, stat, context))
+
+    # -- builders -----------------------------------------------------------
+
+    @classmethod
+    def LIMIT(cls, *, when: HeaderWhen) -> Header:  # reference name
+        """``X-RateLimit-Limit``: the rate's limit per window."""
+
+        def limit(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> str:
+            return str(stat.rate.limit)
+
+        return cls(limit, when=_require_when("LIMIT", when))
+
+    @classmethod
+    def REMAINING(cls, *, when: HeaderWhen) -> Header:  # reference name
+        """``X-RateLimit-Remaining``: whole cost units left (never negative)."""
+
+        def remaining(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> str:
+            return str(_remaining(stat))
+
+        return cls(remaining, when=_require_when("REMAINING", when))
+
+    @classmethod
+    def RESET_SECONDS(cls, *, when: HeaderWhen) -> Header:  # reference name
+        """``Retry-After``: whole seconds (rounded up) until a hit can pass; ``0`` when one can now."""
+
+        def reset_seconds(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> str:
+            return str(_reset_seconds(stat))
+
+        return cls(reset_seconds, when=_require_when("RESET_SECONDS", when))
+
+    @classmethod
+    def RESET_MILLISECONDS(cls, *, when: HeaderWhen) -> Header:  # reference name
+        """``X-RateLimit-Reset-Ms``: milliseconds (rounded up) until a hit can pass."""
+
+        def reset_milliseconds(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> str:
+            wait = stat.wait_ms
+            return str(86_400_000 if not math.isfinite(wait) else max(0, math.ceil(wait)))
+
+        return cls(reset_milliseconds, when=_require_when("RESET_MILLISECONDS", when))
+
+    @classmethod
+    def RATELIMIT(cls, *, when: HeaderWhen, policy: str = "default") -> Header:  # reference style
+        """IETF draft ``RateLimit``: ``"<policy>";r=<remaining>;t=<delta seconds>``."""
+        name = _sf_string(policy)
+
+        def ratelimit(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> str:
+            return f"{name};r={_remaining(stat)};t={_reset_seconds(stat)}"
+
+        return cls(ratelimit, when=_require_when("RATELIMIT", when))
+
+    @classmethod
+    def RATELIMIT_POLICY(cls, *, when: HeaderWhen, policy: str = "default") -> Header:
+        """IETF draft ``RateLimit-Policy``: ``"<policy>";q=<limit>;w=<window seconds>``."""
+        name = _sf_string(policy)
+
+        def ratelimit_policy(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> str:
+            rate = stat.rate
+            return f"{name};q={rate.limit};w={max(1, math.ceil(rate.expire / 1_000))}"
+
+        return cls(ratelimit_policy, when=_require_when("RATELIMIT_POLICY", when))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Header):
+            return NotImplemented
+        return self.v == other.v and self.when == other.when
+
+    def __hash__(self) -> int:
+        return hash((self.v, self.when))
+
+    def __repr__(self) -> str:
+        value = self.v if isinstance(self.v, str) else getattr(self.v, "__name__", repr(self.v))
+        return f"Header({value!r}, when={self.when!r})"

@@ -1,0 +1,139 @@
+"""What the strategy modules share: parameter checks and the rounding policy.
+
+Rounding policy (every strategy follows it, and native implementations must
+too):
+
+* **Admission is exact.** Each strategy turns ``(state, cost)`` into the time a
+  hit of that cost becomes admissible (its *ready time*) and admits the hit iff
+  ``ready <= now``, with no tolerance. The ready time depends on the stored
+  state and the cost only, so it comes out bit-for-bit the same when the hit
+  is retried later.
+* **Waits round up, never down.** A denied hit gets ``wait_ms = ready - now``,
+  nudged up by a few units in the last place when ``now + wait_ms`` would
+  otherwise round to just below ``ready``. So a retry at exactly
+  ``now + wait_ms`` is admitted, and the wait is never more than a few
+  floating-point ulps longer than the true one.
+* **Remaining hits agree with admission.** ``hits_remaining`` is the largest
+  whole cost the same step would admit right now (computed with the same
+  ready-time expression), so it never disagrees with the next decision even
+  where ``now`` is too coarse to resolve a fraction of a unit (wall-clock
+  milliseconds have a resolution of about 2e-4 ms). Where it is only an
+  estimate (:func:`whole_units`), :data:`UNIT_TOLERANCE` absorbs float noise.
+* **A written state is never already expired.** If ``now + delay`` rounds to
+  ``now`` (a tiny delay at a large ``now``), the expiry is moved to the next
+  float after ``now``; otherwise a backend would drop the state at once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from traffik.exceptions import ConfigurationError
+
+__all__ = [
+    "UNIT_TOLERANCE",
+    "check_non_negative_int",
+    "check_non_negative_number",
+    "check_optional_positive_int",
+    "spendable",
+    "time_until",
+    "whole_units",
+]
+
+UNIT_TOLERANCE: Final = 1e-9
+"""Cost units added before rounding ``hits_remaining`` down, to absorb float noise."""
+
+
+def time_until(ready: float, now: float) -> float:
+    """Milliseconds from ``now`` until ``ready``, rounded so that ``now + result >= ready``.
+
+    Args:
+        ready: The time at which the hit becomes admissible (ms).
+        now: The current time (ms).
+
+    Returns:
+        ``0.0`` if ``ready <= now``, else the smallest float ``w >= ready - now``
+        (up to a few ulps) for which ``now + w >= ready`` holds in floating point.
+
+    Example:
+        >>> time_until(1_500.0, 1_000.0)
+        500.0
+        >>> time_until(900.0, 1_000.0)
+        0.0
+    """
+    if ready <= now:
+        return 0.0
+    wait = ready - now
+    # ready - now is exact when the two are within a factor of two (Sterbenz);
+    # otherwise it may round down, and a retry at now + wait would be early.
+    while now + wait < ready:
+        wait = math.nextafter(wait, math.inf)
+    return wait
+
+
+def spendable(base: float, tokens: float, debt: int, per_unit: float, now: float, top: int) -> int:
+    """The largest whole cost ``h <= top`` whose ready time ``base + ((h - debt) - tokens) * per_unit`` is ``<= now``.
+
+    The ready-time form shared by the bucket strategies (token buckets, leaky
+    buckets): ``tokens`` available at ``base``, refilled one unit per
+    ``per_unit`` ms, may go ``debt`` below zero. The estimate from the refill
+    is corrected with the exact expression the step uses for admission.
+
+    Example:
+        >>> spendable(base=0.0, tokens=1.0, debt=0, per_unit=100.0, now=250.0, top=5)
+        3
+    """
+    units = int((now - base) / per_unit + tokens + debt)
+    if units > top:
+        units = top
+    elif units < 0:
+        units = 0
+    # The refill estimate is almost always exact; check it with the admission
+    # formula, which is monotone in h, and search only when float noise (huge
+    # limits, wall-clock timestamps) put it off by more than one unit.
+    fits = units == 0 or base + ((units - debt) - tokens) * per_unit <= now
+    if fits and (units >= top or base + ((units + 1 - debt) - tokens) * per_unit > now):
+        return units
+    low, high = 0, top
+    while low < high:
+        middle = (low + high + 1) // 2
+        if base + ((middle - debt) - tokens) * per_unit <= now:
+            low = middle
+        else:
+            high = middle - 1
+    return low
+
+
+def whole_units(units: float) -> int:
+    """``units`` rounded down to whole cost units (never negative), tolerating float noise.
+
+    Example:
+        >>> whole_units(2.9999999999999996)
+        3
+        >>> whole_units(-0.5)
+        0
+    """
+    whole = math.floor(units + UNIT_TOLERANCE)
+    return whole if whole > 0 else 0
+
+
+def check_optional_positive_int(owner: str, name: str, value: object) -> int | None:
+    """Return ``value`` if it is ``None`` or a positive ``int``; else raise ``ConfigurationError``."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+        return value
+    raise ConfigurationError(f"{owner}: {name} must be a positive whole number or None, got {value!r}")
+
+
+def check_non_negative_int(owner: str, name: str, value: object) -> int:
+    """Return ``value`` if it is an ``int >= 0``; else raise ``ConfigurationError``."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ConfigurationError(f"{owner}: {name} must be a non-negative whole number, got {value!r}")
+
+
+def check_non_negative_number(owner: str, name: str, value: object) -> float:
+    """Return ``value`` as a float if it is a finite number ``>= 0``; else raise ``ConfigurationError``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return float(value)
+    raise ConfigurationError(f"{owner}: {name} must be a finite non-negative number of milliseconds, got {value!r}")

@@ -1,0 +1,15 @@
+"""Throttles: HTTP, WebSocket, middleware, and the Starlette decorator.
+
+Example:
+    >>> from traffik.throttles import HTTPThrottle, RequestThrottle
+    >>> RequestThrottle is HTTPThrottle
+    True
+"""
+
+from traffik.throttles._base import BaseThrottle
+from traffik.throttles._decorator import throttled
+from traffik.throttles._http import HTTPThrottle, RequestThrottle
+from traffik.throttles._middleware_throttle import MiddlewareThrottle
+from traffik.throttles._websocket import WebSocketThrottle
+
+__all__ = ["BaseThrottle", "HTTPThrottle", "MiddlewareThrottle", "RequestThrottle", "WebSocketThrottle", "throttled"]

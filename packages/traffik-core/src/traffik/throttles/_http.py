@@ -1,0 +1,140 @@
+"""HTTP throttles: FastAPI dependency, direct ``hit()``, and the base of middleware throttles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from traffik.backends.base import ErrorPolicy, ThrottleBackend
+from traffik.exceptions import ConnectionThrottled
+from traffik.headers._headers import HeadersLike
+from traffik.registry import GLOBAL_REGISTRY, ThrottleRegistry, ThrottleRule
+from traffik.strategies import ThrottleStrategy
+from traffik.throttles._base import BaseThrottle
+from traffik.throttles._scope import merged_headers
+
+__all__ = ["HTTPThrottle", "RequestThrottle"]
+
+# FastAPI recognises a parameter annotated ``Response`` and injects its
+# per-request response; a direct ``await throttle(request)`` gets this
+# placeholder instead, which is never written to.
+_NO_RESPONSE: Final = Response()
+
+
+class HTTPThrottle(BaseThrottle[HTTPConnection]):
+    """Rate limiter for HTTP requests (also available as ``RequestThrottle``).
+
+    Use it as a FastAPI dependency (``Depends(throttle)`` on a route, router or
+    app), with the Starlette decorator :func:`~traffik.throttles.throttled`,
+    in :class:`~traffik.middleware.ThrottleMiddleware`, or directly with
+    ``await throttle.hit(request)``.
+
+    Counters are per throttle, per client and, with ``use_method=True`` (the
+    default), per method and path. With ``use_method=False`` the key is the
+    throttle and the client only, so one throttle object attached to several
+    routes shares a single quota across them.
+
+    Args:
+        uid: Unique id: registry key and key prefix.
+        rate: ``"100/min"``, a :class:`~traffik.Rate`, or an async callable
+            ``(request, context) -> Rate``.
+        cost: Quota per hit: an int (``0`` skips the throttle) or an async
+            callable ``(request, context) -> int``.
+        backend: Storage; ``None`` uses the active context's backend (the one
+            installed by ``lifespan=backend.lifespan`` or ``async with backend:``).
+        identifier: ``(request) -> str``, sync or async; return ``EXEMPTED``
+            to skip throttling. Defaults to the backend's identifier, else
+            :func:`~traffik.get_remote_address`.
+        strategy: Algorithm; defaults to the backend's default (fixed window).
+        handle_throttled: ``(request, wait_ms, throttle, context)`` called when
+            throttled; it raises to block. Default: raise
+            :class:`~traffik.exceptions.ConnectionThrottled` (429, ``Retry-After``).
+        headers: :class:`~traffik.headers.Headers` (or a dict) resolved from
+            each hit and attached to the response.
+        on_error: ``"allow"``, ``"throttle"``, ``"raise"`` or a callable
+            ``(request, exc_info)``; ``None`` uses the backend's (``"throttle"``).
+        registry: Registry to join (default ``GLOBAL_REGISTRY``).
+        rules: Gating rules; all must pass for the throttle to fire.
+        context: Static context passed to rate/cost callables, rules and handlers.
+        dynamic_backend: Prefer the active context's backend on every hit.
+        min_wait_period: Floor (ms) on the wait of throttled responses.
+        cache_ids: Compute each identifier once per connection.
+        dynamic_rules: Re-read registry rules on every hit (else at the first).
+        use_method: Count per method and path (``False``: one counter per client).
+
+    Raises:
+        ConfigurationError: Any invalid argument, naming the uid, parameter and value.
+
+    Example:
+        >>> from traffik.backends.inmemory import InMemoryBackend
+        >>> from traffik.registry import ThrottleRegistry
+        >>> throttle = HTTPThrottle("doc:example", rate="2/s", backend=InMemoryBackend(),
+        ...                         registry=ThrottleRegistry())
+        >>> throttle.rate
+        Rate(limit=2, milliseconds=1000)
+    """
+
+    def __init__(
+        self,
+        uid: str,
+        rate: Any,
+        cost: Any = 1,
+        backend: ThrottleBackend | None = None,
+        identifier: Any = None,
+        strategy: ThrottleStrategy | None = None,
+        handle_throttled: Any = None,
+        headers: HeadersLike | None = None,
+        on_error: ErrorPolicy | None = None,
+        registry: ThrottleRegistry | None = GLOBAL_REGISTRY,
+        rules: Iterable[ThrottleRule] | None = None,
+        context: Mapping[str, Any] | None = None,
+        dynamic_backend: bool = False,
+        min_wait_period: int | float | None = None,
+        cache_ids: bool = True,
+        dynamic_rules: bool = False,
+        use_method: bool = True,
+    ) -> None:
+        super().__init__(
+            uid,
+            rate,
+            cost=cost,
+            backend=backend,
+            identifier=identifier,
+            strategy=strategy,
+            handle_throttled=handle_throttled,
+            headers=headers,
+            on_error=on_error,
+            registry=registry,
+            rules=rules,
+            context=context,
+            dynamic_backend=dynamic_backend,
+            min_wait_period=min_wait_period,
+            cache_ids=cache_ids,
+            dynamic_rules=dynamic_rules,
+            use_method=use_method,
+        )
+
+    async def __call__(self, connection: HTTPConnection, response: Response = _NO_RESPONSE) -> HTTPConnection:
+        """FastAPI dependency: hit, and put this request's rate limit headers on ``response``."""
+        resolved = await self._hit(connection, None, None)
+        if resolved is not None and response is not _NO_RESPONSE:
+            headers = response.headers
+            for name, value in merged_headers(connection.scope).items():
+                headers[name] = value
+        return connection
+
+    async def default_handle_throttled(
+        self, connection: HTTPConnection, wait_ms: float, context: Mapping[str, Any]
+    ) -> None:
+        """Raise :class:`ConnectionThrottled` (429) with ``Retry-After`` and this request's headers.
+
+        Before a WebSocket is accepted this denies the handshake with 429.
+        """
+        raise ConnectionThrottled(wait_ms, headers=merged_headers(connection.scope))
+
+
+RequestThrottle = HTTPThrottle
+"""Alias of :class:`HTTPThrottle`."""

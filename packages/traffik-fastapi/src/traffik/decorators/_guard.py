@@ -1,0 +1,114 @@
+"""The FastAPI dependency behind ``throttled(...)``: hit every throttle, hand the headers to FastAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final, Literal
+
+from fastapi import params
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+from traffik.exceptions import ConfigurationError
+from traffik.throttles import BaseThrottle, HTTPThrottle, WebSocketThrottle
+
+__all__ = ["ConnectionKind", "ThrottleGuard", "ThrottledDependency", "connection_kind_of"]
+
+ConnectionKind = Literal["http", "websocket"]
+
+_KIND_NAMES: Final[dict[ConnectionKind, str]] = {"http": "HTTP", "websocket": "WebSocket"}
+
+
+def connection_kind_of(throttles: Sequence[BaseThrottle[Any]]) -> ConnectionKind:
+    """The one connection type ``throttles`` are for; mixing HTTP and WebSocket throttles is an error."""
+    if not throttles:
+        raise ConfigurationError("throttled(): throttles must name at least one throttle, got none")
+    kinds: set[ConnectionKind] = set()
+    for throttle in throttles:
+        if isinstance(throttle, WebSocketThrottle):
+            kinds.add("websocket")
+        elif isinstance(throttle, BaseThrottle):
+            kinds.add("http")
+        else:
+            raise ConfigurationError(
+                f"throttled(): throttles must be HTTPThrottle or WebSocketThrottle objects, got {throttle!r}"
+            )
+    if len(kinds) > 1:
+        raise ConfigurationError(
+            "throttled(): throttles must all be HTTPThrottle or all WebSocketThrottle (one route is one "
+            f"connection type), got {list(throttles)!r}"
+        )
+    return kinds.pop()
+
+
+class ThrottleGuard:
+    """Callable FastAPI dependency: hits each throttle in order, then exposes the headers to FastAPI.
+
+    FastAPI inspects ``__call__``: it receives the connection (request or
+    WebSocket) and, for HTTP, the per-request ``Response`` whose headers
+    FastAPI copies onto responses it builds itself (dicts, models).
+    Responses an endpoint builds on its own get the headers from
+    ``@throttled``'s wrapper or from :class:`~traffik.decorators.ThrottledRoute`
+    / :func:`~traffik.decorators.install`.
+
+    Attributes:
+        throttles: The throttles, hit in this order.
+        kind: ``"http"`` or ``"websocket"``.
+        openapi: Whether the OpenAPI schema documents these throttles.
+    """
+
+    __slots__ = ("kind", "openapi", "throttles")
+
+    def __init__(self, throttles: tuple[BaseThrottle[Any], ...], kind: ConnectionKind, openapi: bool) -> None:
+        self.throttles = throttles
+        self.kind: ConnectionKind = kind
+        self.openapi = openapi
+
+    def __repr__(self) -> str:
+        return f"ThrottleGuard({', '.join(t.uid for t in self.throttles)})"
+
+    async def __call__(self, connection: HTTPConnection, response: Response) -> HTTPConnection:
+        is_websocket = isinstance(connection, WebSocket)
+        if is_websocket != (self.kind == "websocket"):
+            used_on = "WebSocket" if is_websocket else "HTTP"
+            raise ConfigurationError(
+                f"throttled(): {_KIND_NAMES[self.kind]} throttles {[t.uid for t in self.throttles]!r} used on "
+                f"the {used_on} route {connection.scope.get('path')!r}; use "
+                f"{'WebSocketThrottle' if is_websocket else 'HTTPThrottle'} there"
+            )
+        headers: dict[str, str] | None = None
+        for throttle in self.throttles:
+            await throttle.hit(connection)
+        if not is_websocket:
+            headers = HTTPThrottle.response_headers(connection)
+            if headers:
+                response_headers = response.headers
+                for name, value in headers.items():
+                    response_headers[name] = value
+        return connection
+
+
+class ThrottledDependency(params.Depends):
+    """What ``throttled(...)`` returns: a FastAPI ``Depends`` that is also an endpoint decorator.
+
+    Put it in ``dependencies=[...]`` of a route, a router or the app, or
+    decorate an endpoint with it (under ``@app.get``).
+
+    Attributes:
+        guard: The :class:`ThrottleGuard` FastAPI calls for each connection.
+    """
+
+    guard: ThrottleGuard
+
+    def __init__(self, guard: ThrottleGuard) -> None:
+        super().__init__(dependency=guard)
+        # Depends is a frozen dataclass; ``guard`` is an extra, non-field attribute.
+        object.__setattr__(self, "guard", guard)
+
+    @property
+    def throttles(self) -> tuple[BaseThrottle[Any], ...]:
+        """The throttles this dependency hits, in order."""
+        return self.guard.throttles
+
+    def __repr__(self) -> str:
+        return f"throttled({', '.join(repr(t) for t in self.guard.throttles)})"

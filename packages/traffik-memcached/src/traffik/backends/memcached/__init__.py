@@ -1,0 +1,37 @@
+"""The Memcached backend for Traffik (distribution ``traffik-memcached``).
+
+``from traffik.backends.memcached import MemcachedBackend``. Importing this
+package is cheap: it does not import aiomcache. The backend class is imported
+the first time it is used.
+
+Example:
+    >>> import traffik.backends.memcached
+    >>> int(traffik.backends.memcached.__version__.split(".")[0]) >= 2
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
+from traffik.backends.memcached.__about__ import __version__
+
+if TYPE_CHECKING:
+    from traffik.backends.memcached._backend import MemcachedBackend
+
+__all__ = ["MemcachedBackend", "__version__"]
+
+_LAZY_ATTRIBUTES: Final[dict[str, str]] = {
+    "MemcachedBackend": "traffik.backends.memcached._backend",
+}
+"""Public name -> module that defines it, imported on first access (keeps aiomcache unimported)."""
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY_ATTRIBUTES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value

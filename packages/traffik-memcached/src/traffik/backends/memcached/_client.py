@@ -1,0 +1,283 @@
+"""The one module that talks to memcached: typed commands with timeouts, on aiomcache's pool.
+
+aiomcache provides the connection pool (:class:`aiomcache.pool.MemcachePool`).
+The commands are spoken here rather than through ``aiomcache.Client``, whose
+methods do not fit a rate limiter's failure needs:
+
+* a connection closed mid-reply makes its simple-command loop spin without
+  ever yielding (``readline()`` returns ``b""`` forever), which freezes the
+  event loop instead of failing;
+* a command cancelled by a timeout returns its connection to the pool with
+  the reply still unread, so the next command on it reads a stale answer;
+* ``incr`` on a missing key raises, and closes the connection, where a
+  counter needs a plain "not found".
+
+Here every exchange that does not finish cleanly (timeout, cancellation,
+broken or unexpected reply) discards its connection, every wait is bounded,
+and failures surface as :class:`~traffik.exceptions.BackendConnectionError`
+or :class:`~traffik.exceptions.BackendTimeoutError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Final, TypeVar
+
+from aiomcache.pool import Connection, MemcachePool
+from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError
+
+__all__ = ["MemcachedClient"]
+
+T = TypeVar("T")
+
+_END: Final = b"END\r\n"
+_STORED: Final = b"STORED\r\n"
+_NOT_STORED_REPLIES: Final = (b"NOT_STORED\r\n", b"EXISTS\r\n", b"NOT_FOUND\r\n")
+_NOT_FOUND: Final = b"NOT_FOUND\r\n"
+
+
+if sys.version_info >= (3, 11):
+
+    async def _bounded(awaitable: Awaitable[T], seconds: float) -> T:
+        # asyncio.timeout cancels in place; wait_for would wrap every command in a new task.
+        async with asyncio.timeout(seconds):
+            return await awaitable
+
+else:  # pragma: no cover  # Python 3.10
+
+    async def _bounded(awaitable: Awaitable[T], seconds: float) -> T:
+        return await asyncio.wait_for(awaitable, seconds)
+
+
+class _StaleConnection(Exception):
+    """The connection was closed under a command (server gone or restarted)."""
+
+
+class _ProtocolError(Exception):
+    """The server answered something this client does not expect."""
+
+
+async def _read_line(conn: Connection) -> bytes:
+    line = await conn.reader.readline()
+    if not line.endswith(b"\r\n"):
+        # readline() only stops short of the terminator at end of stream.
+        raise ConnectionResetError("memcached closed the connection")
+    if line.startswith((b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR")):
+        raise _ProtocolError(line.decode("ascii", "replace").strip())
+    return line
+
+
+class MemcachedClient:
+    """Commands for one memcached server, each bounded by a timeout.
+
+    Keys must already be valid memcached keys (see :mod:`._keys`).
+
+    Args:
+        host: Server host.
+        port: Server port.
+        pool_size: Most connections kept open to the server.
+        timeout: Seconds one command may take once it has a connection.
+        connect_timeout: Seconds to get a connection (connect, or wait for a free one).
+    """
+
+    __slots__ = ("_gate", "_pool", "connect_timeout", "host", "port", "timeout")
+
+    def __init__(self, host: str, port: int, *, pool_size: int, timeout: float, connect_timeout: float) -> None:
+        self.host = host
+        self.port = port
+        self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        # MemcachePool only opens connections up to `minsize` (it never grows past
+        # it on demand), so min = max: `pool_size` connections, opened at first use.
+        self._pool = MemcachePool(host, port, minsize=pool_size, maxsize=pool_size)
+        # The pool hands idle connections out through an asyncio.Queue, where a
+        # task that releases and at once re-acquires can overtake a woken waiter
+        # again and again: under 50 busy tasks some starved past the timeout.
+        # A FIFO semaphore in front admits only as many commands as there are
+        # connections, so the queue never makes anyone wait.
+        self._gate = asyncio.Semaphore(pool_size)
+
+    @property
+    def address(self) -> str:
+        """``host:port``."""
+        return f"{self.host}:{self.port}"
+
+    async def close(self) -> None:
+        """Close the idle connections; a later command opens a new one."""
+        await self._pool.clear()
+
+    # -- commands -------------------------------------------------------------
+
+    async def get(self, key: bytes) -> bytes | None:
+        """The value of ``key``, or ``None``."""
+        value, _ = await self._call(b"get " + key + b"\r\n", _read_value)
+        return value
+
+    async def gets(self, key: bytes) -> tuple[bytes | None, int | None]:
+        """The value of ``key`` and its CAS token, or ``(None, None)``."""
+        return await self._call(b"gets " + key + b"\r\n", _read_value)
+
+    async def add(self, key: bytes, value: bytes, exptime: int) -> bool:
+        """Store ``value`` only if ``key`` is absent; ``True`` if stored."""
+        return await self._call(_storage(b"add", key, value, exptime), _read_stored)
+
+    async def set(self, key: bytes, value: bytes, exptime: int) -> bool:
+        """Store ``value`` unconditionally; ``True`` if stored."""
+        return await self._call(_storage(b"set", key, value, exptime), _read_stored)
+
+    async def cas(self, key: bytes, value: bytes, token: int, exptime: int) -> bool:
+        """Store ``value`` only if ``key`` still has CAS token ``token``; ``True`` if stored."""
+        return await self._call(_storage(b"cas", key, value, exptime, token), _read_stored)
+
+    async def incr(self, key: bytes, delta: int) -> int | None:
+        """Add ``delta`` to the counter ``key``; its new value, or ``None`` if absent."""
+        return await self._call(b"incr %b %d\r\n" % (key, delta), _read_counter)
+
+    async def decr(self, key: bytes, delta: int) -> int | None:
+        """Subtract ``delta`` from the counter ``key`` (floored at 0); its new value, or ``None``."""
+        return await self._call(b"decr %b %d\r\n" % (key, delta), _read_counter)
+
+    async def delete(self, key: bytes) -> bool:
+        """Delete ``key``; ``True`` if it existed."""
+        return await self._call(b"delete " + key + b"\r\n", _read_deleted)
+
+    async def stats(self) -> dict[str, str]:
+        """The server's ``stats`` (for benchmarks and diagnostics)."""
+        return await self._call(b"stats\r\n", _read_stats)
+
+    async def version(self) -> str:
+        """The server's version string (a cheap liveness probe)."""
+        return await self._call(b"version\r\n", _read_version)
+
+    # -- the exchange -----------------------------------------------------------
+
+    async def _call(self, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
+        try:
+            return await self._call_once(request, read)
+        except _StaleConnection:
+            # A pooled connection whose server went away (restarted, or closed it
+            # while idle) fails at once, before the server saw the request: try
+            # once more on a fresh connection. A dead server then refuses it quickly.
+            try:
+                return await self._call_once(request, read)
+            except _StaleConnection as exc:
+                raise BackendConnectionError(f"memcached {self.address}: connection lost: {exc}") from exc
+
+    async def _call_once(self, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
+        pool = self._pool
+        try:
+            conn = await _bounded(self._acquire(pool), self.connect_timeout)
+        except asyncio.TimeoutError:
+            raise BackendTimeoutError(
+                f"memcached {self.address}: no connection within {self.connect_timeout:g} s"
+            ) from None
+        except OSError as exc:
+            raise BackendConnectionError(f"memcached {self.address}: cannot connect: {exc}") from exc
+        try:
+            result = await _bounded(_exchange(conn, request, read), self.timeout)
+        except BaseException as exc:
+            # The reply may still be on its way: this connection is out of step
+            # with the server and must never serve another command.
+            conn.reader.set_exception(ConnectionAbortedError("abandoned mid-command"))
+            self._release(pool, conn)
+            if isinstance(exc, (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError)):
+                raise _StaleConnection(repr(exc)) from exc
+            translated = self._translate(exc)
+            if translated is None:
+                raise  # cancellation and the like pass through untouched
+            raise translated from exc
+        self._release(pool, conn)
+        return result
+
+    async def _acquire(self, pool: MemcachePool) -> Connection:
+        await self._gate.acquire()
+        try:
+            return await pool.acquire()
+        except BaseException:
+            self._gate.release()
+            raise
+
+    def _release(self, pool: MemcachePool, conn: Connection) -> None:
+        pool.release(conn)
+        self._gate.release()
+
+    def _translate(self, exc: BaseException) -> BackendError | None:
+        if isinstance(exc, asyncio.TimeoutError):
+            return BackendTimeoutError(f"memcached {self.address}: no reply within {self.timeout:g} s")
+        if isinstance(exc, (OSError, asyncio.IncompleteReadError)):
+            return BackendConnectionError(f"memcached {self.address}: connection lost: {exc!r}")
+        if isinstance(exc, _ProtocolError):
+            return BackendError(f"memcached {self.address}: {exc}")
+        return None
+
+
+async def _exchange(conn: Connection, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
+    conn.writer.write(request)
+    await conn.writer.drain()
+    return await read(conn)
+
+
+def _storage(command: bytes, key: bytes, value: bytes, exptime: int, token: int | None = None) -> bytes:
+    header = b"%b %b 0 %d %d" % (command, key, exptime, len(value))
+    if token is not None:
+        header += b" %d" % token
+    return header + b"\r\n" + value + b"\r\n"
+
+
+async def _read_value(conn: Connection) -> tuple[bytes | None, int | None]:
+    line = await _read_line(conn)
+    if line == _END:
+        return None, None
+    terms = line.split()
+    if len(terms) < 4 or terms[0] != b"VALUE":
+        raise _ProtocolError(f"unexpected reply to get: {line!r}")
+    data = await conn.reader.readexactly(int(terms[3]) + 2)
+    token = int(terms[4]) if len(terms) > 4 else None
+    if await _read_line(conn) != _END:
+        raise _ProtocolError("more than one value for one key")
+    return data[:-2], token
+
+
+async def _read_stored(conn: Connection) -> bool:
+    line = await _read_line(conn)
+    if line == _STORED:
+        return True
+    if line in _NOT_STORED_REPLIES:
+        return False
+    raise _ProtocolError(f"unexpected reply to a storage command: {line!r}")
+
+
+async def _read_counter(conn: Connection) -> int | None:
+    line = await _read_line(conn)
+    if line == _NOT_FOUND:
+        return None
+    digits = line[:-2].strip()
+    if not digits.isdigit():
+        raise _ProtocolError(f"unexpected reply to incr/decr: {line!r}")
+    return int(digits)
+
+
+async def _read_deleted(conn: Connection) -> bool:
+    line = await _read_line(conn)
+    if line == b"DELETED\r\n":
+        return True
+    if line == _NOT_FOUND:
+        return False
+    raise _ProtocolError(f"unexpected reply to delete: {line!r}")
+
+
+async def _read_stats(conn: Connection) -> dict[str, str]:
+    stats: dict[str, str] = {}
+    while (line := await _read_line(conn)) != _END:
+        _, name, value = line.decode("ascii", "replace").rstrip("\r\n").split(" ", 2)
+        stats[name] = value
+    return stats
+
+
+async def _read_version(conn: Connection) -> str:
+    line = await _read_line(conn)
+    if not line.startswith(b"VERSION "):
+        raise _ProtocolError(f"unexpected reply to version: {line!r}")
+    return line[8:-2].decode("ascii", "replace")

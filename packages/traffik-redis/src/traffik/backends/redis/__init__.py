@@ -1,0 +1,36 @@
+"""The Redis backend for Traffik (distribution ``traffik-redis``).
+
+Importing this package is cheap: it does not import redis-py. The backend
+class is imported the first time it is used.
+
+Example:
+    >>> import traffik.backends.redis
+    >>> int(traffik.backends.redis.__version__.split(".")[0]) >= 2
+    True
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any, Final
+
+from traffik.backends.redis.__about__ import __version__
+
+if TYPE_CHECKING:
+    from traffik.backends.redis._backend import RedisBackend
+
+__all__ = ["RedisBackend", "__version__"]
+
+_LAZY_ATTRIBUTES: Final[dict[str, str]] = {
+    "RedisBackend": "traffik.backends.redis._backend",
+}
+"""Public name -> module that defines it, imported on first access (keeps redis-py unimported)."""
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY_ATTRIBUTES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,387 @@
+"""The Redis backend: one Lua script per strategy, one round trip per hit."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, Final, Union
+from urllib.parse import urlsplit
+
+from traffik.backends.base import ErrorPolicy, ThrottleBackend, decode_state, encode_state
+from traffik.backends.redis._errors import translate_errors
+from traffik.backends.redis._keys import KeyLayout
+from traffik.backends.redis._lock import RedisLock
+from traffik.backends.redis._scripts import LuaScript, format_number
+from traffik.clock import Clock, wall_ms
+from traffik.exceptions import ConfigurationError, PluginError
+from traffik.rates import Rate
+from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy
+
+from redis.asyncio import Redis, RedisCluster
+from redis.asyncio.connection import parse_url
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import NoScriptError
+
+__all__ = ["DEFAULT_CLOCK_MARGIN_MS", "DEFAULT_TIMEOUT", "RedisBackend"]
+
+DEFAULT_TIMEOUT: Final = 0.5
+"""Default connect and command timeout in seconds: a dead or hung Redis hands control back fast."""
+DEFAULT_CLOCK_MARGIN_MS: Final = 1000
+"""Default extra lifetime of keys, in ms, when the backend is given a ``clock``."""
+
+_UNLINK_BATCH: Final = 500
+_SCAN_COUNT: Final = 1000
+_HIT: Final = "1"
+_PEEK: Final = "0"
+
+RedisClient = Union[Redis, RedisCluster]
+"""A redis-py asyncio client: a single server (or Sentinel-managed) one, or a cluster one."""
+
+
+def _check_timeout(value: object, name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ConfigurationError(f"RedisBackend: {name} must be a positive number of seconds or None, got {value!r}")
+    return float(value)
+
+
+def _number(raw: bytes | str) -> float | int:
+    value = float(raw)
+    return int(value) if value.is_integer() else value
+
+
+def _decision(reply: Sequence[Any]) -> Decision:
+    metadata = {"queue_delay_ms": float(reply[3])} if len(reply) > 3 else None
+    return Decision(reply[0] == 1, float(reply[1]), _number(reply[2]), metadata)
+
+
+class RedisBackend(ThrottleBackend):
+    """Shares counters between every process that uses the same Redis and namespace.
+
+    Every built-in strategy runs as a Lua script (loaded once, run with
+    ``EVALSHA``, reloaded transparently after ``NOSCRIPT``) that reads the
+    state, decides, writes the new state and returns the decision: a hit or a
+    peek is exactly **one round trip**, atomic under any concurrency. A
+    strategy without a Lua implementation (a third-party one) falls back to a
+    slower, still atomic path: a Redis lock around ``GET``, the pure step and
+    ``SET``.
+
+    **Time.** By default the scripts read the Redis server's ``TIME``, so app
+    instances whose clocks disagree still share one timeline. Pass ``clock=``
+    to use that clock instead (its value is sent with each call; tests use a
+    :class:`~traffik.clock.ManualClock`). With a clock, each key lives
+    ``clock_margin_ms`` longer than its state (strategies ignore an expired
+    state, so this only costs memory), so an instance whose clock lags the
+    one that wrote the state by up to that margin still finds it. The
+    fallback path for strategies without Lua reads ``clock`` (wall-clock
+    milliseconds by default).
+
+    **Keys** are ``<namespace>:{<key>}:<strategy>`` (see
+    :mod:`traffik.backends.redis._keys`): the braces are a Redis Cluster hash
+    tag, namespaces never overlap, and every key has a TTL in milliseconds, at
+    least 1, rounded up, so state never outlives nor predeceases its use.
+
+    **Lifecycle.** The connection pool is created from ``url`` at
+    :meth:`initialize` (or on first use) and closed by :meth:`close`. A client
+    passed as ``url`` belongs to the application: it is used as is (with its
+    own timeouts) and never closed. With ``persistent=False`` (the default)
+    the end of the lifespan deletes this namespace's keys, on every primary of
+    a cluster, with ``SCAN`` + ``UNLINK`` (never ``FLUSHDB``); since other app
+    instances share those keys, set ``persistent=True`` for shared deployments.
+
+    **Failures.** Connect and command timeouts default to
+    :data:`DEFAULT_TIMEOUT` and commands are not retried (a hit is not
+    idempotent), so a dead or hung Redis returns control within about a
+    second, as :class:`~traffik.exceptions.BackendTimeoutError` or
+    :class:`~traffik.exceptions.BackendConnectionError`, for ``on_error`` to handle.
+
+    Args:
+        url: ``redis://host:port/db``, ``rediss://...`` or ``unix:///path.sock``,
+            or an existing ``redis.asyncio.Redis`` / ``RedisCluster`` client.
+        namespace: Prefix that isolates this backend's keys.
+        persistent: Keep the data when the lifespan ends (default: delete it).
+        on_error: Default failure policy for throttles using this backend.
+        identifier: Default identifier for throttles that set none.
+        handle_throttled: Default throttled handler for throttles that set none.
+        lock_blocking: Override of ``TRAFFIK_DEFAULT_BLOCKING`` for :meth:`lock`.
+        lock_ttl: Override of ``TRAFFIK_DEFAULT_LOCK_TTL`` (seconds).
+        lock_blocking_timeout: Override of ``TRAFFIK_DEFAULT_BLOCKING_TIMEOUT`` (seconds).
+        clock: Milliseconds clock sent to the scripts instead of the server's ``TIME``.
+        cluster: Connect to ``url`` as a Redis Cluster (``redis://`` or ``rediss://`` only).
+        socket_timeout: Seconds a command may take (``None``: no limit).
+        connect_timeout: Seconds connecting may take (``None``: no limit).
+        clock_margin_ms: Extra key lifetime in ms whenever a client clock decides (``clock``
+            given, or the fallback path); a whole number >= 0.
+
+    Raises:
+        ConfigurationError: A parameter is invalid; the message names it and its value.
+
+    Example:
+        >>> backend = RedisBackend("redis://localhost:6379/0", namespace="api", persistent=True)
+        >>> backend.NAME, backend.namespace
+        ('redis', 'api')
+    """
+
+    NAME: ClassVar[str] = "redis"
+    URL_SCHEMES: ClassVar[tuple[str, ...]] = ("redis", "rediss", "unix")
+
+    def __init__(
+        self,
+        url: str | RedisClient,
+        namespace: str = "redis",
+        persistent: bool = False,
+        on_error: ErrorPolicy = "throttle",
+        identifier: Callable[..., Any] | None = None,
+        handle_throttled: Callable[..., Any] | None = None,
+        lock_blocking: bool | None = None,
+        lock_ttl: float | None = None,
+        lock_blocking_timeout: float | None = None,
+        *,
+        clock: Clock | None = None,
+        cluster: bool = False,
+        socket_timeout: float | None = DEFAULT_TIMEOUT,
+        connect_timeout: float | None = DEFAULT_TIMEOUT,
+        clock_margin_ms: int = DEFAULT_CLOCK_MARGIN_MS,
+    ) -> None:
+        super().__init__(
+            namespace,
+            persistent=persistent,
+            on_error=on_error,
+            identifier=identifier,
+            handle_throttled=handle_throttled,
+            lock_blocking=lock_blocking,
+            lock_ttl=lock_ttl,
+            lock_blocking_timeout=lock_blocking_timeout,
+            clock=clock,
+        )
+        if not isinstance(cluster, bool):
+            raise ConfigurationError(f"RedisBackend: cluster must be True or False, got {cluster!r}")
+        self.socket_timeout = _check_timeout(socket_timeout, "socket_timeout")
+        self.connect_timeout = _check_timeout(connect_timeout, "connect_timeout")
+        if isinstance(clock_margin_ms, bool) or not isinstance(clock_margin_ms, int) or clock_margin_ms < 0:
+            raise ConfigurationError(
+                f"RedisBackend: clock_margin_ms must be a whole number of milliseconds >= 0, got {clock_margin_ms!r}"
+            )
+        self.clock_margin_ms = clock_margin_ms
+        self._url: str | None
+        self._client: RedisClient | None
+        if isinstance(url, (Redis, RedisCluster)):
+            self._url, self._client, self._owns_client = None, url, False
+            self.cluster = isinstance(url, RedisCluster)
+        elif isinstance(url, str):
+            _check_url(url, cluster)
+            self._url, self._client, self._owns_client = url, None, True
+            self.cluster = cluster
+        else:
+            raise ConfigurationError(
+                f"RedisBackend: url must be a redis://, rediss:// or unix:// URL or a redis.asyncio client, got {url!r}"
+            )
+        # Scripts read the server's TIME unless a clock was given; the lock-based
+        # fallback needs a clock shared by every instance, hence wall time.
+        self._server_time = clock is None
+        if clock is None:
+            self.clock = wall_ms
+        self._margin = "0" if clock is None else str(clock_margin_ms)
+        self._keys = KeyLayout(namespace)
+        self._scripts: dict[type[ThrottleStrategy], LuaScript | None] = {}
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> RedisBackend:
+        """``RedisBackend(url, **options)``; used by :func:`traffik.backends.backend_from_url`.
+
+        Example:
+            >>> RedisBackend.from_url("redis://localhost:6379/0", namespace="api").namespace
+            'api'
+        """
+        return cls(url, **options)
+
+    # -- the hit path -----------------------------------------------------
+
+    async def hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
+        """Apply one hit of ``cost`` to ``key`` in one round trip and return the decision.
+
+        Raises:
+            ValueError: ``cost`` is negative.
+            BackendError: Redis failed or timed out (a subclass says which).
+        """
+        if rate.unlimited:
+            return UNLIMITED_DECISION
+        if cost < 0:
+            raise ValueError(f"cost must be >= 0, got {cost!r}")
+        script = self._script_for(strategy)
+        if script is None:
+            return await self._generic(key, strategy, rate, cost, commit=True)
+        return await self._evaluate(script, key, strategy, rate, cost, _HIT)
+
+    async def peek(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
+        """The decision a hit of ``cost`` would get now, in one round trip, consuming nothing.
+
+        Raises:
+            ValueError: ``cost`` is negative.
+            BackendError: Redis failed or timed out (a subclass says which).
+        """
+        if rate.unlimited:
+            return UNLIMITED_DECISION
+        if cost < 0:
+            raise ValueError(f"cost must be >= 0, got {cost!r}")
+        script = self._script_for(strategy)
+        if script is None:
+            return await self._generic(key, strategy, rate, cost, commit=False)
+        return await self._evaluate(script, key, strategy, rate, cost, _PEEK)
+
+    def _script_for(self, strategy: ThrottleStrategy) -> LuaScript | None:
+        kind = type(strategy)
+        try:
+            return self._scripts[kind]
+        except KeyError:
+            pass
+        from traffik.plugins import get_plugin_registry
+
+        found = get_plugin_registry().strategy_implementation(self.NAME, strategy.NAME)
+        if found is not None and not isinstance(found, LuaScript):
+            raise PluginError(
+                f"the implementation of strategy {strategy.NAME!r} for backend 'redis' must be a "
+                f"traffik.backends.redis._scripts.LuaScript, got {found!r}"
+            )
+        self._scripts[kind] = found
+        return found
+
+    async def _evaluate(
+        self, script: LuaScript, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, mode: str
+    ) -> Decision:
+        client = self._ensure_client()
+        now = "" if self._server_time else format_number(self.clock())
+        args = (now, str(cost), str(rate.limit), str(rate.expire), mode, self._margin, *script.params(strategy))
+        state_key = self._keys.state_key(key, strategy.NAME)
+        with translate_errors(f"{strategy.NAME} on key {key!r}"):
+            try:
+                reply = await client.evalsha(script.sha, 1, state_key, *args)
+            except NoScriptError:
+                # Not cached on that server (restart, SCRIPT FLUSH, new cluster node):
+                # EVAL runs it and caches it in the same round trip.
+                reply = await client.eval(script.source, 1, state_key, *args)
+        return _decision(reply)
+
+    async def _generic(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, *, commit: bool) -> Decision:
+        client = self._ensure_client()
+        state_key = self._keys.state_key(key, strategy.NAME)
+        if not commit:
+            now = self.clock()
+            return strategy.peek(await self._load(client, state_key, now), now, cost, rate)
+        async with self.lock(state_key):
+            now = self.clock()
+            state = await self._load(client, state_key, now)
+            new_state, decision = strategy.step(state, now, cost, rate)
+            if new_state is not state and new_state is not None:
+                ttl = max(1, math.ceil(new_state[0] - now)) + self.clock_margin_ms
+                with translate_errors(f"{strategy.NAME} on key {key!r}"):
+                    await client.set(state_key, encode_state(new_state), px=ttl)
+            return decision
+
+    async def _load(self, client: RedisClient, state_key: str, now: float) -> State | None:
+        with translate_errors(f"reading {state_key!r}"):
+            raw = await client.get(state_key)
+        if raw is None:
+            return None
+        try:
+            state = decode_state(raw)
+        except ValueError:
+            return None  # not written by this backend: the same as no state
+        return state if state and state[0] > now else None
+
+    # -- locks, clearing, lifecycle -----------------------------------------
+
+    def lock(self, name: str) -> RedisLock:
+        """A lock named ``name`` in Redis, shared by every process on this namespace.
+
+        Honours ``lock_blocking``, ``lock_ttl`` and ``lock_blocking_timeout``,
+        each falling back to :mod:`traffik.config` when ``None``.
+        """
+        return RedisLock(
+            self._ensure_client(),
+            self._keys.lock_key(name),
+            blocking=self.lock_blocking,
+            ttl=self.lock_ttl,
+            blocking_timeout=self.lock_blocking_timeout,
+        )
+
+    async def clear(self) -> None:
+        """Delete every key of this namespace (``SCAN`` + ``UNLINK``, on every primary of a cluster).
+
+        Keys of other namespaces and of other applications are never touched.
+        """
+        client = self._ensure_client()
+        with translate_errors(f"clearing namespace {self.namespace!r}"):
+            if isinstance(client, RedisCluster):
+                keys = client.scan_iter(
+                    match=self._keys.scan_pattern, count=_SCAN_COUNT, target_nodes=RedisCluster.PRIMARIES
+                )
+            else:
+                keys = client.scan_iter(match=self._keys.scan_pattern, count=_SCAN_COUNT)
+            batch: list[Any] = []
+            async for found in keys:
+                batch.append(found)
+                if len(batch) >= _UNLINK_BATCH:
+                    await client.unlink(*batch)
+                    batch.clear()
+            if batch:
+                await client.unlink(*batch)
+
+    async def initialize(self) -> None:
+        """Create the connection pool (connections open on first use)."""
+        self._ensure_client()
+
+    async def close(self) -> None:
+        """Close the pool this backend created; a client passed in stays open."""
+        client, owned = self._client, self._owns_client
+        if client is None or not owned:
+            return
+        self._client = None
+        with translate_errors("closing the connection pool"):
+            await client.aclose()
+
+    def _ensure_client(self) -> RedisClient:
+        client = self._client
+        if client is not None:
+            return client
+        assert self._url is not None  # only a backend built from a URL has no client yet
+        options: dict[str, Any] = {
+            "socket_timeout": self.socket_timeout,
+            "socket_connect_timeout": self.connect_timeout,
+            # No retries: a timed-out EVALSHA may have run, and retrying would count it
+            # twice; one failed attempt is also what keeps a dead server's cost bounded.
+            "retry": Retry(NoBackoff(), 0),
+        }
+        factory = RedisCluster.from_url if self.cluster else Redis.from_url
+        created: RedisClient = factory(self._url, **options)
+        self._client = created
+        return created
+
+    def __repr__(self) -> str:
+        where = _redact(self._url) if self._url is not None else type(self._client).__name__
+        return f"RedisBackend({where!r}, namespace={self.namespace!r}, persistent={self.persistent!r})"
+
+
+def _check_url(url: str, cluster: bool) -> None:
+    scheme = urlsplit(url).scheme.lower()
+    if scheme not in RedisBackend.URL_SCHEMES:
+        raise ConfigurationError(f"RedisBackend: url must use redis://, rediss:// or unix://, got {_redact(url)!r}")
+    if cluster and scheme == "unix":
+        raise ConfigurationError(f"RedisBackend: cluster=True needs a redis:// or rediss:// url, got {url!r}")
+    try:
+        parse_url(url)
+    except ValueError as exc:
+        raise ConfigurationError(f"RedisBackend: invalid url {_redact(url)!r}: {exc}") from exc
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{host}").geturl()

@@ -1,0 +1,33 @@
+"""Turning redis-py's exceptions into Traffik's backend errors."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError
+
+from redis import exceptions as redis_errors
+
+__all__ = ["translate_errors"]
+
+
+@contextlib.contextmanager
+def translate_errors(action: str) -> Iterator[None]:
+    """Re-raise redis-py and socket errors from the block as :class:`~traffik.exceptions.BackendError` subclasses.
+
+    Timeouts become :class:`~traffik.exceptions.BackendTimeoutError`, failures to
+    reach the server :class:`~traffik.exceptions.BackendConnectionError`, and
+    anything else Redis answers with a plain :class:`~traffik.exceptions.BackendError`;
+    ``action`` says what was being done.
+    """
+    try:
+        yield
+    except BackendError:
+        raise
+    except (redis_errors.TimeoutError, TimeoutError) as exc:
+        raise BackendTimeoutError(f"Redis timed out during {action}: {exc}") from exc
+    except (redis_errors.ConnectionError, OSError) as exc:
+        raise BackendConnectionError(f"cannot reach Redis during {action}: {exc}") from exc
+    except redis_errors.RedisError as exc:
+        raise BackendError(f"Redis failed during {action}: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,55 @@
+"""Entry module of traffik-redis (``[project.entry-points.traffik] redis``).
+
+It must stay cheap to import: plugin discovery imports it, and discovery must
+not import redis-py. Everything it registers is named by a lazy loader string:
+
+* backend ``redis`` (``traffik.backends.redis:RedisBackend``), URL schemes
+  ``redis``, ``rediss`` and ``unix``;
+* one Lua implementation per built-in strategy for backend ``redis``
+  (``traffik.backends.redis._scripts:<NAME>``, a
+  :class:`~traffik.backends.redis._scripts.LuaScript`).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from traffik.plugins import BackendInfo, StrategyImplementationInfo, hookimpl
+
+__all__ = ["traffik_register_backends", "traffik_register_strategy_implementations"]
+
+_SCRIPTS_MODULE: Final = "traffik.backends.redis._scripts"
+# Strategy NAME -> attribute of the scripts module (kept literal so importing
+# this module imports nothing else; a test checks it matches the module).
+_LUA_IMPLEMENTATIONS: Final = (
+    ("fixed-window", "FIXED_WINDOW"),
+    ("sliding-window-counter", "SLIDING_WINDOW_COUNTER"),
+    ("sliding-window-log", "SLIDING_WINDOW_LOG"),
+    ("token-bucket", "TOKEN_BUCKET"),
+    ("token-bucket-with-debt", "TOKEN_BUCKET_WITH_DEBT"),
+    ("leaky-bucket", "LEAKY_BUCKET"),
+    ("leaky-bucket-with-queue", "LEAKY_BUCKET_WITH_QUEUE"),
+    ("gcra", "GCRA"),
+)
+
+
+@hookimpl
+def traffik_register_backends() -> list[BackendInfo]:
+    """The Redis backend, reachable as ``redis://``, ``rediss://`` and ``unix://``."""
+    return [
+        BackendInfo(
+            name="redis",
+            url_schemes=("redis", "rediss", "unix"),
+            loader="traffik.backends.redis:RedisBackend",
+            description="Shared counters in Redis or Redis Cluster: one Lua round trip per hit",
+        )
+    ]
+
+
+@hookimpl
+def traffik_register_strategy_implementations() -> list[StrategyImplementationInfo]:
+    """A Lua script for each of the eight built-in strategies."""
+    return [
+        StrategyImplementationInfo(backend="redis", strategy=strategy, loader=f"{_SCRIPTS_MODULE}:{attribute}")
+        for strategy, attribute in _LUA_IMPLEMENTATIONS
+    ]

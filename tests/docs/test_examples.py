@@ -1,0 +1,95 @@
+"""Every example file under ``docs_src/`` runs, and every one is shown on a page.
+
+Each example is a module that ends with ``main()`` (sync or async): the code a
+page includes, followed by a run that asserts what the page promises. An
+example that talks to Redis or Memcached reads ``REDIS_URL`` /
+``MEMCACHED_SERVERS`` from the environment; this test points them at the
+suite's servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import importlib.util
+import inspect
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from traffik.testing import MemcachedServer, RedisServer
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_SRC = ROOT / "docs_src"
+DOCS = ROOT / "docs"
+EXAMPLES = sorted(DOCS_SRC.rglob("*.py"))
+INCLUDE = re.compile(r'--8<--\s+"(docs_src/[^":]+\.py)')
+
+
+def _example_id(path: Path) -> str:
+    return path.relative_to(DOCS_SRC).as_posix()
+
+
+def _marks(path: Path) -> list[pytest.MarkDecorator]:
+    text = path.read_text(encoding="utf-8")
+    marks = []
+    if "REDIS_URL" in text:
+        marks.append(pytest.mark.redis)
+    if "MEMCACHED_SERVERS" in text:
+        marks.append(pytest.mark.memcached)
+    return marks
+
+
+def _run_example(path: Path) -> None:
+    name = "docs_example_" + re.sub(r"\W", "_", _example_id(path))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+        main = getattr(module, "main", None)
+        assert callable(main), f"{_example_id(path)} must define main() that runs the example"
+        result = main()
+        if inspect.isawaitable(result):
+            asyncio.run(result)  # type: ignore[arg-type]  # main() is a coroutine function here
+    finally:
+        del sys.modules[name]
+        del module
+        # Throttles register weakly by uid: drop this example's before the next one runs.
+        gc.collect()
+
+
+def test_examples_exist() -> None:
+    assert len(EXAMPLES) >= 20
+
+
+@pytest.mark.parametrize("path", [pytest.param(p, id=_example_id(p), marks=_marks(p)) for p in EXAMPLES])
+def test_example_runs(path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    text = path.read_text(encoding="utf-8")
+    if "REDIS_URL" in text:
+        redis: RedisServer = request.getfixturevalue("redis_server")
+        monkeypatch.setenv("REDIS_URL", redis.url)
+    if "MEMCACHED_SERVERS" in text:
+        servers: tuple[MemcachedServer, MemcachedServer] = request.getfixturevalue("memcached_servers")
+        monkeypatch.setenv("MEMCACHED_SERVERS", ",".join(f"{s.host}:{s.port}" for s in servers))
+    _run_example(path)
+
+
+def test_every_example_is_shown_on_a_page() -> None:
+    included = {match for page in DOCS.rglob("*.md") for match in INCLUDE.findall(page.read_text(encoding="utf-8"))}
+    orphans = sorted(_example_id(p) for p in EXAMPLES if p.relative_to(ROOT).as_posix() not in included)
+    assert not orphans, f"examples no page includes: {orphans}"
+
+
+def test_pages_have_no_unrun_python_blocks() -> None:
+    """A ``python`` fence on a page only includes files from ``docs_src/`` (which this suite runs)."""
+    fence = re.compile(r"^```(?:python|py|\{\.python[^}]*\})[^\n]*\n(.*?)^```", re.MULTILINE | re.DOTALL)
+    offenders = []
+    for page in sorted(DOCS.rglob("*.md")):
+        for body in fence.findall(page.read_text(encoding="utf-8")):
+            lines = [line for line in body.splitlines() if line.strip()]
+            if not lines or not all(INCLUDE.search(line) for line in lines):
+                offenders.append(f"{page.relative_to(ROOT)}: {lines[:1]}")
+    assert not offenders, f"python blocks that are not runnable docs_src includes: {offenders}"
