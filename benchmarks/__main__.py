@@ -20,6 +20,7 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from traffik.exceptions import ConfigurationError
@@ -27,14 +28,14 @@ from traffik.exceptions import ConfigurationError
 from benchmarks._accuracy import contention
 from benchmarks._footprint import footprint
 from benchmarks._http import asgi_overhead
-from benchmarks._inmemory import floor_latency, hit_latency
+from benchmarks._inmemory import HitLatency, floor_latency, hit_latency
 from benchmarks._native import native_benchmarks
 from benchmarks._plugins import discovery_ms
 from benchmarks._report import print_report
-from benchmarks._strategies import STRATEGIES, pick
+from benchmarks._strategies import CONTENDED_RATE, STRATEGIES, pick
 from benchmarks._targets import Target, parse_memcached, provision
 from benchmarks._throughput import CONCURRENT_TASKS, throughput
-from benchmarks._timing import ratio
+from benchmarks._timing import Sample, ratio, set_run_seconds
 from benchmarks._uvicorn import uvicorn_overhead
 
 SCENARIOS = ("latency", "throughput", "asgi", "uvicorn", "contention", "footprint", "native", "discovery")
@@ -47,8 +48,18 @@ def _positive(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 30:
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= 30 seconds, got {value}")
+    return value
+
+
 def _parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=(__doc__ or "").splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Traffik's benchmarks: every figure beside its floor, as medians [min-max] and ratios to it.",
+    )
     parser.add_argument(
         "--backend",
         action="append",
@@ -63,6 +74,9 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keys", type=_positive, action="append", help="key cardinalities (default: 1 and 10000)")
     parser.add_argument("--operations", type=_positive, default=100_000, help="in-memory hits per timed run")
     parser.add_argument("--repeats", type=_positive, default=5, help="timed runs per variant (median reported)")
+    parser.add_argument(
+        "--duration", type=_seconds, help="seconds per timed run, sizing every timed scenario (instead of the counts)"
+    )
     parser.add_argument("--tasks", type=_positive, default=CONCURRENT_TASKS, help="concurrent tasks (throughput)")
     parser.add_argument("--requests", type=_positive, default=1_000, help="HTTP requests per timed run")
     parser.add_argument("--processes", type=_positive, default=4, help="worker processes (contention)")
@@ -82,7 +96,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def _latency_rows(latencies: list[Any], floors: dict[int, Any]) -> list[dict[str, Any]]:
+def _latency_rows(latencies: list[HitLatency], floors: dict[int, Sample]) -> list[dict[str, Any]]:
     return [
         {
             "strategy": result.strategy,
@@ -101,28 +115,36 @@ async def _measure(target: Target, args: argparse.Namespace, scenarios: set[str]
     strategies = pick(args.strategy)
     remote = target.name != "memory"
     # A network round trip costs ~50-100x an in-memory hit: fewer operations keep runs comparable in time.
-    operations = max(50, args.operations // 40) if remote else args.operations
+    operations = max(50, args.operations // 50) if remote else args.operations
     result: dict[str, Any] = {}
-    if "latency" in scenarios and not remote:
+    seconds: dict[str, float] = {}
+
+    async def scenario(name: str, run: Callable[[], Awaitable[Any]]) -> None:
+        if name in scenarios:
+            started = time.perf_counter()
+            value = await run()
+            if value is not None:
+                result[name] = value
+                seconds[name] = round(time.perf_counter() - started, 1)
+
+    async def latency() -> list[dict[str, Any]] | None:
+        if remote:  # the plugins' own runs time sequential hits against their floors
+            return None
         latencies = await hit_latency(strategies, args.keys, args.operations, args.repeats)
-        floors = await floor_latency(args.keys, args.operations, args.repeats)
-        result["hit_latency"] = _latency_rows(latencies, floors)
-    if "throughput" in scenarios:
-        result["throughput"] = await throughput(target, strategies, operations, args.repeats, args.tasks)
-    if "asgi" in scenarios:
-        result["http_asgi"] = await asgi_overhead(target, args.requests, args.repeats)
-    if "uvicorn" in scenarios:
-        result["http_uvicorn"] = await uvicorn_overhead(target, args.requests * 2, args.repeats)
-    if "contention" in scenarios:
-        limit_multiple = 4
-        result["contention"] = await contention(target, strategies, args.processes, 25, limit_multiple * 200)
-    if "footprint" in scenarios:
-        hits = 100 if args.quick else 500
-        result["footprint"] = await footprint(target, strategies, hits, max(args.keys))
-    if "native" in scenarios:
-        native = await native_benchmarks(target, min(operations, 2_000), args.repeats)
-        if native is not None:
-            result["native"] = native
+        return _latency_rows(latencies, await floor_latency(args.keys, args.operations, args.repeats))
+
+    await scenario("latency", latency)
+    await scenario("throughput", lambda: throughput(target, strategies, operations, args.repeats, args.tasks))
+    # Each remote hit adds a round trip to every request: half as many keep the run's length.
+    requests = max(10, args.requests // 2) if remote else args.requests
+    await scenario("asgi", lambda: asgi_overhead(target, requests, args.repeats))
+    await scenario("uvicorn", lambda: uvicorn_overhead(target, requests * 2, args.repeats))
+    await scenario("contention", lambda: contention(target, strategies, args.processes, 25, 4 * CONTENDED_RATE.limit))
+    hits = 100 if args.quick else 500
+    live_keys = min(max(args.keys), 2_000) if remote else max(args.keys)
+    await scenario("footprint", lambda: footprint(target, strategies, hits, live_keys))
+    await scenario("native", lambda: native_benchmarks(target, min(operations, 1_000), min(args.repeats, 3)))
+    result["seconds"] = seconds
     return result
 
 
@@ -141,6 +163,7 @@ async def _run(args: argparse.Namespace, targets: list[Target], notes: list[str]
         "repeats": args.repeats,
         "tasks": args.tasks,
         "requests": args.requests,
+        "duration": args.duration,
         "processes": args.processes,
         "quick": args.quick,
         "python": sys.version.split()[0],
@@ -152,6 +175,7 @@ async def _run(args: argparse.Namespace, targets: list[Target], notes: list[str]
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print them; the exit status is 2 on a configuration error."""
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    set_run_seconds(args.duration)
     try:
         with provision(
             args.backend,

@@ -51,6 +51,10 @@ async def contention(
 ) -> dict[str, Any]:
     """Admitted vs expected hits when ``processes`` x ``tasks`` make ``attempts`` hits in all on one key.
 
+    A hit that raises :class:`~traffik.exceptions.BackendError` (for example a
+    compare-and-swap that keeps losing races) counts under ``errors``, neither
+    admitted nor denied: a throttle would apply its ``on_error`` policy to it.
+
     Args:
         target: The backend (``memory`` runs a single process whatever ``processes`` says).
         strategies: Strategies to run, each on its own key.
@@ -88,9 +92,19 @@ async def contention(
                 assert worker.stdin is not None
                 worker.stdin.write(f"{name} {key}\n".encode())
             await asyncio.gather(*(worker.stdin.drain() for worker in workers if worker.stdin is not None))
-            admitted = sum([int(await _readline(worker)) for worker in workers])
+            counts = [(await _readline(worker)).split() for worker in workers]
+            admitted = sum(int(count[0]) for count in counts)
+            errors = sum(int(count[1]) for count in counts)
             expected = await expected_admissions(contended(name), attempts)
-            rows.append({"strategy": name, "admitted": admitted, "expected": expected, "exact": admitted == expected})
+            rows.append(
+                {
+                    "strategy": name,
+                    "admitted": admitted,
+                    "expected": expected,
+                    "exact": admitted == expected,
+                    "errors": errors,
+                }
+            )
     finally:
         for worker in workers:
             if worker.stdin is not None:

@@ -2,7 +2,8 @@
 
 It opens the backend, prints ``ready``, then for each line ``STRATEGY KEY``
 read from stdin starts ``TASKS`` tasks that together try ``ATTEMPTS`` hits
-on ``KEY`` and prints how many were admitted. An empty line or end of input
+on ``KEY`` and prints how many were admitted and how many failed with a
+:class:`~traffik.exceptions.BackendError` (``ADMITTED ERRORS``). An empty line or end of input
 ends it. The parent starts several of these and releases them together.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from traffik.exceptions import BackendError
 from traffik.plugins import backend_from_url
 from traffik.strategies._base import ThrottleStrategy
 
@@ -31,14 +33,18 @@ async def _serve(url: str, namespace: str, tasks: int, attempts: int) -> None:
             strategy = contended(name)
             share, extra = divmod(attempts, tasks)
 
-            async def task(count: int, key: str = key, strategy: ThrottleStrategy = strategy) -> int:
-                admitted = 0
+            async def task(count: int, key: str = key, strategy: ThrottleStrategy = strategy) -> tuple[int, int]:
+                admitted = errors = 0
                 for _ in range(count):
-                    admitted += (await backend.hit(key, strategy, CONTENDED_RATE, 1)).allowed
-                return admitted
+                    try:
+                        admitted += (await backend.hit(key, strategy, CONTENDED_RATE, 1)).allowed
+                    except BackendError:
+                        # What a throttle's on_error policy would see: counted, not fatal.
+                        errors += 1
+                return admitted, errors
 
             results = await asyncio.gather(*(task(share + (index < extra)) for index in range(tasks)))
-            print(sum(results), flush=True)
+            print(sum(result[0] for result in results), sum(result[1] for result in results), flush=True)
 
 
 def main(argv: list[str]) -> int:

@@ -2,8 +2,11 @@
 
 * memory: dictionary reads and writes per hit, counted by instrumented shards;
   bytes from tracemalloc (key strings included);
-* redis: commands per hit from ``INFO stats`` (``total_commands_processed``)
-  and bytes from ``INFO memory`` (``used_memory``);
+* redis: server commands per hit from ``INFO stats``
+  (``total_commands_processed``, which counts the commands a Lua script runs
+  too: one ``EVALSHA`` round trip may be several commands) and bytes from
+  ``MEMORY USAGE`` of every key the hits created (``used_memory`` deltas jump
+  whenever the keyspace's hash table doubles);
 * memcached: commands per hit from ``stats`` (gets, sets, adds, cas, touch,
   incr, decr) and bytes from ``stats`` (``bytes``, item sizes);
 * another plugin's backend: ``load_state``/``store_state`` calls per hit of
@@ -146,13 +149,16 @@ async def _redis_measure(
 
         async def read() -> tuple[float, float]:
             stats = await client.info("stats")
-            memory = await client.info("memory")
-            return float(stats["total_commands_processed"]), float(memory["used_memory"])
+            return float(stats["total_commands_processed"]), 0.0
 
         # Each read is counted by the server too; measure that once and subtract it.
         first, _ = await read()
         second, _ = await read()
-        return await _measure(backend, strategy, read, hits, keys, second - first)
+        per_hit, _ = await _measure(backend, strategy, read, hits, keys, second - first)
+        size = 0
+        async for name in client.scan_iter(match=f"{backend.namespace}:{{live:*", count=1000):
+            size += int(await client.memory_usage(name) or 0)
+        return per_hit, size / keys
     finally:
         await client.aclose()
 

@@ -56,13 +56,23 @@ def _contention(section: dict[str, Any]) -> None:
     )
     cells = [
         f"{row['strategy']} {row['admitted']}/{row['expected']}{'' if row['exact'] else ' MISMATCH'}"
+        + (f" ({row['errors']} errors)" if row["errors"] else "")
         for row in section["rows"]
     ]
     for start in range(0, len(cells), 4):
         print("    " + "; ".join(cells[start : start + 4]))
 
 
-def _footprint(section: dict[str, dict[str, float | None]]) -> None:
+_STORE_OPERATIONS = {
+    "memory": "dict reads and writes",
+    "redis": "server commands, those inside Lua included",
+    "memcached": "server commands",
+}
+
+
+def _footprint(section: dict[str, dict[str, float | None]], backend: str) -> None:
+    what = _STORE_OPERATIONS.get(backend, "load_state/store_state calls")
+    print(f"  store operations per hit ({what}) on an existing key; bytes per live key")
     print(f"  {'strategy':<22} {'store ops/hit':>13} {'bytes/live key':>15}")
     for name, row in section.items():
         size = "-" if row["bytes_per_live_key"] is None else f"{row['bytes_per_live_key']:.1f}"
@@ -70,14 +80,22 @@ def _footprint(section: dict[str, dict[str, float | None]]) -> None:
 
 
 def _native(section: dict[str, Any]) -> None:
-    floor = section.get("floor_us")
-    if isinstance(floor, dict) and "median" in floor:
-        print(f"  plugin's own run: floor µs {_span(floor, 1)}")
+    floor = section.get("floor_us", section.get("floor"))
+    if isinstance(floor, dict):
+        print("  the plugin's own run; floor: " + ", ".join(f"{name} {value}" for name, value in floor.items()))
     rows = section.get("strategies")
     if not isinstance(rows, dict) or not rows:
-        print(f"  plugin's own run: {section}")
+        print(f"  the plugin's own run: {section}")
         return
-    columns = list(dict.fromkeys(column for row in rows.values() for column in row))
+    # Scalar columns only: nested breakdowns stay in the JSON.
+    columns = list(
+        dict.fromkeys(
+            column
+            for row in rows.values()
+            for column, value in row.items()
+            if isinstance(value, (int, float, str, bool))
+        )
+    )
     print("  " + f"{'strategy':<22} " + " ".join(f"{column:>14}" for column in columns))
     for name, row in rows.items():
         print("  " + f"{name:<22} " + " ".join(f"{row.get(column, '-')!s:>14}" for column in columns))
@@ -90,25 +108,32 @@ def print_report(results: dict[str, Any]) -> None:
     """Print ``results`` (what ``python -m benchmarks --json`` prints) as tables."""
     for name, backend in results["backends"].items():
         print(f"== {name} ==")
-        if "hit_latency" in backend:
-            _latency(backend["hit_latency"])
+        if "latency" in backend:
+            _latency(backend["latency"])
         if "throughput" in backend:
             _throughput(backend["throughput"], _FLOORS.get(name, "none"))
-        if "http_asgi" in backend or "http_uvicorn" in backend:
-            _http(backend.get("http_asgi"), backend.get("http_uvicorn"))
+        if "asgi" in backend or "uvicorn" in backend:
+            _http(backend.get("asgi"), backend.get("uvicorn"))
         if "contention" in backend:
             _contention(backend["contention"])
         if "footprint" in backend:
-            _footprint(backend["footprint"])
+            _footprint(backend["footprint"], name)
         if "native" in backend:
             _native(backend["native"])
+        timings = ", ".join(f"{scenario} {seconds:.1f} s" for scenario, seconds in backend.get("seconds", {}).items())
+        print(f"  ({timings})")
         print()
     if "plugin_discovery_ms" in results:
         print(f"plugin discovery (first use, fresh process): {_span(results['plugin_discovery_ms'])} ms")
     for note in results["notes"]:
         print(f"note: {note}")
     s = results["settings"]
+    sizing = (
+        f"timed runs sized to ~{s['duration']} s"
+        if s.get("duration")
+        else f"{s['operations']} in-memory hits and {s['requests']} HTTP requests per timed run"
+    )
     print(
-        f"({s['operations']} in-memory hits per run, {s['repeats']} interleaved runs per variant after a warm-up, "
-        f"{s['requests']} HTTP requests per run; Python {s['python']}; {s['seconds']} s)"
+        f"({sizing}; {s['repeats']} interleaved runs per variant after a warm-up; "
+        f"Python {s['python']}; {s['seconds']} s)"
     )

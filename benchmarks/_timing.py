@@ -6,7 +6,22 @@ import statistics
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Sample", "measure_interleaved", "ratio", "spread"]
+__all__ = ["Sample", "measure_interleaved", "ratio", "set_run_seconds", "spread"]
+
+# Seconds one timed run should last (``--duration``); None: runs are sized by count.
+_run_seconds: float | None = None
+# However fast a variant is, a sized run does at most this many times the requested count.
+_MAX_SCALE = 100
+
+
+def set_run_seconds(seconds: float | None) -> None:
+    """Size every later timed run to last about ``seconds`` (``None``: use the counts given).
+
+    The command's ``--duration`` sets it once, so every scenario, the plugins'
+    own included, follows it without a parameter threaded through each.
+    """
+    global _run_seconds
+    _run_seconds = seconds
 
 
 @dataclass
@@ -38,14 +53,22 @@ async def measure_interleaved(
 
     A variant is ``run(operations) -> elapsed seconds``; the result is µs per
     operation. Interleaving spreads machine noise evenly over the variants.
+    After :func:`set_run_seconds`, each variant's count is sized from its
+    warm-up so that a run lasts about that long (at most 100x ``operations``).
     """
     samples = [Sample(name) for name, _ in variants]
+    counts: list[int] = []
     for _, run in variants:
-        await run(max(1, operations // 10))
+        warm_up = max(1, operations // 10)
+        elapsed = await run(warm_up)
+        if _run_seconds is None or elapsed <= 0:
+            counts.append(operations)
+        else:
+            counts.append(max(1, min(_MAX_SCALE * operations, round(warm_up * _run_seconds / elapsed))))
     for _ in range(repeats):
-        for sample, (_, run) in zip(samples, variants, strict=True):
-            elapsed = await run(operations)
-            sample.runs_us.append(elapsed / operations * 1e6)
+        for sample, count, (_, run) in zip(samples, counts, variants, strict=True):
+            elapsed = await run(count)
+            sample.runs_us.append(elapsed / count * 1e6)
     return samples
 
 

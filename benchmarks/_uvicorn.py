@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -34,11 +35,12 @@ _RUN_TIMEOUT_S = 60.0
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-def _wait_until_listening(port: int, process: subprocess.Popen[bytes]) -> None:
+def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + _START_TIMEOUT_S
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with status {process.returncode} before listening")
+            tail = log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"uvicorn exited with status {process.returncode} before listening:\n{tail}")
         with contextlib.suppress(OSError), socket.create_connection((_HOST, port), timeout=0.5):
             return
         time.sleep(0.05)
@@ -52,17 +54,23 @@ def _serve(url: str) -> Iterator[int]:
     command = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks._app:app_from_env"]
     command += ["--host", _HOST, "--port", str(port), "--log-level", "warning", "--no-access-log"]
     environment = {**os.environ, URL_VARIABLE: url}
-    process = subprocess.Popen(command, cwd=_ROOT, env=environment, stdin=subprocess.DEVNULL)
-    try:
-        _wait_until_listening(port, process)
-        yield port
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    # Its output goes to a file, not ours: `--json` must print nothing but JSON.
+    with tempfile.TemporaryDirectory(prefix="traffik-bench-") as workdir:
+        log = Path(workdir) / "uvicorn.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                command, cwd=_ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
+            )
+            try:
+                _wait_until_listening(port, process, log)
+                yield port
+            finally:
+                process.terminate()
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
 
 
 def _runner(port: int, path: str) -> Callable[[int], Awaitable[float]]:

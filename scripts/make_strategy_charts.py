@@ -57,7 +57,7 @@ _LABEL_W: Final = 250
 _PLOT_W: Final = 720
 _ROW_H: Final = 44
 _TOP: Final = 56
-_RIGHT: Final = 20
+_RIGHT: Final = 40
 _BOTTOM: Final = 34
 _ADMIT: Final = "#2e7d32"
 _REJECT: Final = "#c62828"
@@ -66,10 +66,9 @@ _REJECT: Final = "#c62828"
 def traffic() -> list[float]:
     """The bursty traffic every strategy receives: hit times in ms, ascending."""
     times: list[float] = []
-    times += [float(t) for t in range(0, 200, 20)]  # a burst of 10 at start-up
-    times += [float(t) for t in range(500, 750, 50)]  # a trickle
-    times += [float(t) for t in range(850, 1000, 20)]  # a burst just before a window edge...
-    times += [float(t) for t in range(1000, 1160, 20)]  # ...and one just after it
+    times += [float(t) for t in range(0, 600, 200)]  # a trickle
+    times += [float(t) for t in range(800, 1000, 20)]  # a burst of 10 just before the 1 s edge...
+    times += [float(t) for t in range(1000, 1200, 20)]  # ...and another just after it
     times += [float(t) for t in range(1500, DURATION_MS, 100)]  # steady load at the limit
     return times
 
@@ -111,7 +110,9 @@ def render_svg() -> str:
     plot_bottom = _TOP + _ROW_H * len(rows)
     for second in range(0, DURATION_MS + 1, 1_000):
         x = _x(second)
-        out.append(f'<line x1="{x}" y1="{_TOP - 4}" x2="{x}" y2="{plot_bottom}" stroke="#9e9e9e" stroke-dasharray="3,3"/>')
+        out.append(
+            f'<line x1="{x}" y1="{_TOP - 4}" x2="{x}" y2="{plot_bottom}" stroke="#9e9e9e" stroke-dasharray="3,3"/>'
+        )
         out.append(f'<text x="{x}" y="{plot_bottom + 16}" text-anchor="middle">{second} ms</text>')
     for index, (label, admitted) in enumerate(rows):
         top = _TOP + index * _ROW_H
@@ -120,7 +121,7 @@ def render_svg() -> str:
         count = sum(admitted)
         out.append(f'<text x="10" y="{top + 20}">{escape(label)}</text>')
         out.append(f'<text x="10" y="{top + 36}" fill="#616161">{count} admitted, {len(times) - count} rejected</text>')
-        for now, allowed in zip(times, admitted):
+        for now, allowed in zip(times, admitted, strict=False):
             if allowed:
                 out.append(f'<circle cx="{_x(now)}" cy="{top + 15}" r="3" fill="{_ADMIT}"/>')
             else:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-
 from traffik import HTTPThrottle
 from traffik.backends import get_active_backend
 from traffik.backends.inmemory import InMemoryBackend

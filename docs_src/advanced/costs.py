@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
-
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
@@ -16,7 +15,8 @@ from traffik.exceptions import ConfigurationError
 
 async def cost_by_size(request: Request, context: Mapping[str, Any]) -> int:
     size = int(request.query_params.get("size", "1"))
-    return min(size, context["max_cost"])  # 0 would skip the throttle for this request
+    max_cost: int = context["max_cost"]
+    return min(size, max_cost)  # 0 would skip the throttle for this request
 
 
 backend = InMemoryBackend(clock=ManualClock())
@@ -53,6 +53,8 @@ def main() -> None:
     try:
         HTTPThrottle("costs:negative", rate="1/s", cost=-1)
     except ConfigurationError as exc:
-        assert "cost" in str(exc) and "-1" in str(exc)
+        message = str(exc)
     else:
         raise AssertionError("a negative cost is a configuration error")
+    assert "cost" in message
+    assert "-1" in message

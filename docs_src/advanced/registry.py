@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.exceptions import ConfigurationError
@@ -31,15 +30,17 @@ async def main() -> None:
     await registry.enable("registry:search")
 
     await registry.disable_all()
-    assert search.is_disabled and upload.is_disabled
+    assert search.is_disabled
+    assert upload.is_disabled
     await registry.enable_all()
 
     try:  # uids are unique per registry: reuse the object to share a quota
         HTTPThrottle("registry:search", rate="5/min", backend=backend, registry=registry)
     except ConfigurationError as exc:
-        assert "already registered" in str(exc)
+        message = str(exc)
     else:
         raise AssertionError("a duplicate uid must be rejected")
+    assert "already registered" in message
 
     registry.clear()
     assert not registry.exist("registry:search")

@@ -6,7 +6,6 @@ import re
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.testclient import TestClient
-
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock

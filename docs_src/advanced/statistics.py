@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.requests import Request
-
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
@@ -29,10 +28,12 @@ async def main() -> None:
     assert stat.rate.limit == 10
 
     big = await throttle.stat(request(), cost=5)  # when could a hit of cost 5 pass?
-    assert big is not None and big.wait_ms == 500.0
+    assert big is not None
+    assert big.wait_ms == 500.0
 
     clock.advance(300)
     later = await throttle.stat(request())
-    assert later is not None and later.hits_remaining == 3
+    assert later is not None
+    assert later.hits_remaining == 3
     assert await throttle.check(request(), cost=3)
     assert not await throttle.check(request(), cost=4)

@@ -8,7 +8,6 @@ from typing import Any
 from fastapi import Depends, FastAPI, HTTPException, WebSocket
 from fastapi.testclient import TestClient
 from starlette.requests import HTTPConnection
-
 from traffik import HTTPThrottle, WebSocketThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
@@ -59,7 +58,8 @@ def main() -> None:
     with TestClient(app) as client:
         client.get("/polite")
         denied = client.get("/polite")
-        assert denied.status_code == 429 and denied.json() == {"detail": "Slow down, Acme user!"}
+        assert denied.status_code == 429
+        assert denied.json() == {"detail": "Slow down, Acme user!"}
         client.get("/teapot")
         assert client.get("/teapot").json() == {"detail": "handlers:teapot: try again in 60000 ms"}
 

@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
-
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from starlette.requests import Request
-
 from traffik import HTTPThrottle
 from traffik.backends.memcached import MemcachedBackend
 from traffik.exceptions import ConnectionThrottled

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 from fastapi import FastAPI
-
 from traffik.backends.redis import RedisBackend
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from starlette.requests import HTTPConnection, Request
-
 from traffik import EXEMPTED, HTTPThrottle, get_remote_address
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.identifiers import TrustedProxies

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from starlette.requests import Request
-
 from traffik import HTTPThrottle
 from traffik.backends.base import ThrottleBackend
 from traffik.clock import Clock, ManualClock
@@ -55,7 +54,8 @@ async def main() -> None:
     registry = PluginRegistry(load_entry_points=False)  # an installed plugin is found through its entry point
     registry.register(DictPlugin(), name="dict-plugin")
     backend = registry.backend_from_url("dict://shop", clock=ManualClock())
-    assert isinstance(backend, DictBackend) and backend.namespace == "shop"
+    assert isinstance(backend, DictBackend)
+    assert backend.namespace == "shop"
 
     throttle = HTTPThrottle("extending:dict", rate="2/min", backend=backend)
     request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.6", 1)})

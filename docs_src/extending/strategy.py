@@ -48,7 +48,9 @@ def main() -> None:
     state, first = strategy.step(None, 300.0, 1, rate)
     state, second = strategy.step(state, 900.0, 1, rate)
     denied_state, third = strategy.step(state, 1_200.0, 1, rate)
-    assert first.allowed and second.allowed and not third.allowed
+    assert first.allowed
+    assert second.allowed
+    assert not third.allowed
     assert denied_state is state
     assert third.wait_ms == 100.0  # the window opened at 300 ms and lasts until 1300 ms
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 
 from starlette.requests import Request
-
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.rates import Rate

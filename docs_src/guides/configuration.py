@@ -28,9 +28,11 @@ def main() -> None:
         try:
             config.get_lock_blocking()
         except ConfigurationError as exc:
-            assert "TRAFFIK_DEFAULT_BLOCKING" in str(exc) and "maybe" in str(exc)
+            message = str(exc)
         else:
             raise AssertionError("an invalid environment value must be rejected")
+        assert "TRAFFIK_DEFAULT_BLOCKING" in message
+        assert "maybe" in message
     finally:
         os.environ.pop("TRAFFIK_DEFAULT_BLOCKING_TIMEOUT", None)
         os.environ.pop("TRAFFIK_DEFAULT_BLOCKING", None)

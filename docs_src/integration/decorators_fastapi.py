@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
-
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
-
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.clock import ManualClock
 from traffik.headers import DEFAULT_HEADERS_ALWAYS
 
 backend = InMemoryBackend()
-app = FastAPI(lifespan=backend.lifespan)  # (1)!
+app = FastAPI(lifespan=backend.lifespan)  # initialises the backend and makes it the active one
 
 throttle = HTTPThrottle(
-    "quickstart:items",  # (2)!
+    "quickstart:items",  # unique id: registry key and storage key prefix
     rate="3/min",
-    headers=DEFAULT_HEADERS_ALWAYS,  # (3)!
+    headers=DEFAULT_HEADERS_ALWAYS,  # X-RateLimit-* headers on every response, not only 429s
 )
 
 
@@ -25,8 +23,15 @@ async def list_items() -> list[str]:
     return ["apple", "banana"]
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
-    backend.clock = ManualClock(1_000.0)  # freeze time: the demo never crosses a window edge
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    backend.clock = ManualClock()  # freeze time at 0 ms: the demo never crosses a window edge
     with TestClient(app) as client:  # runs the lifespan, like a real server
         for remaining in ("2", "1", "0"):
             response = client.get("/items")
@@ -35,5 +40,8 @@ def main() -> None:
 
         response = client.get("/items")
         assert response.status_code == 429
-        assert response.json() == {"detail": "Too many requests. Retry in 59 seconds."}
-        assert response.headers["Retry-After"] == "59"
+        assert response.json() == {"detail": "Too many requests. Retry in 60 seconds."}
+        assert response.headers["Retry-After"] == "60"
+
+
+# --8<-- [end:demo]

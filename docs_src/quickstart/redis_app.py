@@ -6,14 +6,13 @@ import os
 
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
-
 from traffik import HTTPThrottle
 from traffik.backends.redis import RedisBackend
 
 backend = RedisBackend(
     os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
     namespace="myapp",
-    persistent=True,  # (1)!
+    persistent=True,  # keep counters at shutdown: other instances still use them
 )
 app = FastAPI(lifespan=backend.lifespan)
 throttle = HTTPThrottle("quickstart:redis", rate="2/min")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
 import pytest
@@ -15,6 +16,7 @@ from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
 from traffik.decorators import ThrottledDependency, throttled
 from traffik.exceptions import ConfigurationError
+from traffik.headers import DEFAULT_HEADERS_ALWAYS
 from traffik.registry import ThrottleRegistry
 from traffik.throttles import HTTPThrottle, MiddlewareThrottle, WebSocketThrottle
 
@@ -326,3 +328,44 @@ def test_depends_annotation_style_still_works(backend: InMemoryBackend, registry
     with TestClient(app) as client:
         assert client.get("/").json() == {"user": "alice"}
         assert client.get("/").status_code == 429
+
+
+async def test_generator_endpoints_stream_with_headers(
+    backend: InMemoryBackend, registry: ThrottleRegistry, http_client: ClientFactory
+) -> None:
+    throttle = HTTPThrottle("t", rate="3/min", headers=DEFAULT_HEADERS_ALWAYS, backend=backend, registry=registry)
+    app = FastAPI()
+
+    @app.get("/async-lines")
+    @throttled(throttle)
+    async def async_lines() -> AsyncIterator[int]:
+        for number in range(3):
+            yield number
+
+    @app.get("/lines")
+    @throttled(throttle)
+    def lines() -> Iterator[int]:
+        yield from range(2)
+
+    async with http_client(app) as client:
+        first = await client.get("/async-lines")
+        second = await client.get("/lines")
+    assert first.text.split() == ["0", "1", "2"]
+    assert first.headers["x-ratelimit-remaining"] == "2"
+    assert second.text.split() == ["0", "1"]
+    assert second.headers["x-ratelimit-remaining"] == "2"  # counted per endpoint
+
+
+async def test_decorated_endpoint_can_still_be_called_directly(
+    backend: InMemoryBackend, registry: ThrottleRegistry
+) -> None:
+    @throttled(http_throttle("t", "1/min", backend, registry))
+    async def add(a: int, b: int = 1) -> int:
+        return a + b
+
+    @throttled(http_throttle("s", "1/min", backend, registry))
+    def double(a: int) -> int:
+        return 2 * a
+
+    assert await add(2, b=3) == 5
+    assert double(4) == 8

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from starlette.requests import HTTPConnection
 
     from traffik.backends.base import ThrottleBackend
+    from traffik.rates import Rate
+    from traffik.strategies import ThrottleStrategy
 
 __all__ = [
     "DEFAULT_BACKEND_TIMEOUT",
@@ -43,13 +45,23 @@ ERROR_WAIT_MS: Final = 1_000.0
 
 
 class ExceptionInfo(TypedDict):
-    """What an ``on_error`` callable receives as its second argument."""
+    """What an ``on_error`` callable receives as its second argument.
+
+    ``key``, ``strategy``, ``rate`` and ``consume`` describe the failed call
+    (``consume`` is ``False`` for a :meth:`check`/:meth:`stat` peek), so a
+    policy can repeat it on the same or another backend
+    (:mod:`traffik.error_handlers`).
+    """
 
     exception: BaseException
     throttle: Any
     backend: ThrottleBackend
     cost: int
     context: Mapping[str, Any]
+    key: str
+    strategy: ThrottleStrategy
+    rate: Rate
+    consume: bool
 
 
 def _synchronous_hit_methods() -> frozenset[object]:
@@ -123,11 +135,22 @@ async def resolve_error(
     milliseconds (``0`` or less admits), a bool (``True`` rejects) or ``None``
     (admits).
     """
+    # Imported here: traffik.error_handlers imports this module.
+    from traffik.error_handlers._monitor import forget_failure, note_failure
+
+    exception = info["exception"]
+    counted = note_failure(info["backend"], exception)
     decision: object = policy
     if callable(policy):
-        decision = policy(connection, info)
-        if inspect.isawaitable(decision):
-            decision = await decision
+        try:
+            decision = policy(connection, info)
+            if inspect.isawaitable(decision):
+                decision = await decision
+        finally:
+            if counted:
+                forget_failure(exception)
+    elif counted:
+        forget_failure(exception)
     if decision is None or decision is False or decision == "allow":
         return None
     if decision is True or decision == "throttle":

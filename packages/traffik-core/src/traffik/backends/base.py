@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import contextvars
+import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
@@ -30,6 +31,8 @@ __all__ = [
     "decode_state",
     "encode_state",
     "get_active_backend",
+    "peek_or_reset",
+    "step_or_reset",
     "validate_on_error",
 ]
 
@@ -37,6 +40,7 @@ ErrorPolicy = Union[Literal["allow", "throttle", "raise"], Callable[..., Awaitab
 """What to do when a backend call fails: fail open, fail closed, re-raise, or ask a callable."""
 
 _ERROR_POLICIES = ("allow", "throttle", "raise")
+_logger = logging.getLogger(__name__)
 
 _active_backend: contextvars.ContextVar[ThrottleBackend | None] = contextvars.ContextVar(
     "traffik_active_backend", default=None
@@ -79,9 +83,60 @@ def encode_state(state: State) -> bytes:
 
 
 def decode_state(raw: bytes | str) -> State:
-    """Inverse of :func:`encode_state`."""
+    """Inverse of :func:`encode_state`.
+
+    Raises:
+        ValueError: ``raw`` is not a list of finite numbers (corrupt or foreign data;
+            a caller treats it as no state).
+    """
     text = raw.decode("ascii") if isinstance(raw, bytes) else raw
-    return tuple(float(part) for part in text.split(","))
+    state = tuple(float(part) for part in text.split(","))
+    # No strategy stores inf or nan; such a value is garbage that float() happened to accept.
+    if not all(math.isfinite(value) for value in state):
+        raise ValueError(f"not a state: {text[:64]!r}")
+    return state
+
+
+# What a strategy's step raises when handed a state of another shape (wrong length, wrong values).
+_UNREADABLE_STATE_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError)
+
+
+def step_or_reset(
+    strategy: ThrottleStrategy, state: State | None, now: float, cost: int, rate: Rate, key: str = ""
+) -> tuple[State | None, Decision]:
+    """``strategy.step``, treating a stored state the strategy cannot read as no state.
+
+    A store shared with other software (or damaged) can hold a value that
+    decodes to numbers of the wrong shape; the request is then decided as if
+    the key were new (its state is overwritten by the result) and a warning is
+    logged, instead of failing every request on that key until it expires.
+    """
+    if state is None:
+        return strategy.step(None, now, cost, rate)
+    try:
+        return strategy.step(state, now, cost, rate)
+    except ConfigurationError:
+        raise
+    except _UNREADABLE_STATE_ERRORS as exc:
+        _logger.warning(
+            "discarding an unreadable %s state under %r: %s: %s", strategy.NAME, key, type(exc).__name__, exc
+        )
+        return strategy.step(None, now, cost, rate)
+
+
+def peek_or_reset(
+    strategy: ThrottleStrategy, state: State | None, now: float, cost: int, rate: Rate, key: str = ""
+) -> Decision:
+    """``strategy.peek``, treating a stored state the strategy cannot read as no state (see :func:`step_or_reset`)."""
+    if state is None:
+        return strategy.peek(None, now, cost, rate)
+    try:
+        return strategy.peek(state, now, cost, rate)
+    except ConfigurationError:
+        raise
+    except _UNREADABLE_STATE_ERRORS as exc:
+        _logger.warning("ignoring an unreadable %s state under %r: %s: %s", strategy.NAME, key, type(exc).__name__, exc)
+        return strategy.peek(None, now, cost, rate)
 
 
 class ThrottleBackend(abc.ABC):
@@ -153,10 +208,10 @@ class ThrottleBackend(abc.ABC):
             return UNLIMITED_DECISION
         async with self.lock(key):
             now = self.clock()
-            state = await self.load_state(key)
+            state = await self._load_readable(key)
             if state is not None and state[0] <= now:
                 state = None
-            new_state, decision = strategy.step(state, now, cost, rate)
+            new_state, decision = step_or_reset(strategy, state, now, cost, rate, key)
             if new_state is not state and new_state is not None:
                 await self.store_state(key, new_state, max(1, math.ceil(new_state[0] - now)))
             return decision
@@ -166,10 +221,20 @@ class ThrottleBackend(abc.ABC):
         if rate.unlimited:
             return UNLIMITED_DECISION
         now = self.clock()
-        state = await self.load_state(key)
+        state = await self._load_readable(key)
         if state is not None and state[0] <= now:
             state = None
-        return strategy.peek(state, now, cost, rate)
+        return peek_or_reset(strategy, state, now, cost, rate, key)
+
+    async def _load_readable(self, key: str) -> State | None:
+        # A value load_state cannot decode (ValueError from decode_state) is no state: the hit overwrites it.
+        try:
+            return await self.load_state(key)
+        except ConfigurationError:
+            raise
+        except ValueError as exc:
+            _logger.warning("%s: discarding an unreadable state under %r: %s", type(self).__name__, key, exc)
+            return None
 
     # -- storage primitives of the generic path ---------------------------
 

@@ -84,11 +84,12 @@ class SlidingWindowCounter(ThrottleStrategy):
         limit = rate.limit
         start = (now // expire) * expire
         if state is None or state[0] <= now:
-            prev = curr = 0.0
+            prev: float = 0
+            curr: float = 0  # ints while whole: small ints cost no memory per key
         else:
             _, stored_start, prev, curr = state
             if stored_start < start:
-                prev, curr = curr, 0.0
+                prev, curr = curr, 0
             else:
                 start = stored_start
         need = limit - cost
@@ -113,7 +114,7 @@ class SlidingWindowCounter(ThrottleStrategy):
         if state is not None and state[0] > now:
             _, stored_start, prev, curr = state
             if stored_start < start:
-                prev, curr = curr, 0.0
+                prev, curr = curr, 0
             else:
                 start = stored_start
         estimate = prev * (1.0 - (now - start) / expire) + curr

@@ -10,6 +10,16 @@ from traffik.throttles._base import BaseThrottle
 from traffik.throttles._decorator import throttled
 from traffik.throttles._http import HTTPThrottle, RequestThrottle
 from traffik.throttles._middleware_throttle import MiddlewareThrottle
+from traffik.throttles._scope import headers_injector, merged_headers
 from traffik.throttles._websocket import WebSocketThrottle
 
-__all__ = ["BaseThrottle", "HTTPThrottle", "MiddlewareThrottle", "RequestThrottle", "WebSocketThrottle", "throttled"]
+__all__ = [
+    "BaseThrottle",
+    "HTTPThrottle",
+    "MiddlewareThrottle",
+    "RequestThrottle",
+    "WebSocketThrottle",
+    "headers_injector",
+    "merged_headers",
+    "throttled",
+]

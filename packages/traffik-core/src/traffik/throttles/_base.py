@@ -161,6 +161,16 @@ class BaseThrottle(Generic[ConnectionT]):
         """``True`` while the throttle is disabled."""
         return self._disabled
 
+    @property
+    def use_method(self) -> bool:
+        """Whether counters are kept per method and path (``False``: one quota across routes)."""
+        return self._use_method
+
+    @property
+    def headers(self) -> Headers | None:
+        """The header collection resolved on each hit (``None`` when none was configured)."""
+        return self._config.headers
+
     def __repr__(self) -> str:
         config = self._config
         rate = config.rate if config.rate is not None else config.rate_func
@@ -235,17 +245,23 @@ class BaseThrottle(Generic[ConnectionT]):
         cached = config.bound
         if cached is not None and cached[0] is backend:
             return cached[1]
+        resolved = backend
         identifier = config.identifier or backend.identifier or get_remote_address
+        on_error = config.on_error if config.on_error is not None else backend.on_error
+        # A policy that routes calls itself (traffik.error_handlers.failover) wraps the backend once per binding.
+        route = getattr(on_error, "route_backend", None)
+        if route is not None:
+            backend = route(backend)
         bound = Bound(
             backend=backend,
             strategy=config.strategy or getattr(backend, "default_strategy", None) or _DEFAULT_STRATEGY,
             identifier=identifier,
             identifier_is_async=is_async_callable(identifier),
             handle_throttled=config.handle_throttled or backend.handle_throttled,
-            on_error=config.on_error if config.on_error is not None else backend.on_error,
+            on_error=on_error,
             timeout=backend_timeout(backend),
         )
-        config.bound = (backend, bound)
+        config.bound = (resolved, bound)
         return bound
 
     def _context_for(self, context: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -336,7 +352,12 @@ class BaseThrottle(Generic[ConnectionT]):
             return self._key_prefix + escape_component(identity)
         scope = connection.scope
         method = self._KEY_METHOD or scope.get("method") or scope["type"].upper()
-        return f"{self._key_prefix}{escape_component(identity)}:{method}:{escape_component(scope['path'])}"
+        # Key on the matched route's template ("/items/{item_id}"), not the concrete
+        # path: otherwise a client multiplies its quota by varying path parameters.
+        # Before routing (middleware) only the concrete path is known.
+        template = getattr(scope.get("route"), "path_format", None)
+        path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
+        return f"{self._key_prefix}{escape_component(identity)}:{method}:{escape_component(path)}"
 
     async def _call_backend(self, bound: Bound, key: str, rate: Rate, cost: int, consume: bool) -> Decision:
         backend = bound.backend
@@ -352,6 +373,9 @@ class BaseThrottle(Generic[ConnectionT]):
         exc: Exception,
         cost: int,
         context: Mapping[str, Any],
+        key: str,
+        rate: Rate,
+        consume: bool,
     ) -> float | None:
         info: ExceptionInfo = {
             "exception": exc,
@@ -359,6 +383,10 @@ class BaseThrottle(Generic[ConnectionT]):
             "backend": bound.backend,
             "cost": cost,
             "context": context,
+            "key": key,
+            "strategy": bound.strategy,
+            "rate": rate,
+            "consume": consume,
         }
         return await resolve_error(bound.on_error, connection, info)
 
@@ -401,7 +429,7 @@ class BaseThrottle(Generic[ConnectionT]):
         except ConfigurationError:
             raise
         except Exception as exc:
-            error_wait = await self._on_backend_error(bound, connection, exc, hit_cost, ctx)
+            error_wait = await self._on_backend_error(bound, connection, exc, hit_cost, ctx, key, rate, True)
             if error_wait is None:
                 return None
             await self._throttled(bound, connection, max(error_wait, config.min_wait_period), ctx)
@@ -499,12 +527,13 @@ class BaseThrottle(Generic[ConnectionT]):
         rate = await self._rate_for(config, connection, ctx)
         if rate.unlimited:
             return True
+        key = self._key(connection, identity)
         try:
-            decision = await self._call_backend(bound, self._key(connection, identity), rate, hit_cost, False)
+            decision = await self._call_backend(bound, key, rate, hit_cost, False)
         except ConfigurationError:
             raise
         except Exception as exc:
-            return await self._on_backend_error(bound, connection, exc, hit_cost, ctx) is None
+            return await self._on_backend_error(bound, connection, exc, hit_cost, ctx, key, rate, False) is None
         return decision.allowed
 
     async def stat(

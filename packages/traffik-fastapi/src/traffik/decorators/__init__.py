@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any, Final
 from traffik.decorators.__about__ import __version__
 
 if TYPE_CHECKING:
-    from traffik.decorators._decorator import throttled
-    from traffik.decorators._guard import ThrottledDependency, ThrottleGuard
+    from traffik.decorators._decorator import ThrottledDependency, throttled
+    from traffik.decorators._guard import ThrottleGuard
     from traffik.decorators._headers import RateLimitHeadersMiddleware, ThrottledRoute
     from traffik.decorators._install import install
     from traffik.decorators._openapi import (
@@ -56,7 +56,7 @@ __all__ = [
 _LAZY_ATTRIBUTES: Final[dict[str, str]] = {
     "throttled": "traffik.decorators._decorator",
     "ThrottleGuard": "traffik.decorators._guard",
-    "ThrottledDependency": "traffik.decorators._guard",
+    "ThrottledDependency": "traffik.decorators._decorator",
     "RateLimitHeadersMiddleware": "traffik.decorators._headers",
     "ThrottledRoute": "traffik.decorators._headers",
     "install": "traffik.decorators._install",

@@ -8,19 +8,50 @@ import itertools
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Final, TypeVar
 
+from fastapi import params
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.websockets import WebSocket
-from traffik.decorators._guard import ConnectionKind, ThrottledDependency, ThrottleGuard, connection_kind_of
+from traffik.decorators._guard import ConnectionKind, ThrottleGuard, connection_kind_of
 from traffik.exceptions import ConfigurationError
 from traffik.throttles import BaseThrottle, HTTPThrottle
 
-__all__ = ["throttled"]
+__all__ = ["ThrottledDependency", "throttled"]
 
 EndpointT = TypeVar("EndpointT", bound=Callable[..., Any])
 
 # Each decoration adds its own keyword-only parameter, so stacked decorators never clash.
-_PARAMETER_NAMES: Final = (f"traffik_throttled_{n}" for n in itertools.count())
+_DECORATIONS: Final = itertools.count()
+
+
+class ThrottledDependency(params.Depends):
+    """What ``throttled(...)`` returns: a FastAPI ``Depends`` that is also an endpoint decorator.
+
+    Put it in ``dependencies=[...]`` of a route, a router or the app, or
+    decorate an endpoint with it (under ``@app.get``).
+
+    Attributes:
+        guard: The :class:`ThrottleGuard` FastAPI calls for each connection.
+    """
+
+    guard: ThrottleGuard
+
+    def __init__(self, guard: ThrottleGuard) -> None:
+        super().__init__(dependency=guard)
+        # Depends is a frozen dataclass; ``guard`` is an extra, non-field attribute.
+        object.__setattr__(self, "guard", guard)
+
+    @property
+    def throttles(self) -> tuple[BaseThrottle[Any], ...]:
+        """The throttles this dependency hits, in order."""
+        return self.guard.throttles
+
+    def __call__(self, endpoint: EndpointT) -> EndpointT:
+        """Decorate ``endpoint`` (see :func:`throttled`)."""
+        return _decorate(self, endpoint)
+
+    def __repr__(self) -> str:
+        return f"throttled({', '.join(repr(t) for t in self.guard.throttles)})"
 
 
 def throttled(*throttles: BaseThrottle[Any], openapi: bool = True) -> ThrottledDependency:
@@ -67,14 +98,7 @@ def throttled(*throttles: BaseThrottle[Any], openapi: bool = True) -> ThrottledD
     if not isinstance(openapi, bool):
         raise ConfigurationError(f"throttled(): openapi must be True or False, got {openapi!r}")
     kind = connection_kind_of(throttles)
-    return _DecoratingDependency(ThrottleGuard(tuple(throttles), kind, openapi))
-
-
-class _DecoratingDependency(ThrottledDependency):
-    """The ``Depends`` returned by :func:`throttled`; calling it decorates an endpoint."""
-
-    def __call__(self, endpoint: EndpointT) -> EndpointT:
-        return _decorate(self, endpoint)
+    return ThrottledDependency(ThrottleGuard(tuple(throttles), kind, openapi))
 
 
 def _signature(endpoint: Callable[..., Any]) -> inspect.Signature:
@@ -137,7 +161,7 @@ def _decorate(dependency: ThrottledDependency, endpoint: EndpointT) -> EndpointT
             f"throttled(): {getattr(endpoint, '__qualname__', endpoint)!r} is {described} endpoint; its throttles "
             f"must be {wanted} objects, got {list(guard.throttles)!r}"
         )
-    name = next(_PARAMETER_NAMES)
+    name = f"traffik_throttled_{next(_DECORATIONS)}"
     wrapper: Callable[..., Any]
     # The wrapper has the endpoint's kind (coroutine, generator or plain) so
     # FastAPI runs it the same way: sync endpoints stay in the threadpool.

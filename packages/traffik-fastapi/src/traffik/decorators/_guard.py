@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Final, Literal
 
-from fastapi import params
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from traffik.exceptions import ConfigurationError
 from traffik.throttles import BaseThrottle, HTTPThrottle, WebSocketThrottle
 
-__all__ = ["ConnectionKind", "ThrottleGuard", "ThrottledDependency", "connection_kind_of"]
+__all__ = ["ConnectionKind", "ThrottleGuard", "connection_kind_of"]
 
 ConnectionKind = Literal["http", "websocket"]
 
@@ -68,6 +67,7 @@ class ThrottleGuard:
         return f"ThrottleGuard({', '.join(t.uid for t in self.throttles)})"
 
     async def __call__(self, connection: HTTPConnection, response: Response) -> HTTPConnection:
+        """Hit every throttle; a throttled connection raises (429) before the endpoint runs."""
         is_websocket = isinstance(connection, WebSocket)
         if is_websocket != (self.kind == "websocket"):
             used_on = "WebSocket" if is_websocket else "HTTP"
@@ -76,7 +76,6 @@ class ThrottleGuard:
                 f"the {used_on} route {connection.scope.get('path')!r}; use "
                 f"{'WebSocketThrottle' if is_websocket else 'HTTPThrottle'} there"
             )
-        headers: dict[str, str] | None = None
         for throttle in self.throttles:
             await throttle.hit(connection)
         if not is_websocket:
@@ -86,29 +85,3 @@ class ThrottleGuard:
                 for name, value in headers.items():
                     response_headers[name] = value
         return connection
-
-
-class ThrottledDependency(params.Depends):
-    """What ``throttled(...)`` returns: a FastAPI ``Depends`` that is also an endpoint decorator.
-
-    Put it in ``dependencies=[...]`` of a route, a router or the app, or
-    decorate an endpoint with it (under ``@app.get``).
-
-    Attributes:
-        guard: The :class:`ThrottleGuard` FastAPI calls for each connection.
-    """
-
-    guard: ThrottleGuard
-
-    def __init__(self, guard: ThrottleGuard) -> None:
-        super().__init__(dependency=guard)
-        # Depends is a frozen dataclass; ``guard`` is an extra, non-field attribute.
-        object.__setattr__(self, "guard", guard)
-
-    @property
-    def throttles(self) -> tuple[BaseThrottle[Any], ...]:
-        """The throttles this dependency hits, in order."""
-        return self.guard.throttles
-
-    def __repr__(self) -> str:
-        return f"throttled({', '.join(repr(t) for t in self.guard.throttles)})"

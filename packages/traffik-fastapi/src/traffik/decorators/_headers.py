@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
-from traffik.throttles._scope import headers_injector
+from traffik.throttles import headers_injector
 
 __all__ = ["RateLimitHeadersMiddleware", "ThrottledRoute"]
 

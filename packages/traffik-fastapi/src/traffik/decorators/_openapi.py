@@ -10,9 +10,10 @@ with FastAPI's ``responses=`` yourself.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any, Final
+from collections.abc import Iterable, Iterator
+from typing import Any, Final, Protocol
 
+from fastapi import routing
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
@@ -63,7 +64,38 @@ _PROBLEM_SCHEMA: Final[dict[str, Any]] = {
 }
 
 
-def route_throttles(route: APIRoute) -> list[BaseThrottle[Any]]:
+class RouteLike(Protocol):
+    """What documenting reads from a route: an ``APIRoute``, or FastAPI's view of an included one."""
+
+    @property
+    def dependant(self) -> Dependant: ...
+
+    @property
+    def path_format(self) -> str: ...
+
+    @property
+    def methods(self) -> set[str] | None: ...
+
+    @property
+    def include_in_schema(self) -> bool: ...
+
+
+def api_routes(routes: Iterable[BaseRoute]) -> Iterator[RouteLike]:
+    """Every ``APIRoute`` of ``routes``, with its effective path and dependencies (included routers too)."""
+    iter_route_contexts = getattr(routing, "iter_route_contexts", None)
+    if iter_route_contexts is None:
+        # FastAPI before lazy router inclusion copies included routes into ``app.routes``.
+        for route in routes:
+            if isinstance(route, APIRoute):
+                yield route
+        return
+    for context in iter_route_contexts(list(routes)):
+        if isinstance(context.original_route, APIRoute):
+            # The context forwards attribute reads to the effective route (prefix and dependencies applied).
+            yield context
+
+
+def route_throttles(route: RouteLike) -> list[BaseThrottle[Any]]:
     """The throttles a route's dependencies run, in order, without those hidden by ``openapi=False``."""
     found: list[BaseThrottle[Any]] = []
 
@@ -98,13 +130,13 @@ def describe_policy(throttle: BaseThrottle[Any]) -> str:
     rate = throttle.rate
     text = "a rate computed per request" if rate is None else ("unlimited" if rate.unlimited else str(rate))
     # Core has no public accessor for use_method; see the package docs.
-    per_endpoint = throttle._use_method
+    per_endpoint = throttle.use_method
     return f"{text} per client and endpoint" if per_endpoint else f"{text} per client"
 
 
 def _configured_headers(throttle: BaseThrottle[Any]) -> Headers | None:
     # Core has no public accessor for a throttle's header collection; see the package docs.
-    return throttle._config.headers
+    return throttle.headers
 
 
 def _header_doc(header: Header) -> dict[str, Any]:
@@ -189,7 +221,8 @@ def _limits(throttles: Iterable[BaseThrottle[Any]]) -> list[dict[str, Any]]:
         rate = throttle.rate
         if rate is not None and not rate.unlimited:
             entry["limit"] = rate.limit
-            entry["window_seconds"] = rate.expire / 1_000
+            seconds = rate.expire / 1_000
+            entry["window_seconds"] = int(seconds) if seconds.is_integer() else seconds
         limits.append(entry)
     return limits
 
@@ -203,8 +236,8 @@ def document_throttles(
     ``problem`` is as in :func:`too_many_requests_response`.
     """
     paths: dict[str, Any] = schema.get("paths") or {}
-    for route in routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in api_routes(routes):
+        if not route.include_in_schema:
             continue
         path_item = paths.get(route.path_format)
         if not isinstance(path_item, dict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, ClassVar, Final, Union
 from urllib.parse import urlsplit
 
@@ -47,14 +47,14 @@ def _check_timeout(value: object, name: str) -> float | None:
     return float(value)
 
 
-def _number(raw: bytes | str) -> float | int:
-    value = float(raw)
-    return int(value) if value.is_integer() else value
-
-
-def _decision(reply: Sequence[Any]) -> Decision:
-    metadata = {"queue_delay_ms": float(reply[3])} if len(reply) > 3 else None
-    return Decision(reply[0] == 1, float(reply[1]), _number(reply[2]), metadata)
+def _decision(reply: bytes | str) -> Decision:
+    """Parse the scripts' reply line: ``allowed wait_ms hits_remaining [queue_delay_ms]``."""
+    parts = reply.split()
+    remaining = float(parts[2])
+    metadata = {"queue_delay_ms": float(parts[3])} if len(parts) > 3 else None
+    return Decision(
+        parts[0] in (b"1", "1"), float(parts[1]), int(remaining) if remaining.is_integer() else remaining, metadata
+    )
 
 
 class RedisBackend(ThrottleBackend):
@@ -255,13 +255,17 @@ class RedisBackend(ThrottleBackend):
         now = "" if self._server_time else format_number(self.clock())
         args = (now, str(cost), str(rate.limit), str(rate.expire), mode, self._margin, *script.params(strategy))
         state_key = self._keys.state_key(key, strategy.NAME)
-        with translate_errors(f"{strategy.NAME} on key {key!r}"):
-            try:
-                reply = await client.evalsha(script.sha, 1, state_key, *args)
-            except NoScriptError:
-                # Not cached on that server (restart, SCRIPT FLUSH, new cluster node):
-                # EVAL runs it and caches it in the same round trip.
+        try:
+            reply = await client.evalsha(script.sha, 1, state_key, *args)
+        except NoScriptError:
+            # Not cached on that server (restart, SCRIPT FLUSH, new cluster node):
+            # EVAL runs it and caches it in the same round trip.
+            with translate_errors(f"{strategy.NAME} on key {key!r}"):
                 reply = await client.eval(script.source, 1, state_key, *args)
+        except Exception as exc:
+            # Translated here rather than by a context manager around the call: this is the hot path.
+            with translate_errors(f"{strategy.NAME} on key {key!r}"):
+                raise exc
         return _decision(reply)
 
     async def _generic(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, *, commit: bool) -> Decision:

@@ -1,0 +1,31 @@
+"""Changing a throttle while the app runs."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from traffik import HTTPThrottle
+from traffik.backends.inmemory import InMemoryBackend
+from traffik.clock import ManualClock
+from traffik.strategies import SlidingWindowLog
+
+backend = InMemoryBackend(clock=ManualClock())
+throttle = HTTPThrottle("direct:updates", rate="1/min", backend=backend)
+
+
+def request() -> Request:
+    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.9", 1)})
+
+
+async def main() -> None:
+    await throttle.hit(request())
+    assert not await throttle.check(request())
+
+    await throttle.update_rate("5/min")  # an incident is over: raise the limit
+    assert await throttle.check(request())
+
+    await throttle.update_strategy(SlidingWindowLog())  # e.g. switch this endpoint to an exact window
+    await throttle.update_min_wait_period(5_000)  # throttled clients wait at least 5 s
+
+    await throttle.disable()
+    assert throttle.is_disabled
+    await throttle.enable()
