@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from starlette.requests import Request
@@ -14,6 +16,11 @@ from traffik.error_handlers import reset_failure_counts, set_failure_log_interva
 from traffik.exceptions import BackendConnectionError
 from traffik.rates import Rate
 from traffik.strategies import Decision, ThrottleStrategy
+
+ROOT = Path(__file__).resolve().parents[2]
+# The soak test imports the repository's ``benchmarks`` package; `.venv/bin/pytest` does not put the root on sys.path.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 
 class FlakyBackend(InMemoryBackend):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -139,3 +140,37 @@ def leaked_tasks(before: set[asyncio.Task[Any]]) -> set[asyncio.Task[Any]]:
     """Tasks started since ``before`` that are still alive (the current one excluded)."""
     current = asyncio.current_task()
     return {task for task in asyncio.all_tasks() - before if task is not current and not task.done()}
+
+
+def open_connections(kind: Kind, server: ServerProcess) -> int:
+    """Client connections the server holds open, not counting the one asking."""
+    with socket.create_connection(server.address, timeout=2.0) as sock:
+        if kind == "redis":
+            sock.sendall(b"INFO clients\r\n")
+            text = _read_until(sock, b"\r\n\r\n")
+            (line,) = [ln for ln in text.splitlines() if ln.startswith("connected_clients:")]
+            return int(line.split(":", 1)[1]) - 1
+        sock.sendall(b"stats\r\n")
+        text = _read_until(sock, b"END\r\n")
+        (line,) = [ln for ln in text.splitlines() if ln.startswith("STAT curr_connections ")]
+        return int(line.rsplit(" ", 1)[1]) - 1
+
+
+def _read_until(sock: socket.socket, end: bytes) -> str:
+    data = b""
+    while not data.endswith(end) and end not in data[-len(end) - 2 :]:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode("utf-8", "replace")
+
+
+async def connections_after_close(kind: Kind, server: ServerProcess, within_s: float = 1.0) -> int:
+    """Open client connections once the server has had ``within_s`` to notice closed sockets."""
+    deadline = time.perf_counter() + within_s
+    count = open_connections(kind, server)
+    while count and time.perf_counter() < deadline:
+        await asyncio.sleep(0.05)
+        count = open_connections(kind, server)
+    return count

@@ -28,13 +28,16 @@ from tests.resilience.servers import (
     Kind,
     Outcome,
     client_for,
+    connections_after_close,
     leaked_tasks,
     make_backend,
+    open_connections,
     start_server,
     wait_until_answering,
 )
 
 POLICIES = ["allow", "throttle", "raise"]
+MAX_POOL = 16  # more open connections than a pool ever needs here means a leak
 EXPECTED_STATUS = {"allow": 200, "throttle": 429, "raise": 503}
 
 pytestmark = pytest.mark.parametrize("kind", KINDS)
@@ -87,6 +90,8 @@ async def test_a_server_killed_under_load_then_restarted(
         server.restart()
         assert await wait_until_answering(backend) < 1.0
         await assert_limit_enforced(get, "198.51.100.3")
+        assert open_connections(kind, server) <= MAX_POOL  # the dead connections were not kept or multiplied
+    assert await connections_after_close(kind, server) == 0  # close() released every connection
     assert not leaked_tasks(before)
 
 
@@ -110,6 +115,9 @@ async def test_a_paused_server_then_resumed(kind: Kind, policy: str, server_fact
         # The client admitted before the pause still has its hit counted: the server kept its state.
         statuses = [(await get("198.51.100.1")).status for _ in range(LIMIT)]
         assert statuses == [200] * (LIMIT - 1) + [429]
+        # Timed-out calls abandon their connections; they must not pile up on the server.
+        assert open_connections(kind, server) <= MAX_POOL
+    assert await connections_after_close(kind, server) == 0
     assert not leaked_tasks(before)
 
 

@@ -55,9 +55,9 @@ class Retry:
         jitter: Randomise delays (default: only for ``"exponential"``).
 
     Example:
-        >>> policy = retry(max_retries=2, retry_delay=0.01, backoff="exponential")
+        >>> policy = retry(max_retries=3, retry_delay=0.25, backoff="exponential")
         >>> policy.delays(jitter=False)
-        [0.01, 0.02]
+        [0.25, 0.5, 1.0]
     """
 
     def __init__(
@@ -144,7 +144,7 @@ def retry(
     """An ``on_error`` policy that retries the failed call; see :class:`Retry`.
 
     Example:
-        >>> retry(max_retries=3, retry_delay=0.1, backoff="linear").delays()
-        [0.1, 0.2, 0.3]
+        >>> retry(max_retries=3, retry_delay=0.25, backoff="linear").delays()
+        [0.25, 0.5, 0.75]
     """
     return Retry(max_retries, retry_delay, backoff, retry_on, on_error, max_delay=max_delay, jitter=jitter)

@@ -68,11 +68,11 @@ class SlidingWindowCounter(ThrottleStrategy):
     Example:
         >>> from traffik.rates import Rate
         >>> strategy, rate = SlidingWindowCounter(), Rate.parse("4/s")
-        >>> state = (2_000.0, 0.0, 0.0, 4.0)  # 4 hits in [0, 1000): full
+        >>> state = (2_000.0, 0.0, 0, 4)  # 4 hits in [0, 1000): full
         >>> strategy.step(state, 1_050.0, 1, rate)[1].wait_ms  # 4 * (1 - 0.25) + 1 <= 4 at 1250
         200.0
         >>> strategy.step(state, 1_300.0, 1, rate)[0]
-        (3000.0, 1000.0, 4.0, 1.0)
+        (3000.0, 1000.0, 4, 1)
     """
 
     NAME = "sliding-window-counter"

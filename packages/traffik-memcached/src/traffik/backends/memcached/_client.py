@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable
 from typing import Final, TypeVar
 
 from aiomcache.pool import Connection, MemcachePool
+from traffik.backends.memcached._errors import NonNumericValueError
 from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError
 
 __all__ = ["MemcachedClient"]
@@ -209,6 +210,8 @@ class MemcachedClient:
         if isinstance(exc, (OSError, asyncio.IncompleteReadError)):
             return BackendConnectionError(f"memcached {self.address}: connection lost: {exc!r}")
         if isinstance(exc, _ProtocolError):
+            if "non-numeric" in str(exc):
+                return NonNumericValueError(f"memcached {self.address}: {exc}")
             return BackendError(f"memcached {self.address}: {exc}")
         return None
 

@@ -17,8 +17,10 @@ error is a spurious denial, never an extra admission.
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import TYPE_CHECKING, Final
 
+from traffik.backends.memcached._errors import NonNumericValueError
 from traffik.backends.memcached._keys import expiry_seconds
 from traffik.exceptions import BackendError, StateContentionError
 from traffik.rates import Rate
@@ -30,6 +32,8 @@ if TYPE_CHECKING:
     from traffik.backends.memcached._native import Target
 
 __all__ = ["FIXED_WINDOW_RUNNER", "FixedWindowRunner"]
+
+_logger = logging.getLogger("traffik")
 
 
 def _count(raw: bytes | None) -> int | None:
@@ -62,14 +66,21 @@ class FixedWindowRunner:
             count = _count(await client.get(mkey))
             before = 0 if count is None else count
         else:
-            after = await client.incr(mkey, cost)
-            if after is None:
-                if await client.add(mkey, b"%d" % cost, expiry_seconds(window_end - now)):
-                    after = cost
-                else:  # another hit created the window meanwhile
-                    after = await client.incr(mkey, cost)
-                    if after is None:
-                        raise StateContentionError(f"memcached: the window counter of {key!r} vanished twice")
+            try:
+                after = await client.incr(mkey, cost)
+                if after is None:
+                    if await client.add(mkey, b"%d" % cost, expiry_seconds(window_end - now)):
+                        after = cost
+                    else:  # another hit created the window meanwhile
+                        after = await client.incr(mkey, cost)
+                        if after is None:
+                            raise StateContentionError(f"memcached: the window counter of {key!r} vanished twice")
+            except NonNumericValueError as exc:
+                # Not a counter (damaged, or written by other software): every incr
+                # would fail until it expires, so start the window afresh.
+                _logger.warning("resetting an unreadable fixed-window counter under %r: %s", key, exc)
+                await client.set(mkey, b"%d" % cost, expiry_seconds(window_end - now))
+                after = cost
             before = after - cost
             if after > limit and before < limit:
                 # If the give-back fails the denial still stands; the counter stays over

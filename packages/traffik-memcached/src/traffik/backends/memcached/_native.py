@@ -20,7 +20,7 @@ import asyncio
 import random
 from typing import TYPE_CHECKING, Final, Protocol
 
-from traffik.backends.base import decode_state, encode_state
+from traffik.backends.base import decode_state, encode_state, peek_or_reset, step_or_reset
 from traffik.backends.memcached._keys import expiry_seconds
 from traffik.exceptions import StateContentionError
 from traffik.rates import Rate
@@ -100,7 +100,7 @@ class CasRunner:
             raw, token = await client.gets(mkey)
             now = clock()
             state = _live(raw, now)
-            new_state, decision = strategy.step(state, now, cost, rate)
+            new_state, decision = step_or_reset(strategy, state, now, cost, rate, key)
             if new_state is state or new_state is None:
                 return decision  # denied, or nothing to record: no write
             value, exptime = encode_state(new_state), expiry_seconds(new_state[0] - now)
@@ -122,7 +122,7 @@ class CasRunner:
         client, mkey = await target.locate(strategy.NAME, key)
         raw = await client.get(mkey)
         now = target.clock()
-        return strategy.peek(_live(raw, now), now, cost, rate)
+        return peek_or_reset(strategy, _live(raw, now), now, cost, rate, key)
 
 
 CAS_RUNNER: Final = CasRunner()
