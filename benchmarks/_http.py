@@ -18,7 +18,14 @@ from benchmarks._app import create_app
 from benchmarks._targets import Target
 from benchmarks._timing import measure_interleaved, ratio, spread
 
-__all__ = ["asgi_overhead"]
+__all__ = ["MODES", "asgi_overhead"]
+
+MODES = {
+    "Depends(throttle)": "/throttled",
+    "await throttle.hit(request)": "/direct",
+    "ThrottleMiddleware": "/middleware",
+}
+"""How the throttle is attached -> the benchmark app's route for it."""
 
 
 def _runner(client: httpx.AsyncClient, path: str) -> Callable[[int], Awaitable[float]]:
@@ -47,14 +54,23 @@ async def asgi_overhead(target: Target, requests: int, repeats: int) -> dict[str
     async with backend:
         transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-            plain, throttled = await measure_interleaved(
-                [("plain", _runner(client, "/plain")), ("throttled", _runner(client, "/throttled"))],
+            plain, throttled, direct, middleware = await measure_interleaved(
+                [(path.strip("/"), _runner(client, path)) for path in ("/plain", *MODES.values())],
                 requests,
                 repeats,
             )
-    return {
+    result: dict[str, Any] = {
         "floor_us": spread(plain.runs_us, 1),
         "throttled_us": spread(throttled.runs_us, 1),
         "overhead_us": round(throttled.median - plain.median, 1),
         "ratio_to_floor": ratio(throttled.median, plain.median),
     }
+    result["modes"] = {
+        mode: {
+            "us": spread(sample.runs_us, 1),
+            "overhead_us": round(sample.median - plain.median, 1),
+            "ratio_to_floor": ratio(sample.median, plain.median),
+        }
+        for mode, sample in zip(MODES, (throttled, direct, middleware), strict=True)
+    }
+    return result

@@ -41,6 +41,12 @@ def _http(asgi: dict[str, Any] | None, uvicorn: dict[str, Any] | None) -> None:
             f"  throttled {_span(asgi['throttled_us'], 1)} µs"
             f"  {asgi['overhead_us']:+.1f} µs  {_x(asgi['ratio_to_floor'])}"
         )
+        for mode, row in asgi.get("modes", {}).items():
+            lost = 1 - 1 / row["ratio_to_floor"] if row["ratio_to_floor"] else 0.0
+            print(
+                f"    {mode:<30} {_span(row['us'], 1):>24} µs  {row['overhead_us']:+.1f} µs"
+                f"  {_x(row['ratio_to_floor'])}  ({lost:.1%} fewer requests/s)"
+            )
     if uvicorn:
         floor, throttled = uvicorn["floor_requests_per_s"], uvicorn["throttled_requests_per_s"]
         print(
