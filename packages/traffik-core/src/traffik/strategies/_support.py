@@ -89,12 +89,17 @@ def spendable(base: float, tokens: float, debt: int, per_unit: float, now: float
         units = top
     elif units < 0:
         units = 0
-    # The refill estimate is almost always exact; check it with the admission
-    # formula, which is monotone in h, and search only when float noise (huge
-    # limits, wall-clock timestamps) put it off by more than one unit.
-    fits = units == 0 or base + ((units - debt) - tokens) * per_unit <= now
-    if fits and (units >= top or base + ((units + 1 - debt) - tokens) * per_unit > now):
-        return units
+    # The refill estimate is exact or one off; correct it with the admission
+    # formula (monotone in h), stepping a few units, and fall back to a binary
+    # search only when float noise (huge limits, wall-clock timestamps) put it
+    # further off.
+    for _ in range(4):
+        if units > 0 and base + ((units - debt) - tokens) * per_unit > now:
+            units -= 1
+        elif units < top and base + ((units + 1 - debt) - tokens) * per_unit <= now:
+            units += 1
+        else:
+            return units
     low, high = 0, top
     while low < high:
         middle = (low + high + 1) // 2
