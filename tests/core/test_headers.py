@@ -143,8 +143,8 @@ async def test_get_headers_uses_the_hit_and_overrides() -> None:
     await throttle.hit(request)
     await throttle.hit(request)  # spends the last unit: out of quota now
     after = await throttle.get_headers(request)
-    # From the admitting decision itself (no second backend call): it carries no wait.
-    assert after == {"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "0", "Retry-After": "0"}
+    # From the admitting decision itself (no second backend call): the window resets in 60 s.
+    assert after == {"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "0", "Retry-After": "60"}
     fresh_request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("1.2.3.4", 1)})
     snapshot = await throttle.get_headers(fresh_request)  # no hit in this request: a stat snapshot
     assert snapshot == {"X-RateLimit-Limit": "2", "X-RateLimit-Remaining": "0", "Retry-After": "60"}

@@ -175,5 +175,5 @@ async def test_draft_ietf_headers(
 
     async with http_client(app) as client:
         response = await client.get("/r")
-    assert response.headers["ratelimit"] == '"default";r=9;t=0'
+    assert response.headers["ratelimit"] == '"default";r=9;t=60'
     assert response.headers["ratelimit-policy"] == '"default";q=10;w=60'

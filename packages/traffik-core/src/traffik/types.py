@@ -41,6 +41,9 @@ class StrategyStat:
         hits_remaining: Cost units left right now.
         wait_ms: Milliseconds until a hit of the asked cost can pass (``0`` if it can now).
         metadata: Strategy-specific details, or ``None``.
+        reset_ms: Milliseconds until the quota is whole again (``0`` when
+            nothing is stored for the client). Headers use it for the reset
+            time of an admitted response.
     """
 
     key: Union[Stringable, str]
@@ -48,3 +51,4 @@ class StrategyStat:
     hits_remaining: float
     wait_ms: float
     metadata: Mapping[str, Any] | None = None
+    reset_ms: float = 0.0

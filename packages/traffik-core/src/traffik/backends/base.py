@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 from traffik.clock import Clock, monotonic_ms
 from traffik.exceptions import ConfigurationError
 from traffik.rates import Rate
-from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy
+from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
 
 if TYPE_CHECKING:
     from traffik.locks import AsyncLock
@@ -214,7 +214,7 @@ class ThrottleBackend(abc.ABC):
             new_state, decision = step_or_reset(strategy, state, now, cost, rate, key)
             if new_state is not state and new_state is not None:
                 await self.store_state(key, new_state, max(1, math.ceil(new_state[0] - now)))
-            return decision
+            return with_reset(decision, new_state, now)
 
     async def peek(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
         """The decision a hit of ``cost`` would get now, consuming nothing."""
@@ -224,7 +224,7 @@ class ThrottleBackend(abc.ABC):
         state = await self._load_readable(key)
         if state is not None and state[0] <= now:
             state = None
-        return peek_or_reset(strategy, state, now, cost, rate, key)
+        return with_reset(peek_or_reset(strategy, state, now, cost, rate, key), state, now)
 
     async def _load_readable(self, key: str) -> State | None:
         # A value load_state cannot decode (ValueError from decode_state) is no state: the hit overwrites it.

@@ -54,8 +54,18 @@ def _remaining(stat: StrategyStat) -> int:
     return max(0, math.floor(remaining))
 
 
-def _reset_seconds(stat: StrategyStat) -> int:
+def _reset_ms(stat: StrategyStat) -> float:
+    # Throttled: the wait until a hit can pass. Admitted: the time until the
+    # quota is whole again (the window resets), which the backend reported
+    # with the decision; 0 when nothing is stored for the client.
     wait = stat.wait_ms
+    if wait > 0:
+        return wait
+    return stat.reset_ms if stat.reset_ms > 0 else 0.0
+
+
+def _reset_seconds(stat: StrategyStat) -> int:
+    wait = _reset_ms(stat)
     if wait <= 0:
         return 0
     if not math.isfinite(wait):
@@ -152,7 +162,12 @@ class Header:
 
     @classmethod
     def RESET_SECONDS(cls, *, when: HeaderWhen) -> Header:  # reference name
-        """``Retry-After``: whole seconds (rounded up) until a hit can pass; ``0`` when one can now."""
+        """``Retry-After``: whole seconds (rounded up) until the window resets.
+
+        On a throttled response: until a hit of the same cost can pass. On an
+        admitted one: until the client's quota is whole again (``0`` if
+        nothing is counted for the client).
+        """
 
         def reset_seconds(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> str:
             return str(_reset_seconds(stat))
@@ -161,10 +176,10 @@ class Header:
 
     @classmethod
     def RESET_MILLISECONDS(cls, *, when: HeaderWhen) -> Header:  # reference name
-        """``X-RateLimit-Reset-Ms``: milliseconds (rounded up) until a hit can pass."""
+        """``X-RateLimit-Reset-Ms``: milliseconds (rounded up) until the window resets (as ``RESET_SECONDS``)."""
 
         def reset_milliseconds(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> str:
-            wait = stat.wait_ms
+            wait = _reset_ms(stat)
             return str(86_400_000 if not math.isfinite(wait) else max(0, math.ceil(wait)))
 
         return cls(reset_milliseconds, when=_require_when("RESET_MILLISECONDS", when))

@@ -25,7 +25,7 @@ from traffik.rates import Rate
 if TYPE_CHECKING:
     from traffik.backends.base import ThrottleBackend
 
-__all__ = ["Decision", "State", "ThrottleStrategy", "UNLIMITED_DECISION"]
+__all__ = ["UNLIMITED_DECISION", "Decision", "State", "ThrottleStrategy", "with_reset"]
 
 State = tuple[float, ...]
 """A strategy's stored state; ``state[0]`` is its expiry time in milliseconds."""
@@ -41,9 +41,14 @@ class Decision:
         hits_remaining: Cost units that could still be spent right now, after
             this hit if it was admitted.
         metadata: Strategy-specific details (window bounds, tokens, ...).
+        reset_ms: Time until the client's quota is whole again (the stored
+            state's expiry, ``state[0] - now``), or ``0`` when nothing is
+            stored. Steps leave it ``0``; the backend that stores the state
+            fills it in, so headers such as ``Retry-After`` on an admitted
+            response need no second round trip. Not part of equality.
     """
 
-    __slots__ = ("allowed", "hits_remaining", "metadata", "wait_ms")
+    __slots__ = ("allowed", "hits_remaining", "metadata", "reset_ms", "wait_ms")
 
     def __init__(
         self,
@@ -56,6 +61,7 @@ class Decision:
         self.wait_ms = wait_ms
         self.hits_remaining = hits_remaining
         self.metadata = metadata
+        self.reset_ms = 0.0
 
     def __repr__(self) -> str:
         return (
@@ -77,7 +83,16 @@ class Decision:
 
 
 UNLIMITED_DECISION: Final = Decision(True, 0.0, math.inf, None)
-"""The decision for an unlimited rate: always admitted, nothing consumed."""
+"""The decision for an unlimited rate: always admitted, nothing consumed (shared: never mutate it)."""
+
+
+def with_reset(decision: Decision, state: State | None, now: float) -> Decision:
+    """Set ``decision.reset_ms`` from the state a backend keeps after the hit, and return it."""
+    if state is not None:
+        reset = state[0] - now
+        if reset > 0:
+            decision.reset_ms = reset
+    return decision
 
 
 class ThrottleStrategy(abc.ABC):

@@ -458,7 +458,7 @@ class BaseThrottle(Generic[ConnectionT]):
         wait_ms: float,
         context: Mapping[str, Any],
     ) -> dict[str, str]:
-        stat = StrategyStat(key, rate, decision.hits_remaining, wait_ms, decision.metadata)
+        stat = StrategyStat(key, rate, decision.hits_remaining, wait_ms, decision.metadata, decision.reset_ms)
         throttled = not decision.allowed or decision.hits_remaining < cost
         resolved = headers.resolve(connection, stat, context, throttled)
         record_hit(connection.scope, HitRecord(self, stat, decision.allowed, resolved))
@@ -560,7 +560,7 @@ class BaseThrottle(Generic[ConnectionT]):
         decision = await self._call_backend(bound, key, rate, probe_cost, False)
         # A peek that would pass reports what is left *after* it; the snapshot reports what is left now.
         remaining = decision.hits_remaining + probe_cost if decision.allowed else decision.hits_remaining
-        return StrategyStat(key, rate, remaining, decision.wait_ms, decision.metadata)
+        return StrategyStat(key, rate, remaining, decision.wait_ms, decision.metadata, decision.reset_ms)
 
     async def get_headers(self, connection: ConnectionT, headers: HeadersLike | None = None) -> dict[str, str]:
         """Resolve the rate limit headers for ``connection``.

@@ -41,11 +41,17 @@ class NativeLog:
 
     def hit(self, now: float, cost: int, rate: Rate) -> Decision:
         """Apply one hit; same decision (and same resulting entries) as the pure step."""
-        return self._step(now, cost, rate, True)
+        return self._with_reset(self._step(now, cost, rate, True), now)
 
     def peek(self, now: float, cost: int, rate: Rate) -> Decision:
         """The decision of :meth:`hit`, changing nothing."""
-        return self._step(now, cost, rate, False)
+        return self._with_reset(self._step(now, cost, rate, False), now)
+
+    def _with_reset(self, decision: Decision, now: float) -> Decision:
+        reset = self.expires_at - now
+        if reset > 0:
+            decision.reset_ms = reset
+        return decision
 
     def _step(self, now: float, cost: int, rate: Rate, commit: bool) -> Decision:
         expire = rate.expire

@@ -76,6 +76,22 @@ async def test_quota_returns_after_the_window(
 
 
 @strategies
+async def test_decisions_report_when_the_quota_is_whole_again(
+    traffik_backend: BackendFactory, traffik_clock: ManualClock, strategy: ThrottleStrategy
+) -> None:
+    """Header.RESET_SECONDS: an admitted hit reports the time until its window resets, from the same call."""
+    backend = traffik_backend()
+    fresh = await backend.peek("client", strategy, RATE)
+    assert fresh.reset_ms == 0  # nothing counted yet
+    admitted = await backend.hit("client", strategy, RATE)
+    assert admitted.allowed
+    assert 0 < admitted.reset_ms <= 2 * RATE.expire
+    traffik_clock.advance(admitted.reset_ms)
+    # Once that time has passed the client's quota is whole: a full burst passes again.
+    assert (await backend.peek("client", strategy, RATE)).reset_ms == 0
+
+
+@strategies
 async def test_cost_consumes_that_many_hits(traffik_backend: BackendFactory, strategy: ThrottleStrategy) -> None:
     """HTTPThrottle.param[cost]: a hit of cost N consumes N units of quota."""
     backend = traffik_backend()

@@ -25,7 +25,7 @@ from traffik.backends.memcached._keys import expiry_seconds
 from traffik.exceptions import BackendError, StateContentionError
 from traffik.rates import Rate
 from traffik.strategies import FixedWindow
-from traffik.strategies._base import Decision, State, ThrottleStrategy
+from traffik.strategies._base import Decision, State, ThrottleStrategy, with_reset
 
 if TYPE_CHECKING:
     from traffik.backends.memcached._client import MemcachedClient
@@ -88,14 +88,14 @@ class FixedWindowRunner:
                 with contextlib.suppress(BackendError):
                     await client.decr(mkey, cost)
         state: State = (window_end, min(before, limit))
-        return strategy.step(state, now, cost, rate)[1]
+        return with_reset(strategy.step(state, now, cost, rate)[1], state, now)
 
     async def peek(self, target: Target, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int) -> Decision:
         """One ``get`` of the window's counter and the pure peek."""
         client, mkey, window_end, now = await self._window(target, key, rate)
         count = _count(await client.get(mkey))
         state = None if count is None else (window_end, min(count, rate.limit))
-        return strategy.peek(state, now, cost, rate)
+        return with_reset(strategy.peek(state, now, cost, rate), state, now)
 
 
 FIXED_WINDOW_RUNNER: Final = FixedWindowRunner()

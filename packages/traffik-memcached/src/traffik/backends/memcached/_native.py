@@ -24,7 +24,7 @@ from traffik.backends.base import decode_state, encode_state, peek_or_reset, ste
 from traffik.backends.memcached._keys import expiry_seconds
 from traffik.exceptions import StateContentionError
 from traffik.rates import Rate
-from traffik.strategies._base import Decision, State, ThrottleStrategy
+from traffik.strategies._base import Decision, State, ThrottleStrategy, with_reset
 
 if TYPE_CHECKING:
     from traffik.backends.memcached._client import MemcachedClient
@@ -102,14 +102,14 @@ class CasRunner:
             state = _live(raw, now)
             new_state, decision = step_or_reset(strategy, state, now, cost, rate, key)
             if new_state is state or new_state is None:
-                return decision  # denied, or nothing to record: no write
+                return with_reset(decision, new_state, now)  # denied, or nothing to record: no write
             value, exptime = encode_state(new_state), expiry_seconds(new_state[0] - now)
             if token is None:
                 stored = await client.add(mkey, value, exptime)
             else:
                 stored = await client.cas(mkey, value, token, exptime)
             if stored:
-                return decision
+                return with_reset(decision, new_state, now)
             if attempt < retries:
                 await asyncio.sleep(random.uniform(0.0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
         raise StateContentionError(
@@ -122,7 +122,8 @@ class CasRunner:
         client, mkey = await target.locate(strategy.NAME, key)
         raw = await client.get(mkey)
         now = target.clock()
-        return peek_or_reset(strategy, _live(raw, now), now, cost, rate, key)
+        state = _live(raw, now)
+        return with_reset(peek_or_reset(strategy, state, now, cost, rate, key), state, now)
 
 
 CAS_RUNNER: Final = CasRunner()

@@ -15,7 +15,7 @@ from traffik.backends.redis._scripts import LuaScript, format_number
 from traffik.clock import Clock, wall_ms
 from traffik.exceptions import ConfigurationError, PluginError
 from traffik.rates import Rate
-from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy
+from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.connection import parse_url
@@ -48,13 +48,15 @@ def _check_timeout(value: object, name: str) -> float | None:
 
 
 def _decision(reply: bytes | str) -> Decision:
-    """Parse the scripts' reply line: ``allowed wait_ms hits_remaining [queue_delay_ms]``."""
+    """Parse the scripts' reply line: ``allowed wait_ms hits_remaining reset_ms [queue_delay_ms]``."""
     parts = reply.split()
     remaining = float(parts[2])
-    metadata = {"queue_delay_ms": float(parts[3])} if len(parts) > 3 else None
-    return Decision(
+    metadata = {"queue_delay_ms": float(parts[4])} if len(parts) > 4 else None
+    decision = Decision(
         parts[0] in (b"1", "1"), float(parts[1]), int(remaining) if remaining.is_integer() else remaining, metadata
     )
+    decision.reset_ms = float(parts[3])
+    return decision
 
 
 class RedisBackend(ThrottleBackend):
@@ -273,7 +275,8 @@ class RedisBackend(ThrottleBackend):
         state_key = self._keys.state_key(key, strategy.NAME)
         if not commit:
             now = self.clock()
-            return strategy.peek(await self._load(client, state_key, now), now, cost, rate)
+            state = await self._load(client, state_key, now)
+            return with_reset(strategy.peek(state, now, cost, rate), state, now)
         async with self.lock(state_key):
             now = self.clock()
             state = await self._load(client, state_key, now)
@@ -282,7 +285,7 @@ class RedisBackend(ThrottleBackend):
                 ttl = max(1, math.ceil(new_state[0] - now)) + self.clock_margin_ms
                 with translate_errors(f"{strategy.NAME} on key {key!r}"):
                     await client.set(state_key, encode_state(new_state), px=ttl)
-            return decision
+            return with_reset(decision, new_state, now)
 
     async def _load(self, client: RedisClient, state_key: str, now: float) -> State | None:
         with translate_errors(f"reading {state_key!r}"):

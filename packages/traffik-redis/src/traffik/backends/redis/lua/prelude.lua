@@ -22,6 +22,11 @@ local expire = tonumber(ARGV[4])
 local commit = ARGV[5] == '1'
 local margin = tonumber(ARGV[6])
 
+-- Expiry (state[1]) of the state the key holds after this call: the loaded
+-- one, replaced by the stored one on a hit. The reply reports it as the time
+-- until the client's quota is whole again.
+local kept_expiry = nil
+
 local function fmt(x)
   return string.format('%.17g', x)
 end
@@ -42,6 +47,7 @@ local function load_state(size)
   for i = 1, count do
     state[i], position = struct.unpack('<d', raw, position)
   end
+  kept_expiry = state[1]
   return state
 end
 
@@ -54,6 +60,7 @@ local function store_state(state)
   if not commit then
     return
   end
+  kept_expiry = state[1]
   local parts = {}
   for i = 1, #state do
     parts[i] = struct.pack('<d', state[i])
@@ -66,7 +73,7 @@ local function store_state(state)
   redis.call('SET', key, table.concat(parts), 'PX', string.format('%d', ttl))
 end
 
--- The decision as one line of text, "allowed wait remaining [queue_delay]"
+-- The decision as one line of text, "allowed wait remaining reset [queue_delay]"
 -- (one bulk string is much cheaper for clients to parse than an array).
 -- Whole numbers print as integers; others with 17 significant digits, which
 -- read back as the very same doubles.
@@ -78,7 +85,11 @@ local function text(x)
 end
 
 local function reply(allowed, wait, remaining, queue_delay)
-  local line = (allowed and '1 ' or '0 ') .. text(wait) .. ' ' .. text(remaining)
+  local reset = 0
+  if kept_expiry ~= nil and kept_expiry > now then
+    reset = kept_expiry - now
+  end
+  local line = (allowed and '1 ' or '0 ') .. text(wait) .. ' ' .. text(remaining) .. ' ' .. text(reset)
   if queue_delay ~= nil then
     line = line .. ' ' .. text(queue_delay)
   end
