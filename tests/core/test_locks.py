@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import selectors
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 import pytest
@@ -18,47 +17,9 @@ from traffik import config
 from traffik.backends.base import ThrottleBackend
 from traffik.exceptions import ConfigurationError, LockTimeoutError
 from traffik.locks import AsyncLock, FairLock, LocalLock, LocalLockTable, UnfairLock
+from traffik.testing import run_in_virtual_time as run
 
 T = TypeVar("T")
-
-
-class _JumpingSelector(selectors.DefaultSelector):
-    """Instead of sleeping until the next timer, move the loop's virtual clock there."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.loop: VirtualTimeLoop | None = None
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        ready = super().select(0)
-        if ready or timeout == 0:
-            return ready
-        if timeout is None:
-            raise RuntimeError("deadlock: every task waits and no timer is scheduled")
-        assert self.loop is not None
-        self.loop.now += timeout
-        return []
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An event loop whose ``time()`` only moves when every task is waiting for a timer."""
-
-    def __init__(self) -> None:
-        selector = _JumpingSelector()
-        self.now = 0.0
-        super().__init__(selector)
-        selector.loop = self
-
-    def time(self) -> float:
-        return self.now
-
-
-def run(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    loop = VirtualTimeLoop()
-    try:
-        return loop.run_until_complete(main())
-    finally:
-        loop.close()
 
 
 def now() -> float:

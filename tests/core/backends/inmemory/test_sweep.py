@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import selectors
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pytest
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
 from traffik.rates import Rate
 from traffik.strategies import FixedWindow, SlidingWindowLog
+from traffik.testing import run_in_virtual_time as run_virtual
 
 T = TypeVar("T")
 SHORT = Rate.parse("10/s")
@@ -21,45 +20,6 @@ LONG = Rate.parse("10/hour")
 def sweeping(backend: InMemoryBackend) -> bool:
     # A call, not the property: mypy would keep an assert's narrowing across awaits.
     return backend.cleanup_running
-
-
-class _JumpingSelector(selectors.DefaultSelector):
-    """Instead of sleeping until the next timer, move the loop's virtual clock there."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.loop: VirtualTimeLoop | None = None
-
-    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
-        ready = super().select(0)
-        if ready or timeout == 0:
-            return ready
-        if timeout is None:
-            raise RuntimeError("deadlock: every task waits and no timer is scheduled")
-        assert self.loop is not None
-        self.loop.now += timeout
-        return []
-
-
-class VirtualTimeLoop(asyncio.SelectorEventLoop):
-    """An event loop whose ``time()`` jumps to the next timer instead of waiting for it."""
-
-    def __init__(self) -> None:
-        selector = _JumpingSelector()
-        self.now = 0.0
-        super().__init__(selector)
-        selector.loop = self
-
-    def time(self) -> float:
-        return self.now
-
-
-def run_virtual(main: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    loop = VirtualTimeLoop()
-    try:
-        return loop.run_until_complete(main())
-    finally:
-        loop.close()
 
 
 async def _fill(backend: InMemoryBackend, prefix: str, count: int, rate: Rate) -> None:

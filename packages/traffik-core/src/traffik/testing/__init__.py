@@ -20,6 +20,7 @@ from traffik.testing._servers import (
     free_port,
     stop_all,
 )
+from traffik.testing._virtual_time import VirtualTimeLoop, run_in_virtual_time
 
 __all__ = [
     "MemcachedServer",
@@ -28,6 +29,8 @@ __all__ = [
     "ServerFactory",
     "ServerNotInstalledError",
     "ServerProcess",
+    "VirtualTimeLoop",
     "free_port",
+    "run_in_virtual_time",
     "stop_all",
 ]
