@@ -14,7 +14,6 @@ which other tests of the same worker use: they take a private one from
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -23,38 +22,19 @@ from traffik.testing import (
     MemcachedServer,
     RedisServer,
     ServerFactory,
-    ServerNotInstalledError,
     ServerProcess,
     stop_all,
 )
+from traffik.testing._pytest_servers import start_servers
 
 ServerT = TypeVar("ServerT", bound=ServerProcess)
-
-
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _start(servers: list[ServerProcess]) -> None:
-    """Start ``servers``; on a missing executable, fail in CI and skip elsewhere."""
-    try:
-        for server in servers:
-            server.start()
-    except ServerNotInstalledError as exc:
-        stop_all(servers)
-        if _in_ci():
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
-    except BaseException:
-        stop_all(servers)
-        raise
 
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     """A ``redis-server`` shared by the tests of this worker; do not pause or kill it."""
     server = RedisServer()
-    _start([server])
+    start_servers([server])
     yield server
     server.stop()
 
@@ -63,7 +43,7 @@ def redis_server() -> Iterator[RedisServer]:
 def memcached_servers() -> Iterator[tuple[MemcachedServer, MemcachedServer]]:
     """Two ``memcached`` processes shared by the tests of this worker; do not pause or kill them."""
     servers = (MemcachedServer(), MemcachedServer())
-    _start(list(servers))
+    start_servers(list(servers))
     yield servers
     stop_all(servers)
 
@@ -76,7 +56,7 @@ def server_factory() -> Iterator[ServerFactory]:
     def start(build: Callable[[], ServerT]) -> ServerT:
         server = build()
         started.append(server)
-        _start([server])
+        start_servers([server])
         return server
 
     yield start

@@ -24,7 +24,6 @@ Requires pytest-asyncio. The plugin is never loaded implicitly: pass
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -35,7 +34,8 @@ import pytest
 import pytest_asyncio
 
 from traffik.clock import ManualClock
-from traffik.testing import MemcachedServer, RedisServer, ServerNotInstalledError, ServerProcess, stop_all
+from traffik.testing import MemcachedServer, RedisServer, stop_all
+from traffik.testing._pytest_servers import start_servers
 from traffik.testing.spec._backends import BackendBuilder, BackendFactory, default_builder
 from traffik.testing.spec._generated import SpecCase, generate_cases
 from traffik.testing.spec._reference import parse_reference
@@ -187,29 +187,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
 # -- fixtures ---------------------------------------------------------------------
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _start(servers: list[ServerProcess]) -> None:
-    try:
-        for server in servers:
-            server.start()
-    except ServerNotInstalledError as exc:
-        stop_all(servers)
-        if _in_ci():
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
-    except BaseException:
-        stop_all(servers)
-        raise
-
-
 @pytest.fixture(scope="session")
 def traffik_redis_server() -> Iterator[RedisServer]:
     """A ``redis-server`` for the contract tests of this session (fails in CI if not installed)."""
     server = RedisServer()
-    _start([server])
+    start_servers([server])
     yield server
     server.stop()
 
@@ -218,7 +200,7 @@ def traffik_redis_server() -> Iterator[RedisServer]:
 def traffik_memcached_servers() -> Iterator[tuple[MemcachedServer, MemcachedServer]]:
     """Two ``memcached`` processes for the contract tests of this session."""
     servers = (MemcachedServer(), MemcachedServer())
-    _start(list(servers))
+    start_servers(list(servers))
     yield servers
     stop_all(servers)
 
