@@ -105,3 +105,24 @@ def test_hot_key_storage_stays_bounded() -> None:
     live = len(log.as_state()) - 1
     assert live == 2 * 100
     assert len(log.entries) <= 2 * live + 64
+
+
+async def test_short_logs_stay_compact_tuples_and_long_ones_go_native() -> None:
+    clock = ManualClock(1_000.0)
+    backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
+    strategy, rate = SlidingWindowLog(), Rate.parse("100/min")
+    reference: tuple[float, ...] | None = None
+    for hit in range(20):
+        clock.advance(10)  # distinct times: one entry per hit
+        reference, expected = strategy.step(reference, clock(), 1, rate)
+        decision = await backend.hit("busy", strategy, rate)
+        assert (decision.allowed, decision.wait_ms, decision.hits_remaining) == (
+            expected.allowed,
+            expected.wait_ms,
+            expected.hits_remaining,
+        )
+        native = any(isinstance(shard.get("busy"), NativeLog) for shard in backend._log_shards)
+        assert native == (hit >= 8), hit  # 8 entries fit the tuple; the 9th moves the log
+        assert await backend.load_state("busy") == reference
+    await backend.hit("quiet", strategy, rate)
+    assert not any("quiet" in shard for shard in backend._log_shards)

@@ -21,6 +21,8 @@ from traffik.strategies._base import with_reset
 __all__ = ["InMemoryBackend"]
 
 _LOCK_KINDS: Final = ("fair", "unfair")
+_SMALL_LOG: Final = 17
+"""Longest sliding-window-log tuple kept as is: its expiry and up to 8 (time, cost) entries."""
 
 
 class InMemoryBackend(ThrottleBackend):
@@ -139,7 +141,7 @@ class InMemoryBackend(ThrottleBackend):
             return UNLIMITED_DECISION
         # The exact class only: a subclass may change the step the native log mirrors.
         if type(strategy) is SlidingWindowLog:
-            return self._log_hit(key, rate, cost, True)
+            return self._log_hit(key, strategy, rate, cost, True)
         shard = self._shards[hash(key) % self.number_of_shards]
         now = self.clock()
         state = shard.get(key)
@@ -164,24 +166,39 @@ class InMemoryBackend(ThrottleBackend):
         if rate.unlimited:
             return UNLIMITED_DECISION
         if type(strategy) is SlidingWindowLog:
-            return self._log_hit(key, rate, cost, False)
+            return self._log_hit(key, strategy, rate, cost, False)
         now = self.clock()
         state = self._shards[hash(key) % self.number_of_shards].get(key)
         if state is not None and state[0] <= now:
             state = None
         return with_reset(strategy.peek(state, now, cost, rate), state, now)
 
-    def _log_hit(self, key: str, rate: Rate, cost: int, consume: bool) -> Decision:
-        shard = self._log_shards[hash(key) % self.number_of_shards]
-        log = shard.get(key)
-        if log is None:
-            log = NativeLog()
-            if consume:
-                decision = log.hit(self.clock(), cost, rate)
-                if log:
-                    shard[key] = log
-                return decision
-        return log.hit(self.clock(), cost, rate) if consume else log.peek(self.clock(), cost, rate)
+    def _log_hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, consume: bool) -> Decision:
+        index = hash(key) % self.number_of_shards
+        logs = self._log_shards[index]
+        log = logs.get(key)
+        now = self.clock()
+        if log is not None:
+            return log.hit(now, cost, rate) if consume else log.peek(now, cost, rate)
+        # A short log stays the pure step's compact tuple (most keys see a few
+        # hits per window); once it outgrows _SMALL_LOG it moves to a native
+        # log, whose hits are O(1) however long it gets.
+        shard = self._shards[index]
+        state = shard.get(key)
+        if state is not None and state[0] <= now:
+            state = None
+        if not consume:
+            return with_reset(strategy.peek(state, now, cost, rate), state, now)
+        new_state, decision = strategy.step(state, now, cost, rate)
+        if new_state is not state:
+            if new_state is None:
+                shard.pop(key, None)
+            elif len(new_state) > _SMALL_LOG:
+                shard.pop(key, None)
+                logs[key] = NativeLog.from_state(new_state)
+            else:
+                shard[key] = new_state
+        return with_reset(decision, new_state, now)
 
     # -- storage primitives (the generic path and introspection) ----------
 

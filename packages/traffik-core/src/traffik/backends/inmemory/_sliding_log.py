@@ -39,6 +39,15 @@ class NativeLog:
         self.total: float = 0
         """Sum of the costs in ``entries[head:]``."""
 
+    @classmethod
+    def from_state(cls, state: State) -> NativeLog:
+        """The log holding the entries of a pure-step state ``(expires_at, t1, c1, ...)``."""
+        log = cls()
+        log.entries = list(state[1:])
+        log.total = sum(log.entries[1::2])
+        log.expires_at = state[0]
+        return log
+
     def hit(self, now: float, cost: int, rate: Rate) -> Decision:
         """Apply one hit; same decision (and same resulting entries) as the pure step."""
         return self._with_reset(self._step(now, cost, rate, True), now)
