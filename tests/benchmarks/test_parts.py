@@ -74,11 +74,12 @@ async def test_the_reference_admits_the_limit_at_one_instant(name: str) -> None:
     assert await expected_admissions(contended(name), 4 * CONTENDED_RATE.limit) == CONTENDED_RATE.limit + debt
 
 
-async def test_memory_footprint_counts_one_read_and_one_write_per_hit() -> None:
+async def test_memory_footprint_counts_store_reads_and_writes_per_hit() -> None:
     result = await footprint(MEMORY, pick(["FixedWindow", "SlidingWindowLog"]), hits=50, keys=200)
     assert result["FixedWindow"]["store_ops_per_hit"] == 2.0
-    # The native log is mutated in place after its first write: one read per hit.
-    assert result["SlidingWindowLog"]["store_ops_per_hit"] == 1.0
+    # A short log is a tuple (read and rewritten: 2 operations); a log longer than
+    # 8 entries is mutated in place (1 read). The benchmark's keys see both.
+    assert 1.0 < result["SlidingWindowLog"]["store_ops_per_hit"] < 2.0
     assert all(row["bytes_per_live_key"] is not None and row["bytes_per_live_key"] > 50 for row in result.values())
 
 
