@@ -30,18 +30,9 @@ from traffik.backends.memcached import MemcachedBackend
 from traffik.backends.memcached._client import MemcachedClient
 from traffik.clock import ManualClock
 from traffik.rates import Rate
-from traffik.strategies import (
-    GCRA,
-    FixedWindow,
-    LeakyBucket,
-    LeakyBucketWithQueue,
-    SlidingWindowCounter,
-    SlidingWindowLog,
-    TokenBucket,
-    TokenBucketWithDebt,
-)
 from traffik.strategies._base import ThrottleStrategy
 
+from benchmarks._strategies import STRATEGIES
 from benchmarks._timing import measure_interleaved
 
 __all__ = ["memcached_benchmarks"]
@@ -52,17 +43,6 @@ __all__ = ["memcached_benchmarks"]
 NEVER_REACHED = Rate(limit=10_000_000, minutes=1)
 CONCURRENT_TASKS = 50
 _COUNTED_STATS = ("cmd_get", "cmd_set", "cmd_touch", "incr_hits", "incr_misses", "decr_hits", "decr_misses")
-
-STRATEGIES: dict[str, ThrottleStrategy] = {
-    "FixedWindow": FixedWindow(),
-    "SlidingWindowCounter": SlidingWindowCounter(),
-    "SlidingWindowLog": SlidingWindowLog(),
-    "TokenBucket": TokenBucket(),
-    "TokenBucketWithDebt": TokenBucketWithDebt(max_debt=10),
-    "LeakyBucket": LeakyBucket(),
-    "LeakyBucketWithQueue": LeakyBucketWithQueue(),
-    "GCRA": GCRA(burst_tolerance_ms=60_000),  # without a burst a frozen clock would deny every hit but one
-}
 
 
 async def _operations(clients: list[MemcachedClient]) -> int:

@@ -19,32 +19,13 @@ from typing import Any, Final
 from redis.asyncio import Redis
 from traffik.backends.redis import RedisBackend
 from traffik.rates import Rate
-from traffik.strategies import (
-    GCRA,
-    FixedWindow,
-    LeakyBucket,
-    LeakyBucketWithQueue,
-    SlidingWindowCounter,
-    SlidingWindowLog,
-    TokenBucket,
-    TokenBucketWithDebt,
-)
 from traffik.strategies._base import ThrottleStrategy
 
+from benchmarks._strategies import STRATEGIES
 from benchmarks._timing import measure_interleaved
 
 __all__ = ["STRATEGIES", "redis_benchmarks"]
 
-STRATEGIES: Final[dict[str, ThrottleStrategy]] = {
-    "FixedWindow": FixedWindow(),
-    "SlidingWindowCounter": SlidingWindowCounter(),
-    "SlidingWindowLog": SlidingWindowLog(),
-    "TokenBucket": TokenBucket(),
-    "TokenBucketWithDebt": TokenBucketWithDebt(max_debt=10),
-    "LeakyBucket": LeakyBucket(),
-    "LeakyBucketWithQueue": LeakyBucketWithQueue(),
-    "GCRA": GCRA(),
-}
 
 # High enough that hits keep being admitted (the writing path) for the whole run,
 # low enough that SlidingWindowLog's per-key log stays realistic.

@@ -11,9 +11,9 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Final
 
+from traffik._lazy import lazy_attributes
 from traffik.backends.redis.__about__ import __version__
 
 if TYPE_CHECKING:
@@ -27,10 +27,4 @@ _LAZY_ATTRIBUTES: Final[dict[str, str]] = {
 """Public name -> module that defines it, imported on first access (keeps redis-py unimported)."""
 
 
-def __getattr__(name: str) -> Any:
-    module_name = _LAZY_ATTRIBUTES.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_attributes(__name__, globals(), _LAZY_ATTRIBUTES)

@@ -208,14 +208,7 @@ class RedisBackend(ThrottleBackend):
             ValueError: ``cost`` is negative.
             BackendError: Redis failed or timed out (a subclass says which).
         """
-        if rate.unlimited:
-            return UNLIMITED_DECISION
-        if cost < 0:
-            raise ValueError(f"cost must be >= 0, got {cost!r}")
-        script = self._script_for(strategy)
-        if script is None:
-            return await self._generic(key, strategy, rate, cost, commit=True)
-        return await self._evaluate(script, key, strategy, rate, cost, _HIT)
+        return await self._run(key, strategy, rate, cost, commit=True)
 
     async def peek(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
         """The decision a hit of ``cost`` would get now, in one round trip, consuming nothing.
@@ -224,14 +217,17 @@ class RedisBackend(ThrottleBackend):
             ValueError: ``cost`` is negative.
             BackendError: Redis failed or timed out (a subclass says which).
         """
+        return await self._run(key, strategy, rate, cost, commit=False)
+
+    async def _run(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, *, commit: bool) -> Decision:
         if rate.unlimited:
             return UNLIMITED_DECISION
         if cost < 0:
             raise ValueError(f"cost must be >= 0, got {cost!r}")
         script = self._script_for(strategy)
         if script is None:
-            return await self._generic(key, strategy, rate, cost, commit=False)
-        return await self._evaluate(script, key, strategy, rate, cost, _PEEK)
+            return await self._generic(key, strategy, rate, cost, commit=commit)
+        return await self._evaluate(script, key, strategy, rate, cost, _HIT if commit else _PEEK)
 
     def _script_for(self, strategy: ThrottleStrategy) -> LuaScript | None:
         kind = type(strategy)
