@@ -143,7 +143,10 @@ async def _measure(target: Target, args: argparse.Namespace, scenarios: set[str]
     hits = 100 if args.quick else 500
     live_keys = min(max(args.keys), 2_000) if remote else max(args.keys)
     await scenario("footprint", lambda: footprint(target, strategies, hits, live_keys))
-    await scenario("native", lambda: native_benchmarks(target, min(operations, 1_000), min(args.repeats, 3)))
+    # Round trips share the machine with the server: many short interleaved runs keep
+    # a noisy neighbour from landing on one variant only.
+    native_repeats = args.repeats if args.quick else 3 * args.repeats
+    await scenario("native", lambda: native_benchmarks(target, min(operations, 300), native_repeats))
     result["seconds"] = seconds
     return result
 

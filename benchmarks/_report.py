@@ -89,6 +89,9 @@ def _native(section: dict[str, Any]) -> None:
     floor = section.get("floor_us", section.get("floor"))
     if isinstance(floor, dict):
         print("  the plugin's own run; floor: " + ", ".join(f"{name} {value}" for name, value in floor.items()))
+    for label, extra in section.items():
+        if label.endswith("_floor") and isinstance(extra, dict):
+            print(f"  {label}: " + ", ".join(f"{name} {value}" for name, value in extra.items()))
     rows = section.get("strategies")
     if not isinstance(rows, dict) or not rows:
         print(f"  the plugin's own run: {section}")

@@ -18,7 +18,9 @@ and checks:
   current traffik-core;
 * the root ``traffik`` wheel has no code, requires traffik-core, and has the
   extras redis, memcached, fastapi and all, each admitting the current plugins;
-* every version is at least 2.0.0 (1.x is an unrelated project on the index).
+* every version is at least 2.0.0 (1.x is an unrelated project on the index);
+* each wheel ships every file of its package's source tree (bytecode caches
+  aside), data files such as the Redis Lua scripts included.
 
 It prints a summary and exits 1 on any violation, 2 if a wheel cannot be built.
 """
@@ -166,6 +168,21 @@ def check_root(wheel: Wheel, versions: dict[str, Version]) -> list[str]:
     return problems
 
 
+def check_sources(wheel: Wheel, source: Path, folder: str) -> list[str]:
+    """Every file under ``source/src/folder`` (bytecode caches aside) is in the wheel.
+
+    Guards the non-Python files (Lua scripts, ``py.typed``) that a build
+    setting could leave out without any import failing in a checkout.
+    """
+    root = source / "src"
+    expected = sorted(
+        path.relative_to(root).as_posix()
+        for path in (root / folder).rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    )
+    return [f"does not ship {name}, which is in its source tree" for name in expected if name not in wheel.files]
+
+
 def _check_requirement(wheel: Wheel, distribution: str, current: Version, extra: str | None) -> list[str]:
     where = f"extra [{extra}]" if extra else "its dependencies"
     matching = [
@@ -222,8 +239,10 @@ def check_all(wheels: dict[str, Wheel]) -> dict[str, list[str]]:
             problems += check_root(wheel, versions)
         elif name == "traffik-core":
             problems += check_core(wheel)
+            problems += check_sources(wheel, SOURCES[name], "traffik")
         else:
             problems += check_plugin(wheel, PLUGIN_SUBPACKAGES[name], versions["traffik-core"])
+            problems += check_sources(wheel, SOURCES[name], PLUGIN_SUBPACKAGES[name])
         report[name] = problems
     return report
 

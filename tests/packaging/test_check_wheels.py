@@ -176,6 +176,22 @@ def test_version_below_two_is_reported() -> None:
     ]
 
 
+def test_a_source_file_missing_from_the_wheel_is_reported(tmp_path: Path) -> None:
+    lua = tmp_path / "src" / "traffik" / "backends" / "redis" / "lua" / "helpers"
+    lua.mkdir(parents=True)
+    (lua / "next_up.lua").write_text("local function next_up(x) end\n")
+    cache = tmp_path / "src" / "traffik" / "backends" / "redis" / "__pycache__"
+    cache.mkdir()
+    (cache / "_scripts.cpython-311.pyc").write_bytes(b"")
+    for name in REDIS_FILES:
+        (tmp_path / "src" / name).write_text("")
+    assert check_wheels.check_sources(_redis(), tmp_path, "traffik/backends/redis") == [
+        "does not ship traffik/backends/redis/lua/helpers/next_up.lua, which is in its source tree"
+    ]
+    shipped = _redis([*REDIS_FILES, "traffik/backends/redis/lua/helpers/next_up.lua"])
+    assert check_wheels.check_sources(shipped, tmp_path, "traffik/backends/redis") == []
+
+
 @pytest.mark.slow
 def test_built_wheels_contain_only_their_own_files(tmp_path: Path) -> None:
     result = subprocess.run(

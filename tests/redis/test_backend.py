@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from traffik.rates import Rate
 from traffik.strategies import GCRA, FixedWindow, LeakyBucketWithQueue, TokenBucket
 from traffik.strategies._base import UNLIMITED_DECISION, ThrottleStrategy
 from traffik.testing import RedisServer
+from traffik.testing._wire import recorded_writes, redis_commands
 
 from tests.redis.conftest import BackendFactory, unique_namespace
 from tests.redis.strategies import DEFAULTS
@@ -26,17 +26,9 @@ pytestmark = pytest.mark.redis
 RATE = Rate.parse("5/s")
 
 
-def _count_commands(monkeypatch: pytest.MonkeyPatch, client: Redis) -> list[tuple[Any, ...]]:
-    """Record every command the client sends (each is one round trip)."""
-    sent: list[tuple[Any, ...]] = []
-    original: Callable[..., Awaitable[Any]] = client.execute_command
-
-    async def counting(*args: Any, **options: Any) -> Any:
-        sent.append(args)
-        return await original(*args, **options)
-
-    monkeypatch.setattr(client, "execute_command", counting)
-    return sent
+def _sent(writes: list[bytes]) -> list[list[str]]:
+    """The command names in each write to a socket (one write, one round trip)."""
+    return [[command[0].decode() for command in redis_commands(data)] for data in writes]
 
 
 def _text(value: bytes | str) -> str:
@@ -104,34 +96,30 @@ async def test_backend_from_url_works_against_the_server(redis_server: RedisServ
 
 
 @pytest.mark.parametrize("name", sorted(DEFAULTS))
-async def test_hit_and_peek_are_one_round_trip_each(
-    name: str, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_hit_and_peek_are_one_round_trip_each(name: str, redis_server: RedisServer) -> None:
     client = Redis.from_url(redis_server.url)
     backend = RedisBackend(client, namespace=unique_namespace())
     strategy = DEFAULTS[name]
     try:
         await backend.hit("warm", strategy, RATE)  # loads the script (EVAL after NOSCRIPT at most once)
-        sent = _count_commands(monkeypatch, client)
-        for _ in range(7):  # past the limit: denials are one round trip too
-            await backend.hit("k", strategy, RATE)
-        for _ in range(3):
-            await backend.peek("k", strategy, RATE)
-        assert [args[0] for args in sent] == ["EVALSHA"] * 10
+        with recorded_writes() as writes:
+            for _ in range(7):  # past the limit: denials are one round trip too
+                await backend.hit("k", strategy, RATE)
+            for _ in range(3):
+                await backend.peek("k", strategy, RATE)
+        assert _sent(writes) == [["EVALSHA"]] * 10
     finally:
-        monkeypatch.undo()
         await backend.clear()
         await client.aclose()
 
 
-async def test_unlimited_rate_makes_no_call(redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_unlimited_rate_makes_no_call(redis_server: RedisServer) -> None:
     client = Redis.from_url(redis_server.url)
     backend = RedisBackend(client, namespace=unique_namespace())
-    sent = _count_commands(monkeypatch, client)
-    assert await backend.hit("k", FixedWindow(), Rate()) is UNLIMITED_DECISION
-    assert await backend.peek("k", FixedWindow(), Rate()) is UNLIMITED_DECISION
-    assert sent == []
-    monkeypatch.undo()
+    with recorded_writes() as writes:
+        assert await backend.hit("k", FixedWindow(), Rate()) is UNLIMITED_DECISION
+        assert await backend.peek("k", FixedWindow(), Rate()) is UNLIMITED_DECISION
+    assert writes == []
     await client.aclose()
 
 

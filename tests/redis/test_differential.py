@@ -21,6 +21,7 @@ from redis.asyncio import Redis
 from traffik.backends.redis._keys import KeyLayout
 from traffik.clock import ManualClock
 from traffik.rates import Rate
+from traffik.strategies import SlidingWindowLog
 from traffik.strategies._base import State, ThrottleStrategy
 
 from tests.redis.conftest import BackendFactory
@@ -91,3 +92,63 @@ async def test_lua_agrees_with_the_reference_step(
         assert got == expected, context
         stored = _stored(await raw_redis.get(state_key))
         assert stored == (None if reference is None else tuple(map(float, reference))), context
+
+
+@pytest.mark.parametrize("name", sorted(INSTANCES))
+@settings(
+    max_examples=max(1, EXAMPLES // 2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+async def test_lua_agrees_when_the_rate_changes_between_hits(
+    name: str, data: Any, make_backend: BackendFactory, raw_redis: Redis
+) -> None:
+    # A deployment may change a rule's rate: the stored state then meets a rate it was not built with.
+    strategy: ThrottleStrategy = data.draw(INSTANCES[name], label="strategy")
+    rates: list[Rate] = data.draw(st.lists(_rates, min_size=2, max_size=2), label="rates")
+    clock = ManualClock(data.draw(_starts, label="start"))
+    events = data.draw(_events(min(rates, key=lambda rate: rate.expire)), label="events")
+    switches = data.draw(st.lists(st.sampled_from(rates), min_size=len(events), max_size=len(events)), label="rate")
+    backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
+    key = f"seq-{next(_keys)}"
+    state_key = KeyLayout("differential").state_key(key, strategy.NAME)
+    reference: State | None = None
+    for step, ((delta, cost, is_peek), rate) in enumerate(zip(events, switches, strict=True)):
+        clock.advance(delta)
+        now = clock()
+        if is_peek:
+            expected = strategy.peek(reference, now, cost, rate)
+            got = await backend.peek(key, strategy, rate, cost)
+        else:
+            reference, expected = strategy.step(reference, now, cost, rate)
+            got = await backend.hit(key, strategy, rate, cost)
+        context = f"event {step} at {now!r} (cost {cost}, {'peek' if is_peek else 'hit'}, {rate})"
+        assert got == expected, context
+        stored = _stored(await raw_redis.get(state_key))
+        assert stored == (None if reference is None else tuple(map(float, reference))), context
+
+
+async def test_a_log_too_long_for_one_unpack_call(make_backend: BackendFactory, raw_redis: Redis) -> None:
+    # Lua gives a call fewer than 8000 results: the script reads such a log in chunks.
+    strategy = SlidingWindowLog()
+    rate = Rate(limit=10_000, seconds=10)
+    start = 1_700_000_000_000.0
+    # 4_600 entries of cost 2, one per ms (9_201 doubles: two full chunks and a partial one); the oldest
+    # expire one by one from start + 1_000 on.
+    entries = itertools.chain.from_iterable((start - 9_000 + i, 2.0) for i in range(4_600))
+    reference: State = (start + 5_599, *entries)
+    clock = ManualClock(start + 1_000.5)
+    backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
+    state_key = KeyLayout("differential").state_key("long", strategy.NAME)
+    await raw_redis.set(state_key, struct.pack(f"<{len(reference)}d", *reference))
+    # Admitted, admitted at the same time (merged), admitted, denied (waits for old entries), admitted.
+    for cost, advance in ((1, 0.0), (1, 0.5), (600, 0.5), (1_000, 0.5), (1, 0.5)):
+        now = clock()
+        assert await backend.peek("long", strategy, rate, cost) == strategy.peek(reference, now, cost, rate)
+        new_state, expected = strategy.step(reference, now, cost, rate)
+        assert await backend.hit("long", strategy, rate, cost) == expected, f"cost {cost} at {now!r}"
+        assert new_state is not None
+        reference = new_state
+        assert _stored(await raw_redis.get(state_key)) == tuple(map(float, reference)), f"cost {cost} at {now!r}"
+        clock.advance(advance)

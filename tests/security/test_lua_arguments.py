@@ -5,18 +5,19 @@ from __future__ import annotations
 import ast
 import hashlib
 import inspect
-from typing import Any
+from types import ModuleType
 
 import pytest
 from redis.asyncio import Redis
 from starlette.requests import Request
 from traffik import HTTPThrottle
-from traffik.backends.redis import RedisBackend, _backend, _scripts
+from traffik.backends.redis import RedisBackend, _backend, _commands, _scripts
 from traffik.exceptions import ConnectionThrottled
 from traffik.keys import escape_component
 from traffik.registry import ThrottleRegistry
 from traffik.strategies import GCRA, FixedWindow, SlidingWindowLog, ThrottleStrategy, TokenBucket
 from traffik.testing import RedisServer
+from traffik.testing._wire import recorded_writes, redis_commands
 
 pytestmark = pytest.mark.redis
 
@@ -27,23 +28,58 @@ def all_scripts() -> list[_scripts.LuaScript]:
     return [getattr(_scripts, name) for name in _scripts.SCRIPTS.values()]
 
 
+def _request_parts(packed: bytes) -> list[bytes]:
+    """The arguments of one command in the Redis protocol's request form (an array of bulk strings)."""
+    header, _, body = packed.partition(b"\r\n")
+    assert header.startswith(b"*")
+    parts = []
+    for _ in range(int(header[1:])):
+        length, _, body = body.partition(b"\r\n")
+        assert length.startswith(b"$")
+        size = int(length[1:])
+        parts.append(body[:size])
+        assert body[size : size + 2] == b"\r\n"
+        body = body[size + 2 :]
+    assert body == b"", "one command per write"
+    return parts
+
+
 def test_every_script_is_its_files_and_its_sha_is_of_that_text() -> None:
     for script in all_scripts():
         source = script.source
-        assert source == _scripts._read("prelude.lua") + _scripts._read(script.filename)
+        helpers = "".join(_scripts._read(f"helpers/{name}.lua") for name in script.helpers)
+        assert source == _scripts._read("prelude.lua") + helpers + _scripts._read(script.filename)
         assert script.sha == hashlib.sha1(source.encode("utf-8")).hexdigest()
 
 
-def test_the_backend_sends_script_text_only_as_it_is() -> None:
-    # Every use of ``script.source`` in the backend is a bare call argument: never formatted, joined or sliced.
-    tree = ast.parse(inspect.getsource(_backend))
+@pytest.mark.parametrize("module", [_backend, _commands], ids=lambda module: module.__name__.rsplit(".", 1)[-1])
+def test_the_backend_sends_script_text_only_as_it_is(module: ModuleType) -> None:
+    # Every use of ``script.source`` is a bare call argument, or encoded to bytes that are one:
+    # never formatted, joined or sliced.
+    tree = ast.parse(inspect.getsource(module))
     parents = {child: parent for parent in ast.walk(tree) for child in ast.iter_child_nodes(parent)}
     uses = [node for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr == "source"]
-    assert uses, "the backend no longer sends script text: update this test"
+    assert uses, "no longer sends script text: update this test"
     for node in uses:
+        used: ast.AST = node
         parent = parents[node]
+        if isinstance(parent, ast.Attribute) and parent.attr == "encode":
+            call = parents[parent]
+            assert isinstance(call, ast.Call)
+            assert not call.args
+            assert not call.keywords
+            used, parent = call, parents[call]
+            if isinstance(parent, ast.Assign):  # a name for the bytes: follow it to its one use
+                (target,) = parent.targets
+                assert isinstance(target, ast.Name)
+                (used,) = [
+                    name
+                    for name in ast.walk(tree)
+                    if isinstance(name, ast.Name) and name.id == target.id and isinstance(name.ctx, ast.Load)
+                ]
+                parent = parents[used]
         assert isinstance(parent, ast.Call), f"line {node.lineno}: script text used in {type(parent).__name__}"
-        assert node in parent.args, f"line {node.lineno}: script text is not a plain argument"
+        assert used in parent.args, f"line {node.lineno}: script text is not a plain argument"
     for script in all_scripts():
         assert "{key" not in script.source  # no str.format placeholders waiting for user data
         assert "%s" not in script.source
@@ -53,19 +89,9 @@ def test_the_backend_sends_script_text_only_as_it_is() -> None:
     "strategy", [FixedWindow(), SlidingWindowLog(), TokenBucket(), GCRA(burst_tolerance_ms=40_000)]
 )
 async def test_hostile_identities_travel_as_keys_and_arguments(
-    redis_server: RedisServer, strategy: ThrottleStrategy, monkeypatch: pytest.MonkeyPatch
+    redis_server: RedisServer, strategy: ThrottleStrategy
 ) -> None:
     backend = RedisBackend(redis_server.url, namespace="lua-args")
-    client = backend._ensure_client()
-    calls: list[tuple[str, tuple[Any, ...]]] = []
-    for name in ("evalsha", "eval"):
-        original = getattr(client, name)
-
-        def spy(*args: Any, _name: str = name, _original: Any = original) -> Any:
-            calls.append((_name, args))
-            return _original(*args)
-
-        monkeypatch.setattr(client, name, spy)
     throttle = HTTPThrottle(
         "lua",
         rate="2/min",
@@ -77,20 +103,27 @@ async def test_hostile_identities_travel_as_keys_and_arguments(
     )
     request = Request({"type": "http", "method": "GET", "path": "/" + HOSTILE, "headers": []})
     try:
-        await throttle.hit(request)
-        await throttle.hit(request)
-        with pytest.raises(ConnectionThrottled):
+        # Every command is read back from the bytes written to the socket, as the server will read it.
+        with recorded_writes() as writes:
             await throttle.hit(request)
+            await throttle.hit(request)
+            with pytest.raises(ConnectionThrottled):
+                await throttle.hit(request)
+        calls = [
+            [part.decode() for part in command[1:]]
+            for data in writes
+            for command in redis_commands(data)
+            if command[0].upper() in (b"EVALSHA", b"EVAL")
+        ]
         assert calls
         escaped = escape_component(HOSTILE)
         sources = {script.sha: script.source for script in all_scripts()}
-        for _method, args in calls:
-            script, numkeys, *rest = args
+        for script, numkeys, *rest in calls:
             assert script in sources or script in sources.values(), "a script that is not one of the files"
-            assert HOSTILE not in str(script)
-            keys, argv = rest[:numkeys], rest[numkeys:]
-            assert any(escaped in str(key) for key in keys)  # the (escaped) identity is inside KEYS[1]...
-            assert not any(escaped in str(arg) or HOSTILE in str(arg) for arg in argv)  # ...and nowhere else
+            assert HOSTILE not in script
+            keys, argv = rest[: int(numkeys)], rest[int(numkeys) :]
+            assert any(escaped in key for key in keys)  # the (escaped) identity is inside KEYS[1]...
+            assert not any(escaped in arg or HOSTILE in arg for arg in argv)  # ...and nowhere else
         raw = Redis.from_url(redis_server.url)
         try:
             assert await raw.get("pwned") is None

@@ -8,6 +8,8 @@ from typing import Any, ClassVar, Final, Union
 from urllib.parse import urlsplit
 
 from traffik.backends.base import ErrorPolicy, ThrottleBackend, decode_state, encode_state
+from traffik.backends.redis._commands import ScriptCall
+from traffik.backends.redis._connections import KeptConnections
 from traffik.backends.redis._errors import translate_errors
 from traffik.backends.redis._keys import KeyLayout
 from traffik.backends.redis._lock import RedisLock
@@ -18,22 +20,24 @@ from traffik.rates import Rate
 from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
 
 from redis.asyncio import Redis, RedisCluster
-from redis.asyncio.connection import parse_url
+from redis.asyncio.connection import BlockingConnectionPool, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
 
-__all__ = ["DEFAULT_CLOCK_MARGIN_MS", "DEFAULT_TIMEOUT", "RedisBackend"]
+__all__ = ["DEFAULT_CLOCK_MARGIN_MS", "DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOUT", "RedisBackend"]
 
 DEFAULT_TIMEOUT: Final = 0.5
 """Default connect and command timeout in seconds: a dead or hung Redis hands control back fast."""
 DEFAULT_CLOCK_MARGIN_MS: Final = 1000
 """Default extra lifetime of keys, in ms, when the backend is given a ``clock``."""
+DEFAULT_MAX_CONNECTIONS: Final = 50
+"""Default number of connections kept for hits, hence of hits in flight at once."""
 
 _UNLINK_BATCH: Final = 500
 _SCAN_COUNT: Final = 1000
-_HIT: Final = "1"
-_PEEK: Final = "0"
+_MAX_STRATEGIES: Final = 1024  # strategy objects remembered; an app has a handful, a leak would have many
+_ALLOWED: Final = (b"1", "1")
 
 RedisClient = Union[Redis, RedisCluster]
 """A redis-py asyncio client: a single server (or Sentinel-managed) one, or a cluster one."""
@@ -50,13 +54,31 @@ def _check_timeout(value: object, name: str) -> float | None:
 def _decision(reply: bytes | str) -> Decision:
     """Parse the scripts' reply line: ``allowed wait_ms hits_remaining reset_ms [queue_delay_ms]``."""
     parts = reply.split()
-    remaining = float(parts[2])
-    metadata = {"queue_delay_ms": float(parts[4])} if len(parts) > 4 else None
+    remaining = parts[2]
     decision = Decision(
-        parts[0] in (b"1", "1"), float(parts[1]), int(remaining) if remaining.is_integer() else remaining, metadata
+        parts[0] in _ALLOWED,
+        float(parts[1]),
+        int(remaining) if remaining.isdigit() else _number(remaining),
+        {"queue_delay_ms": float(parts[4])} if len(parts) > 4 else None,
     )
     decision.reset_ms = float(parts[3])
     return decision
+
+
+def _number(text: bytes | str) -> float | int:
+    """A reply number that is not a plain non-negative integer: an int when whole, else the float."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+class _NoScript:
+    """A strategy with no Lua implementation: it takes the lock-based path."""
+
+    __slots__ = ("strategy",)
+    script: None = None
+
+    def __init__(self, strategy: ThrottleStrategy) -> None:
+        self.strategy = strategy
 
 
 class RedisBackend(ThrottleBackend):
@@ -88,7 +110,11 @@ class RedisBackend(ThrottleBackend):
     **Lifecycle.** The connection pool is created from ``url`` at
     :meth:`initialize` (or on first use) and closed by :meth:`close`. A client
     passed as ``url`` belongs to the application: it is used as is (with its
-    own timeouts) and never closed. With ``persistent=False`` (the default)
+    own timeouts) and never closed. Hits bypass redis-py's per-command pool
+    checkout: up to ``max_connections`` connections are kept for them (see
+    :mod:`traffik.backends.redis._connections`) and go back to the pool at
+    :meth:`close`; more concurrent hits queue for a free connection rather than
+    fail with "Too many connections". With ``persistent=False`` (the default)
     the end of the lifespan deletes this namespace's keys, on every primary of
     a cluster, with ``SCAN`` + ``UNLINK`` (never ``FLUSHDB``); since other app
     instances share those keys, set ``persistent=True`` for shared deployments.
@@ -116,6 +142,9 @@ class RedisBackend(ThrottleBackend):
         connect_timeout: Seconds connecting may take (``None``: no limit).
         clock_margin_ms: Extra key lifetime in ms whenever a client clock decides (``clock``
             given, or the fallback path); a whole number >= 0.
+        max_connections: Connections kept for hits, hence hits in flight at once (never more
+            than half of a given client's pool); more concurrent hits wait for one, up to
+            ``socket_timeout``. A whole number >= 1.
 
     Raises:
         ConfigurationError: A parameter is invalid; the message names it and its value.
@@ -146,6 +175,7 @@ class RedisBackend(ThrottleBackend):
         socket_timeout: float | None = DEFAULT_TIMEOUT,
         connect_timeout: float | None = DEFAULT_TIMEOUT,
         clock_margin_ms: int = DEFAULT_CLOCK_MARGIN_MS,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
     ) -> None:
         super().__init__(
             namespace,
@@ -167,11 +197,18 @@ class RedisBackend(ThrottleBackend):
                 f"RedisBackend: clock_margin_ms must be a whole number of milliseconds >= 0, got {clock_margin_ms!r}"
             )
         self.clock_margin_ms = clock_margin_ms
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise ConfigurationError(
+                f"RedisBackend: max_connections must be a whole number >= 1, got {max_connections!r}"
+            )
+        self.max_connections = max_connections
+        self._kept: KeptConnections | None = None
         self._url: str | None
         self._client: RedisClient | None
         if isinstance(url, (Redis, RedisCluster)):
             self._url, self._client, self._owns_client = None, url, False
             self.cluster = isinstance(url, RedisCluster)
+            self._kept = self._keep_connections(url)
         elif isinstance(url, str):
             _check_url(url, cluster)
             self._url, self._client, self._owns_client = url, None, True
@@ -188,6 +225,7 @@ class RedisBackend(ThrottleBackend):
         self._margin = "0" if clock is None else str(clock_margin_ms)
         self._keys = KeyLayout(namespace)
         self._scripts: dict[type[ThrottleStrategy], LuaScript | None] = {}
+        self._calls: dict[int, ScriptCall | _NoScript] = {}
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisBackend:
@@ -224,10 +262,48 @@ class RedisBackend(ThrottleBackend):
             return UNLIMITED_DECISION
         if cost < 0:
             raise ValueError(f"cost must be >= 0, got {cost!r}")
-        script = self._script_for(strategy)
-        if script is None:
+        call = self._calls.get(id(strategy))
+        if call is None:
+            call = self._call_for(strategy)
+        if call.script is None:
             return await self._generic(key, strategy, rate, cost, commit=commit)
-        return await self._evaluate(script, key, strategy, rate, cost, _HIT if commit else _PEEK)
+        client = self._ensure_client()
+        kept = self._kept
+        now = "" if self._server_time else format_number(self.clock())
+        state_key = self._keys.state_key(key, strategy.NAME)
+        try:
+            if kept is not None:
+                reply = await kept.call(call.pack(kept.encode(state_key), now.encode(), cost, rate, commit))
+            else:
+                reply = await client.evalsha(call.script.sha, 1, state_key, *call.argv(now, cost, rate, commit))
+        except NoScriptError:
+            # Not cached on that server (restart, SCRIPT FLUSH, new cluster node):
+            # EVAL runs it and caches it in the same round trip.
+            with translate_errors(f"{strategy.NAME} on key {key!r}"):
+                if kept is not None:
+                    reply = await kept.call(call.pack_source(kept.encode(state_key), now, cost, rate, commit))
+                else:
+                    reply = await client.eval(call.script.source, 1, state_key, *call.argv(now, cost, rate, commit))
+        except Exception as exc:
+            # Translated here rather than by a context manager around the call: this is the hot path.
+            with translate_errors(f"{strategy.NAME} on key {key!r}"):
+                raise exc
+        return _decision(reply)
+
+    def _call_for(self, strategy: ThrottleStrategy) -> ScriptCall | _NoScript:
+        """How to run ``strategy``, worked out once per strategy object.
+
+        Keyed by ``id``: the entry holds the strategy itself, so the id cannot be
+        reused by another object while the entry is cached.
+        """
+        script = self._script_for(strategy)
+        call: ScriptCall | _NoScript = (
+            _NoScript(strategy) if script is None else ScriptCall(strategy, script, self._margin)
+        )
+        if len(self._calls) >= _MAX_STRATEGIES:
+            self._calls.clear()
+        self._calls[id(strategy)] = call
+        return call
 
     def _script_for(self, strategy: ThrottleStrategy) -> LuaScript | None:
         kind = type(strategy)
@@ -245,26 +321,6 @@ class RedisBackend(ThrottleBackend):
             )
         self._scripts[kind] = found
         return found
-
-    async def _evaluate(
-        self, script: LuaScript, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, mode: str
-    ) -> Decision:
-        client = self._ensure_client()
-        now = "" if self._server_time else format_number(self.clock())
-        args = (now, str(cost), str(rate.limit), str(rate.expire), mode, self._margin, *script.params(strategy))
-        state_key = self._keys.state_key(key, strategy.NAME)
-        try:
-            reply = await client.evalsha(script.sha, 1, state_key, *args)
-        except NoScriptError:
-            # Not cached on that server (restart, SCRIPT FLUSH, new cluster node):
-            # EVAL runs it and caches it in the same round trip.
-            with translate_errors(f"{strategy.NAME} on key {key!r}"):
-                reply = await client.eval(script.source, 1, state_key, *args)
-        except Exception as exc:
-            # Translated here rather than by a context manager around the call: this is the hot path.
-            with translate_errors(f"{strategy.NAME} on key {key!r}"):
-                raise exc
-        return _decision(reply)
 
     async def _generic(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, *, commit: bool) -> Decision:
         client = self._ensure_client()
@@ -337,13 +393,22 @@ class RedisBackend(ThrottleBackend):
         self._ensure_client()
 
     async def close(self) -> None:
-        """Close the pool this backend created; a client passed in stays open."""
-        client, owned = self._client, self._owns_client
-        if client is None or not owned:
-            return
-        self._client = None
+        """Close the pool this backend created; a client passed in stays open.
+
+        The connections kept for hits go back to the client's pool either way.
+        """
+        client, owned, kept = self._client, self._owns_client, self._kept
         with translate_errors("closing the connection pool"):
-            await client.aclose()
+            if kept is not None:
+                await kept.release_all()
+                self._kept = self._keep_connections(client) if client is not None and not owned else None
+            if client is None or not owned:
+                return
+            self._client = None
+            if isinstance(client, Redis):
+                await client.aclose(close_connection_pool=True)
+            else:
+                await client.aclose()
 
     def _ensure_client(self) -> RedisClient:
         client = self._client
@@ -357,10 +422,35 @@ class RedisBackend(ThrottleBackend):
             # twice; one failed attempt is also what keeps a dead server's cost bounded.
             "retry": Retry(NoBackoff(), 0),
         }
-        factory = RedisCluster.from_url if self.cluster else Redis.from_url
-        created: RedisClient = factory(self._url, **options)
+        created: RedisClient
+        if self.cluster:
+            created = RedisCluster.from_url(self._url, **options)
+        else:
+            # Half the pool for the connections kept for hits, half for everything else
+            # (locks, clearing, strategies without a script), so neither starves the other;
+            # a full pool makes a command wait for a connection instead of failing at once.
+            pool = BlockingConnectionPool.from_url(
+                self._url, max_connections=2 * self.max_connections, timeout=self.socket_timeout, **options
+            )
+            created = Redis(connection_pool=pool)
         self._client = created
+        self._kept = self._keep_connections(created)
         return created
+
+    def _keep_connections(self, client: RedisClient) -> KeptConnections | None:
+        """Connections kept for hits, for a plain client; a cluster client routes each command itself.
+
+        At most half the pool's connections are kept, so the rest of the application
+        (or this backend's locks and clearing) always finds one.
+        """
+        if not isinstance(client, Redis) or client.single_connection_client:
+            return None
+        pool = client.connection_pool
+        pool_size = getattr(pool, "max_connections", None)
+        limit = self.max_connections
+        if isinstance(pool_size, int):
+            limit = min(limit, max(1, pool_size // 2))
+        return KeptConnections(pool, limit, self.socket_timeout)
 
     def __repr__(self) -> str:
         where = _redact(self._url) if self._url is not None else type(self._client).__name__

@@ -1,17 +1,30 @@
 """The Lua implementation of each built-in strategy, as registered with the plugin registry.
 
-Each script is ``lua/prelude.lua`` followed by the strategy's own file; it
-reads the state key, decides, stores the new state (on a hit) and returns the
-decision, all inside Redis, so a hit is exactly one ``EVALSHA``. This module
-imports nothing from redis-py: the plugin registry loads it lazily.
+Each script reads the state key, decides, stores the new state (on a hit) and
+returns the decision, all inside Redis, so a hit is exactly one ``EVALSHA``.
+Its text is, in this order:
+
+* ``lua/prelude.lua``: what every script needs (``ARGV`` parsing,
+  ``load_state``, ``store_state``, ``reply``);
+* the helpers it uses, each ``lua/helpers/<name>.lua`` defining
+  ``local function <name>``, included when ``<name>`` appears in the code
+  (comments aside) of the prelude, the strategy's file or an included helper,
+  and placed after the helpers it uses itself (Lua locals must be defined
+  before use); ties go alphabetically, so the text, hence the SHA, is stable;
+* the strategy's own file, ``lua/<strategy>.lua``.
+
+Redis runs the whole chunk on every call, and each ``local function`` in it
+allocates a closure every time: a script carries only the helpers it calls.
+This module imports nothing from redis-py: the plugin registry loads it lazily.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from importlib import resources
 from typing import Final
 
@@ -29,6 +42,7 @@ __all__ = [
     "TOKEN_BUCKET",
     "TOKEN_BUCKET_WITH_DEBT",
     "format_number",
+    "helpers_for",
 ]
 
 
@@ -55,7 +69,54 @@ def _gcra_params(strategy: ThrottleStrategy) -> tuple[str, ...]:
 
 
 def _read(name: str) -> str:
-    return resources.files(__package__).joinpath("lua").joinpath(name).read_text(encoding="utf-8")
+    """The text of ``lua/<name>`` (``name`` may be ``helpers/<helper>.lua``)."""
+    path = resources.files(__package__).joinpath("lua")
+    for part in name.split("/"):
+        path = path.joinpath(part)  # one part per call: Python 3.10's Traversable takes no more
+    return path.read_text(encoding="utf-8")
+
+
+_COMMENT: Final = re.compile(r"--[^\n]*")
+_IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _identifiers(code: str) -> set[str]:
+    # Comments may name a helper without calling it ("like time_until ..."): they don't count.
+    return set(_IDENTIFIER.findall(_COMMENT.sub("", code)))
+
+
+@cache
+def _helpers() -> dict[str, str]:
+    """Every helper under ``lua/helpers/``: name -> text."""
+    folder = resources.files(__package__).joinpath("lua").joinpath("helpers")
+    names = sorted(entry.name[: -len(".lua")] for entry in folder.iterdir() if entry.name.endswith(".lua"))
+    return {name: _read(f"helpers/{name}.lua") for name in names}
+
+
+def helpers_for(code: str) -> tuple[str, ...]:
+    """The helpers ``code`` uses, directly or through other helpers, each after the ones it uses.
+
+    Raises:
+        ValueError: Two helpers use each other (directly or not).
+    """
+    helpers = _helpers()
+    order: list[str] = []
+    open_: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in order:
+            return
+        if name in open_:
+            raise ValueError(f"Lua helpers use each other: {' -> '.join([*open_[open_.index(name) :], name])}")
+        open_.append(name)
+        for used in sorted((_identifiers(helpers[name]) & helpers.keys()) - {name}):
+            visit(used)
+        open_.pop()
+        order.append(name)
+
+    for name in sorted(_identifiers(code) & helpers.keys()):
+        visit(name)
+    return tuple(order)
 
 
 @dataclass(frozen=True)
@@ -64,7 +125,7 @@ class LuaScript:
 
     Attributes:
         strategy: The strategy ``NAME`` it implements.
-        filename: Its file under ``lua/`` (the prelude is prepended).
+        filename: Its file under ``lua/`` (the prelude and the helpers it uses are prepended).
         params: Maps a strategy instance to the extra ``ARGV`` strings (``ARGV[7]`` on).
     """
 
@@ -73,9 +134,17 @@ class LuaScript:
     params: Callable[[ThrottleStrategy], tuple[str, ...]] = _no_params
 
     @cached_property
+    def helpers(self) -> tuple[str, ...]:
+        """The helpers included, in the order they appear in :attr:`source`."""
+        return helpers_for(_read("prelude.lua") + _read(self.filename))
+
+    @cached_property
     def source(self) -> str:
-        """The full script text, read once."""
-        return _read("prelude.lua") + _read(self.filename)
+        """The full script text, read once: prelude, helpers, then the strategy's file."""
+        parts = [_read("prelude.lua")]
+        parts += [_helpers()[name] for name in self.helpers]
+        parts.append(_read(self.filename))
+        return "".join(parts)
 
     @cached_property
     def sha(self) -> str:

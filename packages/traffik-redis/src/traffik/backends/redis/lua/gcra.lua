@@ -1,11 +1,11 @@
 -- traffik.strategies.GCRA; state (tat, tat).  ARGV[7] burst_tolerance_ms.
 local interval = expire / limit
-local tolerance = tonumber(ARGV[7]) + interval
-local state = load_state(2)
-local live = state ~= nil and state[1] > now
+local tolerance = ARGV[7] + interval
+local stored = load_state('<dd')
+local live = stored ~= nil and stored > now
 local tat = now
 if live then
-  tat = state[1]
+  tat = stored
 end
 
 -- The largest whole cost the step would admit now (the step's own expressions).
@@ -40,5 +40,5 @@ if live then
   end
 end
 tat = after_now(tat + cost * interval)
-store_state({ tat, tat })
+store_state('<dd', tat, tat)
 return reply(true, 0, remaining(tat, true))

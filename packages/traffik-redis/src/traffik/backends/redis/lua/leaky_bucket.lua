@@ -1,18 +1,17 @@
 -- traffik.strategies.LeakyBucket; state (empty_at, level, last).
 local per_unit = expire / limit
-local state = load_state(3)
-local live = state ~= nil and state[1] > now
-local level, last = 0, now
-if live then
-  level = state[2]
-  last = state[3]
+local empty_at, level, last = load_state('<ddd')
+local live = empty_at ~= nil and empty_at > now
+if not live then
+  level = 0
+  last = now
 end
 local free = limit - level
 
 if cost > limit then
   local wait = expire
   if live then
-    wait = state[1] - now
+    wait = empty_at - now
   end
   return reply(false, wait, spendable(last, free, 0, per_unit, limit))
 end
@@ -31,5 +30,5 @@ level = level + cost
 if level > limit then
   level = limit
 end
-store_state({ after_now(now + level * per_unit), level, now })
+store_state('<ddd', after_now(now + level * per_unit), level, now)
 return reply(true, 0, spendable(now, limit - level, 0, per_unit, limit))

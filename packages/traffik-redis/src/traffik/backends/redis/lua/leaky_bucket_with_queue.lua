@@ -1,9 +1,9 @@
 -- traffik.strategies.LeakyBucketWithQueue; state (next_free, next_free).
 local per_unit = expire / limit
-local state = load_state(2)
+local stored = load_state('<dd')
 local start = now
-if state ~= nil and state[1] > now then
-  start = state[1]
+if stored ~= nil and stored > now then
+  start = stored
 end
 
 if cost > limit then
@@ -21,5 +21,5 @@ if ready > now then
   return reply(false, time_until(ready), spendable(start, limit, 0, per_unit, limit))
 end
 local next_free = after_now(start + cost * per_unit)
-store_state({ next_free, next_free })
+store_state('<dd', next_free, next_free)
 return reply(true, 0, spendable(next_free, limit, 0, per_unit, limit), start - now)

@@ -1,4 +1,4 @@
--- Shared by every strategy script (prepended to each).
+-- Shared by every strategy script (prepended to each, before the helpers it uses).
 --
 -- KEYS[1]  the state key
 -- ARGV[1]  now in ms, or '' to read the server's TIME
@@ -8,177 +8,87 @@
 -- ARGV[7..] the strategy's own parameters ('' means None)
 --
 -- State is stored as packed little-endian doubles (exact, and much cheaper
--- than formatting and parsing text); arithmetic below is written in the same
--- order as the pure Python step so both give bit-for-bit the same results.
+-- than formatting and parsing text); arithmetic in the strategies is written
+-- in the same order as the pure Python step so both give bit-for-bit the
+-- same results. This chunk runs on every call, hot path included, so it
+-- avoids per-call tables, needless function calls and number-to-text work.
 local key = KEYS[1]
-local now = tonumber(ARGV[1])
-if now == nil then
+local now = ARGV[1]
+if now == '' then
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
+  -- Arithmetic converts the strings exactly as tonumber would, minus two calls.
+  now = t[1] * 1000 + t[2] / 1000
+else
+  now = tonumber(now)
 end
-local cost = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-local expire = tonumber(ARGV[4])
-local commit = ARGV[5] == '1'
-local margin = tonumber(ARGV[6])
+-- Always the decimal text of an int (never '' or '-0'): `+ 0` is tonumber without the call.
+local cost = ARGV[2] + 0
+local limit = ARGV[3] + 0
+local expire = ARGV[4] + 0
 
--- Expiry (state[1]) of the state the key holds after this call: the loaded
--- one, replaced by the stored one on a hit. The reply reports it as the time
--- until the client's quota is whole again.
+-- Expiry (first double) of the state the key holds after this call: the
+-- loaded one, replaced by the stored one on a hit. The reply reports it as
+-- the time until the client's quota is whole again.
 local kept_expiry = nil
 
-local function fmt(x)
-  return string.format('%.17g', x)
+-- Notes the expiry while passing every unpacked value on: the state is read
+-- with one struct.unpack call and no table.
+local function loaded(expiry, ...)
+  kept_expiry = expiry
+  return expiry, ...
 end
 
--- The stored state as a table of numbers; nil when absent or not in the
--- expected shape (size, or any size when nil), so a foreign value acts as no state.
-local function load_state(size)
+-- The stored doubles as values, for a struct format such as '<dd'; nothing
+-- when the key is absent or holds another size, so a foreign value acts as
+-- no state.
+local function load_state(format)
   local raw = redis.call('GET', key)
-  if not raw then
-    return nil
+  if raw and #raw == (#format - 1) * 8 then
+    -- Also passes on struct.unpack's trailing next-position, which callers ignore.
+    return loaded(struct.unpack(format, raw))
   end
-  local count = #raw / 8
-  if count < 1 or count ~= math.floor(count) or (size ~= nil and count ~= size) then
-    return nil
-  end
-  local state = {}
-  local position = 1
-  for i = 1, count do
-    state[i], position = struct.unpack('<d', raw, position)
-  end
-  kept_expiry = state[1]
-  return state
 end
 
--- Store state with a TTL in whole ms, rounded up and at least 1 (an expiry
--- of 0 would delete it), so the key never disappears before state[1]. With
--- a caller's clock, `margin` keeps it a little longer: strategies ignore a
--- state past state[1] anyway, and a caller whose clock lags Redis's must
--- still find the state until state[1] by its own clock.
-local function store_state(state)
-  if not commit then
+-- Store the state (expiry first) with a TTL in whole ms, rounded up and at
+-- least 1 (an expiry of 0 would delete it), so the key never disappears
+-- before its expiry. With a caller's clock, ARGV[6] keeps it a little
+-- longer: strategies ignore a state past its expiry anyway, and a caller
+-- whose clock lags Redis's must still find the state until then by its own
+-- clock. The TTL goes as '%d' text: cheaper than letting Redis print a number.
+local function store_state(format, expiry, ...)
+  if ARGV[5] ~= '1' then
     return
   end
-  kept_expiry = state[1]
-  local parts = {}
-  for i = 1, #state do
-    parts[i] = struct.pack('<d', state[i])
-  end
-  local ttl = math.ceil(state[1] - now)
+  kept_expiry = expiry
+  local ttl = math.ceil(expiry - now)
   if ttl < 1 then
     ttl = 1
   end
-  ttl = ttl + margin
-  redis.call('SET', key, table.concat(parts), 'PX', string.format('%d', ttl))
+  redis.call('SET', key, struct.pack(format, expiry, ...), 'PX', string.format('%d', ttl + ARGV[6]))
+end
+
+-- How reply prints x: whole numbers as integers, others with 17 significant
+-- digits, which read back as the very same doubles. ('%d' also prints -0 as 0.)
+local function text_format(x)
+  if x % 1 == 0 and x < 1e14 and x > -1e14 then
+    return '%d'
+  end
+  return '%.17g'
 end
 
 -- The decision as one line of text, "allowed wait remaining reset [queue_delay]"
--- (one bulk string is much cheaper for clients to parse than an array).
--- Whole numbers print as integers; others with 17 significant digits, which
--- read back as the very same doubles.
-local function text(x)
-  if x == math.floor(x) and x > -1e14 and x < 1e14 then
-    return string.format('%d', x)
-  end
-  return fmt(x)
-end
-
+-- (one bulk string is much cheaper for clients to parse than an array),
+-- built by a single string.format: per-number formatting or Lua's own
+-- number-to-text conversion (sprintf '%.14g') costs about twice as much.
 local function reply(allowed, wait, remaining, queue_delay)
   local reset = 0
   if kept_expiry ~= nil and kept_expiry > now then
     reset = kept_expiry - now
   end
-  local line = (allowed and '1 ' or '0 ') .. text(wait) .. ' ' .. text(remaining) .. ' ' .. text(reset)
-  if queue_delay ~= nil then
-    line = line .. ' ' .. text(queue_delay)
+  local pattern = (allowed and '1 ' or '0 ')
+    .. text_format(wait) .. ' ' .. text_format(remaining) .. ' ' .. text_format(reset)
+  if queue_delay == nil then
+    return string.format(pattern, wait, remaining, reset)
   end
-  return line
+  return string.format(pattern .. ' ' .. text_format(queue_delay), wait, remaining, reset, queue_delay)
 end
-
--- Python's float floor division a // b for b > 0 (math.floor(a / b) can
--- differ from it when the quotient rounds up to an integer).
-local function floordiv(a, b)
-  local mod = math.fmod(a, b)
-  local div = (a - mod) / b
-  if mod ~= 0 and mod < 0 then
-    div = div - 1
-  end
-  if div == 0 then
-    return 0
-  end
-  local floored = math.floor(div)
-  if div - floored > 0.5 then
-    floored = floored + 1
-  end
-  return floored
-end
-
--- The next double above x >= 0 (math.nextafter(x, inf)).
-local function next_up(x)
-  if x == 0 then
-    return 4.9406564584124654e-324
-  end
-  local _, exponent = math.frexp(x)
-  local ulp = math.ldexp(1, exponent - 53)
-  if ulp == 0 then
-    ulp = 4.9406564584124654e-324
-  end
-  return x + ulp
-end
-
--- traffik.strategies._support.time_until: a wait w with now + w >= ready.
-local function time_until(ready)
-  if ready <= now then
-    return 0
-  end
-  local wait = ready - now
-  while now + wait < ready do
-    wait = next_up(wait)
-  end
-  return wait
-end
-
--- traffik.strategies._support.whole_units.
-local function whole_units(units)
-  local whole = math.floor(units + 1e-9)
-  if whole > 0 then
-    return whole
-  end
-  return 0
-end
-
--- Python's int(x): truncation toward zero.
-local function trunc(x)
-  if x < 0 then
-    return math.ceil(x)
-  end
-  return math.floor(x)
-end
-
--- A state's expiry must lie after now, even when now + delay rounds to now.
-local function after_now(t)
-  if t <= now then
-    return next_up(now)
-  end
-  return t
-end
-
--- traffik.strategies._support.spendable: the largest whole h <= top whose
--- ready time base + ((h - debt) - tokens) * per_unit is <= now.
-local function spendable(base, tokens, debt, per_unit, top)
-  local units = trunc((now - base) / per_unit + tokens + debt)
-  if units > top then
-    units = top
-  elseif units < 0 then
-    units = 0
-  end
-  while units > 0 and base + ((units - debt) - tokens) * per_unit > now do
-    units = units - 1
-  end
-  while units < top and base + ((units + 1 - debt) - tokens) * per_unit <= now do
-    units = units + 1
-  end
-  return units
-end
-

@@ -1,16 +1,16 @@
 -- traffik.strategies.SlidingWindowCounter; state (expires_at, window_start, previous, current).
-local state = load_state(4)
+local expires_at, stored_start, stored_prev, stored_curr = load_state('<dddd')
 local start = floordiv(now, expire) * expire
 local prev, curr = 0, 0
-local live = state ~= nil and state[1] > now
+local live = expires_at ~= nil and expires_at > now
 if live then
-  prev = state[3]
-  curr = state[4]
-  if state[2] < start then
+  prev = stored_prev
+  curr = stored_curr
+  if stored_start < start then
     prev = curr
     curr = 0
   else
-    start = state[2]
+    start = stored_start
   end
 end
 
@@ -44,7 +44,7 @@ local need = limit - cost
 if need < 0 then
   local wait = expire
   if live then
-    wait = state[1] - now
+    wait = expires_at - now
   end
   return reply(false, wait, remaining())
 end
@@ -56,5 +56,5 @@ if ready > now then
   return reply(false, time_until(ready), remaining())
 end
 curr = curr + cost
-store_state({ start + 2 * expire, start, prev, curr })
+store_state('<dddd', start + 2 * expire, start, prev, curr)
 return reply(true, 0, remaining())

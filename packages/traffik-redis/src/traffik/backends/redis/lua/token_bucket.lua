@@ -4,18 +4,17 @@ local capacity = tonumber(ARGV[7]) or limit
 local debt = tonumber(ARGV[8]) or 0
 local top = capacity + debt
 local per_token = expire / limit
-local state = load_state(3)
-local live = state ~= nil and state[1] > now
-local tokens, last = capacity, now
-if live then
-  tokens = state[2]
-  last = state[3]
+local full_at, tokens, last = load_state('<ddd')
+local live = full_at ~= nil and full_at > now
+if not live then
+  tokens = capacity
+  last = now
 end
 
 if cost > top then
   local wait = expire
   if live then
-    wait = state[1] - now
+    wait = full_at - now
   end
   return reply(false, wait, spendable(last, tokens, debt, per_token, top))
 end
@@ -34,5 +33,5 @@ tokens = tokens - cost
 if tokens < -debt then
   tokens = -debt
 end
-store_state({ after_now(now + (capacity - tokens) * per_token), tokens, now })
+store_state('<ddd', after_now(now + (capacity - tokens) * per_token), tokens, now)
 return reply(true, 0, spendable(now, tokens, debt, per_token, top))
