@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
+from traffik.backends.redis import RedisBackend
 from traffik.backends.redis._keys import KeyLayout
 from traffik.clock import ManualClock
 from traffik.rates import Rate
@@ -60,6 +61,32 @@ def _stored(raw: bytes | str | None) -> State | None:
     return None if raw is None else struct.unpack(f"<{len(raw) // 8}d", raw)
 
 
+async def _replay(
+    backend: RedisBackend,
+    raw_redis: Redis,
+    strategy: ThrottleStrategy,
+    clock: ManualClock,
+    events: list[tuple[float, int, bool, Rate]],
+) -> None:
+    """Run (advance, cost, is_peek, rate) events on a fresh key and on the pure step: same decisions, same bytes."""
+    key = f"seq-{next(_keys)}"
+    state_key = KeyLayout(backend.namespace).state_key(key, strategy.NAME)
+    reference: State | None = None
+    for step, (delta, cost, is_peek, rate) in enumerate(events):
+        clock.advance(delta)
+        now = clock()
+        if is_peek:
+            expected = strategy.peek(reference, now, cost, rate)
+            got = await backend.peek(key, strategy, rate, cost)
+        else:
+            reference, expected = strategy.step(reference, now, cost, rate)
+            got = await backend.hit(key, strategy, rate, cost)
+        context = f"event {step} at {now!r} (cost {cost}, {'peek' if is_peek else 'hit'}, {rate})"
+        assert got == expected, context
+        stored = _stored(await raw_redis.get(state_key))
+        assert stored == (None if reference is None else tuple(map(float, reference))), context
+
+
 @pytest.mark.parametrize("name", sorted(INSTANCES))
 @settings(
     max_examples=EXAMPLES,
@@ -76,22 +103,7 @@ async def test_lua_agrees_with_the_reference_step(
     events = data.draw(_events(rate), label="events")
     # A long margin: Redis expires keys in real time, which here runs faster than the clock.
     backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
-    key = f"seq-{next(_keys)}"
-    state_key = KeyLayout("differential").state_key(key, strategy.NAME)
-    reference: State | None = None
-    for step, (delta, cost, is_peek) in enumerate(events):
-        clock.advance(delta)
-        now = clock()
-        if is_peek:
-            expected = strategy.peek(reference, now, cost, rate)
-            got = await backend.peek(key, strategy, rate, cost)
-        else:
-            reference, expected = strategy.step(reference, now, cost, rate)
-            got = await backend.hit(key, strategy, rate, cost)
-        context = f"event {step} at {now!r} (cost {cost}, {'peek' if is_peek else 'hit'})"
-        assert got == expected, context
-        stored = _stored(await raw_redis.get(state_key))
-        assert stored == (None if reference is None else tuple(map(float, reference))), context
+    await _replay(backend, raw_redis, strategy, clock, [(*event, rate) for event in events])
 
 
 @pytest.mark.parametrize("name", sorted(INSTANCES))
@@ -111,22 +123,9 @@ async def test_lua_agrees_when_the_rate_changes_between_hits(
     events = data.draw(_events(min(rates, key=lambda rate: rate.expire)), label="events")
     switches = data.draw(st.lists(st.sampled_from(rates), min_size=len(events), max_size=len(events)), label="rate")
     backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
-    key = f"seq-{next(_keys)}"
-    state_key = KeyLayout("differential").state_key(key, strategy.NAME)
-    reference: State | None = None
-    for step, ((delta, cost, is_peek), rate) in enumerate(zip(events, switches, strict=True)):
-        clock.advance(delta)
-        now = clock()
-        if is_peek:
-            expected = strategy.peek(reference, now, cost, rate)
-            got = await backend.peek(key, strategy, rate, cost)
-        else:
-            reference, expected = strategy.step(reference, now, cost, rate)
-            got = await backend.hit(key, strategy, rate, cost)
-        context = f"event {step} at {now!r} (cost {cost}, {'peek' if is_peek else 'hit'}, {rate})"
-        assert got == expected, context
-        stored = _stored(await raw_redis.get(state_key))
-        assert stored == (None if reference is None else tuple(map(float, reference))), context
+    await _replay(
+        backend, raw_redis, strategy, clock, [(*event, rate) for event, rate in zip(events, switches, strict=True)]
+    )
 
 
 async def test_a_log_too_long_for_one_unpack_call(make_backend: BackendFactory, raw_redis: Redis) -> None:
