@@ -83,22 +83,41 @@ class MemcachedClient:
         connect_timeout: Seconds to get a connection (connect, or wait for a free one).
     """
 
-    __slots__ = ("_gate", "_pool", "connect_timeout", "host", "port", "timeout")
+    __slots__ = ("_gate", "_loop", "_pool", "connect_timeout", "host", "pool_size", "port", "timeout")
 
     def __init__(self, host: str, port: int, *, pool_size: int, timeout: float, connect_timeout: float) -> None:
         self.host = host
         self.port = port
+        self.pool_size = pool_size
         self.timeout = timeout
         self.connect_timeout = connect_timeout
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._pool, self._gate = self._new_pool()
+
+    def _new_pool(self) -> tuple[MemcachePool, asyncio.Semaphore]:
         # MemcachePool only opens connections up to `minsize` (it never grows past
         # it on demand), so min = max: `pool_size` connections, opened at first use.
-        self._pool = MemcachePool(host, port, minsize=pool_size, maxsize=pool_size)
+        pool = MemcachePool(self.host, self.port, minsize=self.pool_size, maxsize=self.pool_size)
         # The pool hands idle connections out through an asyncio.Queue, where a
         # task that releases and at once re-acquires can overtake a woken waiter
         # again and again: under 50 busy tasks some starved past the timeout.
         # A FIFO semaphore in front admits only as many commands as there are
         # connections, so the queue never makes anyone wait.
-        self._gate = asyncio.Semaphore(pool_size)
+        return pool, asyncio.Semaphore(self.pool_size)
+
+    def _follow_loop(self) -> None:
+        """Start a new pool when used from a new event loop.
+
+        Connections belong to the loop that opened them; a backend used from a
+        new loop (each ``asyncio.run``, a ``TestClient`` without ``with``, a
+        fresh loop per test) leaves the old pool behind, its sockets closed
+        when it is collected.
+        """
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None:
+                self._pool, self._gate = self._new_pool()
+            self._loop = loop
 
     @property
     def address(self) -> str:
@@ -107,6 +126,7 @@ class MemcachedClient:
 
     async def close(self) -> None:
         """Close the idle connections; a later command opens a new one."""
+        self._follow_loop()
         await self._pool.clear()
 
     # -- commands -------------------------------------------------------------
@@ -167,9 +187,10 @@ class MemcachedClient:
                 raise BackendConnectionError(f"memcached {self.address}: connection lost: {exc}") from exc
 
     async def _call_once(self, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
-        pool = self._pool
+        self._follow_loop()
+        pool, gate = self._pool, self._gate
         try:
-            conn = await _bounded(self._acquire(pool), self.connect_timeout)
+            conn = await _bounded(_acquire(pool, gate), self.connect_timeout)
         except asyncio.TimeoutError:
             raise BackendTimeoutError(
                 f"memcached {self.address}: no connection within {self.connect_timeout:g} s"
@@ -182,27 +203,15 @@ class MemcachedClient:
             # The reply may still be on its way: this connection is out of step
             # with the server and must never serve another command.
             conn.reader.set_exception(ConnectionAbortedError("abandoned mid-command"))
-            self._release(pool, conn)
+            _release(pool, gate, conn)
             if isinstance(exc, (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError)):
                 raise _StaleConnection(repr(exc)) from exc
             translated = self._translate(exc)
             if translated is None:
                 raise  # cancellation and the like pass through untouched
             raise translated from exc
-        self._release(pool, conn)
+        _release(pool, gate, conn)
         return result
-
-    async def _acquire(self, pool: MemcachePool) -> Connection:
-        await self._gate.acquire()
-        try:
-            return await pool.acquire()
-        except BaseException:
-            self._gate.release()
-            raise
-
-    def _release(self, pool: MemcachePool, conn: Connection) -> None:
-        pool.release(conn)
-        self._gate.release()
 
     def _translate(self, exc: BaseException) -> BackendError | None:
         if isinstance(exc, asyncio.TimeoutError):
@@ -214,6 +223,20 @@ class MemcachedClient:
                 return NonNumericValueError(f"memcached {self.address}: {exc}")
             return BackendError(f"memcached {self.address}: {exc}")
         return None
+
+
+async def _acquire(pool: MemcachePool, gate: asyncio.Semaphore) -> Connection:
+    await gate.acquire()
+    try:
+        return await pool.acquire()
+    except BaseException:
+        gate.release()
+        raise
+
+
+def _release(pool: MemcachePool, gate: asyncio.Semaphore, conn: Connection) -> None:
+    pool.release(conn)
+    gate.release()
 
 
 async def _exchange(conn: Connection, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, Union
@@ -36,6 +38,7 @@ DEFAULT_MAX_CONNECTIONS: Final = 50
 
 _UNLINK_BATCH: Final = 500
 _SCAN_COUNT: Final = 1000
+_logger = logging.getLogger("traffik.backends.redis")
 _MAX_STRATEGIES: Final = 1024  # strategy objects remembered; an app has a handful, a leak would have many
 _ALLOWED: Final = (b"1", "1")
 
@@ -203,6 +206,8 @@ class RedisBackend(ThrottleBackend):
             )
         self.max_connections = max_connections
         self._kept: KeptConnections | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self._url: str | None
         self._client: RedisClient | None
         if isinstance(url, (Redis, RedisCluster)):
@@ -267,7 +272,7 @@ class RedisBackend(ThrottleBackend):
             call = self._call_for(strategy)
         if call.script is None:
             return await self._generic(key, strategy, rate, cost, commit=commit)
-        client = self._ensure_client()
+        client = self._client_here()
         kept = self._kept
         now = "" if self._server_time else format_number(self.clock())
         state_key = self._keys.state_key(key, strategy.NAME)
@@ -323,7 +328,7 @@ class RedisBackend(ThrottleBackend):
         return found
 
     async def _generic(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, *, commit: bool) -> Decision:
-        client = self._ensure_client()
+        client = self._client_here()
         state_key = self._keys.state_key(key, strategy.NAME)
         if not commit:
             now = self.clock()
@@ -359,7 +364,7 @@ class RedisBackend(ThrottleBackend):
         each falling back to :mod:`traffik.config` when ``None``.
         """
         return RedisLock(
-            self._ensure_client(),
+            self._client_here(),
             self._keys.lock_key(name),
             blocking=self.lock_blocking,
             ttl=self.lock_ttl,
@@ -371,7 +376,7 @@ class RedisBackend(ThrottleBackend):
 
         Keys of other namespaces and of other applications are never touched.
         """
-        client = self._ensure_client()
+        client = self._client_here()
         with translate_errors(f"clearing namespace {self.namespace!r}"):
             if isinstance(client, RedisCluster):
                 keys = client.scan_iter(
@@ -390,13 +395,14 @@ class RedisBackend(ThrottleBackend):
 
     async def initialize(self) -> None:
         """Create the connection pool (connections open on first use)."""
-        self._ensure_client()
+        self._client_here()
 
     async def close(self) -> None:
         """Close the pool this backend created; a client passed in stays open.
 
         The connections kept for hits go back to the client's pool either way.
         """
+        self._follow_loop()
         client, owned, kept = self._client, self._owns_client, self._kept
         with translate_errors("closing the connection pool"):
             if kept is not None:
@@ -409,6 +415,39 @@ class RedisBackend(ThrottleBackend):
                 await client.aclose(close_connection_pool=True)
             else:
                 await client.aclose()
+
+    def _client_here(self) -> RedisClient:
+        """The client, usable on the running event loop.
+
+        Connections belong to the event loop that opened them. When the backend
+        is used from a new loop (each ``asyncio.run``, a ``TestClient`` without
+        ``with``, a test framework's fresh loop per test), what the old loop
+        opened is left behind: a client this backend made is replaced, and a
+        client passed in keeps serving (its pool is the application's) while
+        this backend's kept connections go back to it.
+        """
+        self._follow_loop()
+        return self._ensure_client()
+
+    def _follow_loop(self) -> None:
+        loop = _running_loop()
+        if loop is not self._loop and loop is not None:
+            if self._loop is not None:
+                self._leave_loop()
+            self._loop = loop
+
+    def _leave_loop(self) -> None:
+        if self._owns_client:
+            # Its sockets belong to a loop that no longer runs them; they are closed when collected.
+            self._client, self._kept = None, None
+            return
+        client, old = self._client, self._kept
+        assert client is not None  # a client passed in is never dropped
+        self._kept = self._keep_connections(client)
+        if old is not None:
+            task = asyncio.get_running_loop().create_task(_hand_back(old))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
 
     def _ensure_client(self) -> RedisClient:
         client = self._client
@@ -455,6 +494,21 @@ class RedisBackend(ThrottleBackend):
     def __repr__(self) -> str:
         where = _redact(self._url) if self._url is not None else type(self._client).__name__
         return f"RedisBackend({where!r}, namespace={self.namespace!r}, persistent={self.persistent!r})"
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+async def _hand_back(kept: KeptConnections) -> None:
+    """Return connections kept on a former event loop to their pool, as redis-py would have them."""
+    try:
+        await kept.release_all()
+    except Exception as exc:  # best effort: those connections are unusable from this loop anyway
+        _logger.debug("redis: handing back connections from a former event loop failed: %r", exc)
 
 
 def _check_url(url: str, cluster: bool) -> None:
