@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from typing import Any
 
@@ -132,7 +133,10 @@ class _LegacyPool(ConnectionPool):
         self, command_name: str, *keys: Any, **options: Any
     ) -> AbstractConnection:
         self.requested.append(command_name)
-        connection: AbstractConnection = await super().get_connection()  # type: ignore[no-untyped-call]
+        # The installed redis-py may itself be one that wants the name (before 5.3) or warns about it.
+        wants_name = inspect.signature(ConnectionPool.get_connection).parameters["command_name"].default
+        args = (command_name,) if wants_name is inspect.Parameter.empty else ()
+        connection: AbstractConnection = await super().get_connection(*args)  # type: ignore[no-untyped-call]
         return connection
 
 

@@ -22,7 +22,7 @@ from traffik.rates import Rate
 from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
 
 from redis.asyncio import Redis, RedisCluster
-from redis.asyncio.connection import BlockingConnectionPool, parse_url
+from redis.asyncio.connection import ConnectionPool, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
@@ -465,12 +465,11 @@ class RedisBackend(ThrottleBackend):
         if self.cluster:
             created = RedisCluster.from_url(self._url, **options)
         else:
-            # Half the pool for the connections kept for hits, half for everything else
-            # (locks, clearing, strategies without a script), so neither starves the other;
-            # a full pool makes a command wait for a connection instead of failing at once.
-            pool = BlockingConnectionPool.from_url(
-                self._url, max_connections=2 * self.max_connections, timeout=self.socket_timeout, **options
-            )
+            # Half the pool for the connections kept for hits (which queue for one of
+            # theirs), half for everything else (locks, clearing, strategies without a
+            # script), so neither starves the other. Not a BlockingConnectionPool: in
+            # redis-py 5.0 it hangs connecting to a frozen server, whatever the timeouts.
+            pool = ConnectionPool.from_url(self._url, max_connections=2 * self.max_connections, **options)
             created = Redis(connection_pool=pool)
         self._client = created
         self._kept = self._keep_connections(created)

@@ -32,17 +32,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import MaxConnectionsError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 __all__ = ["KeptConnections"]
-
-
-def _probe(connection: AbstractConnection) -> Callable[[], Awaitable[bool]]:
-    """redis-py's check for unread bytes or a closed socket: ``can_read`` from 8.0, ``can_read_destructive`` before."""
-    probe: Callable[[], Awaitable[bool]] | None = getattr(connection, "can_read", None)
-    return probe if probe is not None else connection.can_read_destructive
 
 
 def _takes_command_name(pool: ConnectionPool) -> bool:
@@ -109,19 +102,15 @@ class KeptConnections:
             await self._give_back(connection)
 
     async def _drop_if_stale(self, connection: AbstractConnection) -> None:
-        """Disconnect a kept connection the server closed (or that holds stray bytes) while it sat idle.
+        """Disconnect a kept connection the server closed (or that failed) while it sat idle.
 
-        The pool makes the same check on every checkout. Without it, the first hit
+        The pool makes a like check on every checkout. Without it, the first hit
         after a Redis restart would fail on a socket the server had already closed;
-        disconnected, the connection reconnects as the command is sent.
+        disconnected, the connection reconnects as the command is sent. The
+        stream's own state is read, the same on every redis-py version and parser.
         """
-        if not connection.is_connected:
-            return
-        try:
-            stale = await _probe(connection)()
-        except (RedisConnectionError, OSError):
-            stale = True
-        if stale:
+        reader = getattr(connection, "_reader", None) if connection.is_connected else None
+        if isinstance(reader, asyncio.StreamReader) and (reader.at_eof() or reader.exception() is not None):
             await connection.disconnect()
 
     async def release_all(self) -> None:
