@@ -86,12 +86,9 @@ class KeptConnections:
 
     async def call(self, command: bytes) -> Any:
         """Send one packed command on a kept connection and return its reply (redis-py's exceptions propagate)."""
-        if self._idle:
-            connection = self._idle.pop()
-            await self._drop_if_stale(connection)
-        else:
-            connection = await self._acquire()
+        connection = self._idle.pop() if self._idle else await self._acquire()
         try:
+            await self._drop_if_stale(connection)
             writer = getattr(connection, "_writer", None) if connection.is_connected else None
             if isinstance(writer, asyncio.StreamWriter):
                 _write(writer, command)
