@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -191,4 +192,17 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_before_the_
         assert decision.hits_remaining == 98  # counted once more, on a fresh connection
     finally:
         await admin.aclose()
+        await backend.close()
+
+
+async def test_a_unix_socket_url_serves_hits(server_factory: ServerFactory, tmp_path: Path) -> None:
+    socket_path = tmp_path / "redis.sock"
+    server_factory(lambda: RedisServer(extra_args=("--unixsocket", str(socket_path), "--unixsocketperm", "700")))
+    backend = RedisBackend(f"unix://{socket_path}", namespace="unix")
+    try:
+        decisions = [await backend.hit("k", FixedWindow(), Rate.parse("2/min")) for _ in range(3)]
+        assert [decision.allowed for decision in decisions] == [True, True, False]
+        assert _kept(backend).held == 1  # the hits went out on a kept unix-socket connection
+    finally:
+        await backend.clear()
         await backend.close()
