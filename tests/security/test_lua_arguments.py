@@ -28,22 +28,6 @@ def all_scripts() -> list[_scripts.LuaScript]:
     return [getattr(_scripts, name) for name in _scripts.SCRIPTS.values()]
 
 
-def _request_parts(packed: bytes) -> list[bytes]:
-    """The arguments of one command in the Redis protocol's request form (an array of bulk strings)."""
-    header, _, body = packed.partition(b"\r\n")
-    assert header.startswith(b"*")
-    parts = []
-    for _ in range(int(header[1:])):
-        length, _, body = body.partition(b"\r\n")
-        assert length.startswith(b"$")
-        size = int(length[1:])
-        parts.append(body[:size])
-        assert body[size : size + 2] == b"\r\n"
-        body = body[size + 2 :]
-    assert body == b"", "one command per write"
-    return parts
-
-
 def test_every_script_is_its_files_and_its_sha_is_of_that_text() -> None:
     for script in all_scripts():
         source = script.source

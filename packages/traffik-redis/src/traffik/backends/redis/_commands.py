@@ -63,17 +63,8 @@ class ScriptCall:
         rate_part = self._rates.get(rate)
         if rate_part is None:
             rate_part = self._pack_rate(rate)
-        cost_text = b"%d" % cost
-        return b"".join(
-            (
-                self._head,
-                b"$%d\r\n%b\r\n" % (len(key), key),
-                b"$%d\r\n%b\r\n" % (len(now), now),
-                b"$%d\r\n%b\r\n" % (len(cost_text), cost_text),
-                rate_part,
-                self._hit_tail if commit else self._peek_tail,
-            )
-        )
+        tail = self._hit_tail if commit else self._peek_tail
+        return b"".join((self._head, bulk(key), bulk(now), bulk(b"%d" % cost), rate_part, tail))
 
     def pack_source(self, key: bytes, now: str, cost: int, rate: Rate, commit: bool) -> bytes:
         """The same call as ``EVAL`` with the script's text, which also caches it (after ``NOSCRIPT``)."""

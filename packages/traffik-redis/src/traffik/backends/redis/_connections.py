@@ -88,7 +88,8 @@ class KeptConnections:
         """Send one packed command on a kept connection and return its reply (redis-py's exceptions propagate)."""
         connection = self._idle.pop() if self._idle else await self._acquire()
         try:
-            await self._drop_if_stale(connection)
+            if _closed_while_idle(connection):
+                await connection.disconnect()  # the next write reconnects it
             writer = getattr(connection, "_writer", None) if connection.is_connected else None
             if isinstance(writer, asyncio.StreamWriter):
                 _write(writer, command)
@@ -97,18 +98,6 @@ class KeptConnections:
             return await connection.read_response()
         finally:
             await self._give_back(connection)
-
-    async def _drop_if_stale(self, connection: AbstractConnection) -> None:
-        """Disconnect a kept connection the server closed (or that failed) while it sat idle.
-
-        The pool makes a like check on every checkout. Without it, the first hit
-        after a Redis restart would fail on a socket the server had already closed;
-        disconnected, the connection reconnects as the command is sent. The
-        stream's own state is read, the same on every redis-py version and parser.
-        """
-        reader = getattr(connection, "_reader", None) if connection.is_connected else None
-        if isinstance(reader, asyncio.StreamReader) and (reader.at_eof() or reader.exception() is not None):
-            await connection.disconnect()
 
     async def release_all(self) -> None:
         """Return the idle connections to the pool; those still in use go back when their command ends."""
@@ -168,6 +157,18 @@ class KeptConnections:
             await self.pool.release(connection)
             return
         self._idle.append(connection)
+
+
+def _closed_while_idle(connection: AbstractConnection) -> bool:
+    """Whether the server closed ``connection`` (or it failed) since its last command.
+
+    The pool makes a like check on every checkout. Without it, the first hit
+    after a Redis restart would fail on a socket the server had already closed.
+    The stream's own state is read, the same on every redis-py version and
+    parser, and without an await: this runs on every hit.
+    """
+    reader = getattr(connection, "_reader", None) if connection.is_connected else None
+    return isinstance(reader, asyncio.StreamReader) and (reader.at_eof() or reader.exception() is not None)
 
 
 def _write(writer: asyncio.StreamWriter, command: bytes) -> None:
