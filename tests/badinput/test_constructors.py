@@ -107,7 +107,7 @@ BAD: list[tuple[str, Callable[..., Any], str, object]] = [
     ("token-bucket-debt", TokenBucketWithDebt, "max_debt", -1),
     ("gcra-tolerance", GCRA, "burst_tolerance_ms", -1),
     ("trusted-proxies", TrustedProxies, "trusted_proxies", ["not-an-address"]),
-    ("trusted-proxies-header", trusted_proxies, "header", "x-real-ip"),
+    ("trusted-proxies-header", trusted_proxies, "header", "auto"),
     ("breaker-threshold", CircuitBreaker, "failure_threshold", 0),
     ("breaker-recovery", CircuitBreaker, "recovery_timeout", 0),
     ("retry-max", retry, "max_retries", -1),

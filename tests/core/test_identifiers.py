@@ -8,7 +8,7 @@ import pytest
 from starlette.requests import Request
 from traffik import get_remote_address
 from traffik.exceptions import ConfigurationError
-from traffik.identifiers import UNKNOWN_ADDRESS, TrustedProxies
+from traffik.identifiers import UNKNOWN_ADDRESS, TrustedProxies, remote_address
 
 
 def request(peer: str | None, **headers: str) -> Request:
@@ -45,18 +45,43 @@ def test_x_forwarded_for_walked_right_to_left() -> None:
 
 
 def test_forwarded_header_with_ports_and_ipv6() -> None:
-    identify = TrustedProxies(["10.0.0.1"])
+    identify = TrustedProxies(["10.0.0.1"], header="forwarded")
     value = 'for=192.0.2.60;proto=http, for="[2001:db8:cafe::17]:4711"'
     assert identify(request("10.0.0.1", forwarded=value)) == "2001:db8:cafe::17"
     assert identify(request("10.0.0.1", forwarded="for=192.0.2.43:47011")) == "192.0.2.43"
 
 
-def test_forwarded_preferred_in_auto_mode_and_selectable() -> None:
+def test_only_the_named_header_is_read() -> None:
     both = request("10.0.0.1", forwarded="for=192.0.2.1", x_forwarded_for="192.0.2.2")
-    assert TrustedProxies(["10.0.0.1"])(both) == "192.0.2.1"
-    assert TrustedProxies(["10.0.0.1"], header="x-forwarded-for")(both) == "192.0.2.2"
+    assert TrustedProxies(["10.0.0.1"])(both) == "192.0.2.2"  # the default: X-Forwarded-For only
+    assert TrustedProxies(["10.0.0.1"], header="X-Forwarded-For")(both) == "192.0.2.2"
+    assert TrustedProxies(["10.0.0.1"], header="forwarded")(both) == "192.0.2.1"
     only_xff = request("10.0.0.1", x_forwarded_for="192.0.2.2")
     assert TrustedProxies(["10.0.0.1"], header="forwarded")(only_xff) == "10.0.0.1"
+
+
+def test_a_single_address_header() -> None:
+    identify = TrustedProxies(["10.0.0.1"], header="cf-connecting-ip")
+    assert identify(request("10.0.0.1", cf_connecting_ip="192.0.2.3", x_forwarded_for="6.6.6.6")) == "192.0.2.3"
+    assert identify(request("198.51.100.7", cf_connecting_ip="192.0.2.3")) == "198.51.100.7"
+
+
+def test_addresses_are_canonical() -> None:
+    assert get_remote_address(request("::FFFF:192.0.2.1")) == "192.0.2.1"
+    assert get_remote_address(request("2001:DB8:0::1")) == "2001:db8::1"
+    assert get_remote_address(request("testclient")) == "testclient"
+    identify = TrustedProxies(["10.0.0.0/8"])
+    assert identify(request("::ffff:10.0.0.1", x_forwarded_for="::ffff:192.0.2.1")) == "192.0.2.1"
+    assert identify(request("10.0.0.1", x_forwarded_for="not-an-address")) == "not-an-address"
+
+
+def test_repr() -> None:
+    assert repr(TrustedProxies(["10.0.0.0/8"])) == "TrustedProxies(['10.0.0.0/8'], header='x-forwarded-for')"
+    assert repr(TrustedProxies("::1", "forwarded", ipv6_prefix=64)) == (
+        "TrustedProxies(['::1/128'], header='forwarded', ipv6_prefix=64)"
+    )
+    assert repr(remote_address(ipv6_prefix=48)) == "remote_address(ipv6_prefix=48)"
+    assert remote_address() is get_remote_address
 
 
 def test_all_hops_trusted_gives_the_leftmost() -> None:
@@ -68,6 +93,10 @@ def test_all_hops_trusted_gives_the_leftmost() -> None:
 def test_invalid_configuration() -> None:
     with pytest.raises(ConfigurationError, match="'not-an-ip'"):
         TrustedProxies(["not-an-ip"])
-    with pytest.raises(ConfigurationError, match="'x-real-ip'"):
-        TrustedProxies(["10.0.0.1"], header="x-real-ip")
+    with pytest.raises(ConfigurationError, match="'auto'"):
+        TrustedProxies(["10.0.0.1"], header="auto")
+    with pytest.raises(ConfigurationError, match="'x real ip'"):
+        TrustedProxies(["10.0.0.1"], header="x real ip")
+    with pytest.raises(ConfigurationError, match=r"TrustedProxies: ipv6_prefix.*129"):
+        TrustedProxies(["10.0.0.1"], ipv6_prefix=129)
     assert TrustedProxies("10.0.0.1").is_trusted("10.0.0.1")

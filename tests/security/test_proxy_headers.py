@@ -41,7 +41,16 @@ def test_headers_from_an_untrusted_peer_are_ignored(headers: list[tuple[bytes, b
 def test_a_trusted_proxy_is_believed_about_the_hop_before_it() -> None:
     identify = TrustedProxies(["10.0.0.0/8"])
     assert identify(request(PROXY, [(b"x-forwarded-for", CLIENT.encode())])) == CLIENT
-    assert identify(request(PROXY, [(b"forwarded", f"for={CLIENT}".encode())])) == CLIENT
+    forwarded = TrustedProxies(["10.0.0.0/8"], header="forwarded")
+    assert forwarded(request(PROXY, [(b"forwarded", f"for={CLIENT}".encode())])) == CLIENT
+
+
+@pytest.mark.parametrize("header", ["x-forwarded-for", "forwarded"])
+def test_a_header_the_operator_did_not_name_is_ignored_from_a_trusted_proxy(header: str) -> None:
+    identify = TrustedProxies(["10.0.0.0/8"], header=header)
+    other = b"forwarded" if header == "x-forwarded-for" else b"x-forwarded-for"
+    spoof = b"for=203.0.113.99" if other == b"forwarded" else b"203.0.113.99"
+    assert identify(request(PROXY, [(other, spoof)])) == PROXY
 
 
 @pytest.mark.parametrize(
