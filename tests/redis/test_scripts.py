@@ -1,4 +1,4 @@
-"""How each strategy's Lua script is put together: the prelude, the helpers it uses, its own file."""
+"""How each strategy's Lua script is put together (the prelude, the helpers it uses, its own file), and when it runs."""
 
 from __future__ import annotations
 
@@ -7,6 +7,12 @@ import re
 import pytest
 from traffik.backends.redis import _scripts
 from traffik.backends.redis._scripts import LuaScript, helpers_for
+from traffik.clock import ManualClock
+from traffik.rates import Rate
+from traffik.strategies import Decision, State, ThrottleStrategy
+
+from tests.redis.conftest import BackendFactory
+from tests.redis.strategies import DEFAULTS
 
 
 def all_scripts() -> list[LuaScript]:
@@ -52,3 +58,55 @@ def test_helpers_that_use_each_other_are_refused(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(_scripts, "_helpers", lambda: fake)
     with pytest.raises(ValueError, match="a -> b -> a"):
         helpers_for("a()")
+
+
+# -- which scripts run, and on which servers ------------------------------------
+
+
+@pytest.mark.parametrize("script", all_scripts(), ids=lambda script: script.strategy)
+def test_a_script_asks_for_effects_replication_before_reading_time_or_writing(script: LuaScript) -> None:
+    # Redis 4 (and 5/6 with lua-replicate-commands no) refuse a write after TIME in a script
+    # replicated verbatim: the guard must run before the first redis.call of any kind.
+    code = _scripts._COMMENT.sub("", script.source)
+    guard = code.index("if redis.replicate_commands then\n  redis.replicate_commands()\nend")
+    first_call = min(code.index(call) for call in ("redis.call(", "redis.pcall(") if call in code)
+    assert guard < first_call
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+async def test_every_script_runs_on_the_server_clock(name: str, make_backend: BackendFactory) -> None:
+    backend = make_backend()  # no clock: the scripts read the server's TIME
+    strategy, rate = DEFAULTS[name], Rate(limit=3, minutes=1)
+    assert backend._script_for(strategy) is not None  # natively, not through the lock path
+    decisions = [await backend.hit("server-time", strategy, rate) for _ in range(8)]  # at most 6 pass
+    assert decisions[0].allowed and not decisions[-1].allowed
+    assert decisions[-1].wait_ms > 0
+    peeked = await backend.peek("server-time", strategy, rate)
+    assert not peeked.allowed
+
+
+class _Refuses:
+    """Mixed into a built-in strategy: the same NAME, a step that refuses every hit."""
+
+    def step(self, state: State | None, now: float, cost: int, rate: Rate) -> tuple[State | None, Decision]:
+        return state, Decision(False, 1_234.0, 0)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+async def test_a_subclass_is_enforced_by_its_own_step_not_its_parents_script(
+    name: str, make_backend: BackendFactory, clock: ManualClock
+) -> None:
+    parent = type(DEFAULTS[name])
+    subclass = type(f"Refusing{parent.__name__}", (_Refuses, parent), {})
+    strategy: ThrottleStrategy = subclass(**DEFAULTS[name].params())
+    assert strategy.NAME == parent.NAME
+    backend = make_backend(clock=clock)
+    rate = Rate(limit=100, minutes=1)  # the parent's script would admit
+    assert backend._script_for(strategy) is None
+    assert backend._script_for(DEFAULTS[name]) is not None  # the exact class still runs its script
+    decision = await backend.hit("subclass", strategy, rate)
+    assert (decision.allowed, decision.wait_ms) == (False, 1_234.0)
+    assert (await backend.peek("subclass", strategy, rate)).allowed is False
+    assert (await backend.hit("subclass", DEFAULTS[name], rate)).allowed

@@ -324,6 +324,10 @@ class RedisBackend(ThrottleBackend):
                 f"the implementation of strategy {strategy.NAME!r} for backend 'redis' must be a "
                 f"traffik.backends.redis._scripts.LuaScript, got {found!r}"
             )
+        if found is not None and found.strategy_class not in (None, kind):
+            # A subclass may override step() and keep NAME: its parent's script would
+            # enforce the parent's algorithm. Only the exact class runs natively.
+            found = None
         self._scripts[kind] = found
         return found
 

@@ -28,6 +28,7 @@ from functools import cache, cached_property
 from importlib import resources
 from typing import Final
 
+from traffik import strategies
 from traffik.strategies._base import ThrottleStrategy
 
 __all__ = [
@@ -127,11 +128,15 @@ class LuaScript:
         strategy: The strategy ``NAME`` it implements.
         filename: Its file under ``lua/`` (the prelude and the helpers it uses are prepended).
         params: Maps a strategy instance to the extra ``ARGV`` strings (``ARGV[7]`` on).
+        strategy_class: The exact class whose step the script mirrors: the backend runs it for
+            instances of that class only (a subclass may override ``step`` and keep ``NAME``);
+            ``None`` runs it for any strategy with that ``NAME``.
     """
 
     strategy: str
     filename: str
     params: Callable[[ThrottleStrategy], tuple[str, ...]] = _no_params
+    strategy_class: type[ThrottleStrategy] | None = None
 
     @cached_property
     def helpers(self) -> tuple[str, ...]:
@@ -152,14 +157,22 @@ class LuaScript:
         return hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
 
-FIXED_WINDOW: Final = LuaScript("fixed-window", "fixed_window.lua")
-SLIDING_WINDOW_COUNTER: Final = LuaScript("sliding-window-counter", "sliding_window_counter.lua")
-SLIDING_WINDOW_LOG: Final = LuaScript("sliding-window-log", "sliding_window_log.lua")
-TOKEN_BUCKET: Final = LuaScript("token-bucket", "token_bucket.lua", _token_bucket_params)
-TOKEN_BUCKET_WITH_DEBT: Final = LuaScript("token-bucket-with-debt", "token_bucket.lua", _token_bucket_params)
-LEAKY_BUCKET: Final = LuaScript("leaky-bucket", "leaky_bucket.lua")
-LEAKY_BUCKET_WITH_QUEUE: Final = LuaScript("leaky-bucket-with-queue", "leaky_bucket_with_queue.lua")
-GCRA: Final = LuaScript("gcra", "gcra.lua", _gcra_params)
+FIXED_WINDOW: Final = LuaScript("fixed-window", "fixed_window.lua", strategy_class=strategies.FixedWindow)
+SLIDING_WINDOW_COUNTER: Final = LuaScript(
+    "sliding-window-counter", "sliding_window_counter.lua", strategy_class=strategies.SlidingWindowCounter
+)
+SLIDING_WINDOW_LOG: Final = LuaScript(
+    "sliding-window-log", "sliding_window_log.lua", strategy_class=strategies.SlidingWindowLog
+)
+TOKEN_BUCKET: Final = LuaScript("token-bucket", "token_bucket.lua", _token_bucket_params, strategies.TokenBucket)
+TOKEN_BUCKET_WITH_DEBT: Final = LuaScript(
+    "token-bucket-with-debt", "token_bucket.lua", _token_bucket_params, strategies.TokenBucketWithDebt
+)
+LEAKY_BUCKET: Final = LuaScript("leaky-bucket", "leaky_bucket.lua", strategy_class=strategies.LeakyBucket)
+LEAKY_BUCKET_WITH_QUEUE: Final = LuaScript(
+    "leaky-bucket-with-queue", "leaky_bucket_with_queue.lua", strategy_class=strategies.LeakyBucketWithQueue
+)
+GCRA: Final = LuaScript("gcra", "gcra.lua", _gcra_params, strategies.GCRA)
 
 SCRIPTS: Final[dict[str, str]] = {
     script.strategy: name

@@ -12,6 +12,16 @@
 -- in the same order as the pure Python step so both give bit-for-bit the
 -- same results. This chunk runs on every call, hot path included, so it
 -- avoids per-call tables, needless function calls and number-to-text work.
+--
+-- Before Redis 7 a server may replicate a script verbatim (Redis 4 by
+-- default, 5 and 6 with lua-replicate-commands no) and then refuses any
+-- write after TIME, a non-deterministic command: asking for effects
+-- replication first, before any write, keeps the server-TIME mode working
+-- there. Redis 7 only replicates effects and the call is a no-op (it may go
+-- in a later version, hence the check).
+if redis.replicate_commands then
+  redis.replicate_commands()
+end
 local key = KEYS[1]
 local now = ARGV[1]
 if now == '' then
