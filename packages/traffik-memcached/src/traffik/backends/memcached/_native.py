@@ -5,9 +5,19 @@ atomically is optimistic concurrency: read the state with its CAS token, run
 the strategy's pure step in Python, and write the new state only if nobody
 wrote in between (``cas``; ``add`` for a fresh key); otherwise read again.
 This is exactly the pure step, applied in some serial order, for *every*
-strategy. Contention is bounded: after ``max_retries`` lost races the hit
-fails with :class:`~traffik.exceptions.StateContentionError`, which the
-throttle's ``on_error`` then handles.
+strategy.
+
+**Contention is not a store failure.** Concurrent hits on one key in this
+process never race each other: the first runs at once, and the hits that
+arrive while it is in flight queue behind it and are then applied together,
+in arrival order, in *one* ``gets``/``cas`` round (a batch of pure steps on
+one read state, one write). However many tasks hit a key, it costs about two
+rounds per batch, so a client's own concurrency cannot push a hit past its
+timeout. Only other processes can make ``cas`` lose; a lost race is retried
+after a jittered exponential backoff, at most ``max_retries`` times, and if
+every retry is lost the hits are *denied* with a short wait: never admitted
+beyond the limit, and never raised as a backend error that ``on_error``
+could turn into an admission.
 
 Strategies with a cheaper native path (``FixedWindow``: one ``incr``) provide
 a :class:`StrategyRunner` through the ``traffik_register_strategy_implementations``
@@ -17,12 +27,12 @@ hook.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from typing import TYPE_CHECKING, Final, Protocol
 
 from traffik.backends.base import decode_state, encode_state, peek_or_reset, step_or_reset
 from traffik.backends.memcached._keys import expiry_seconds
-from traffik.exceptions import StateContentionError
 from traffik.rates import Rate
 from traffik.strategies._base import Decision, State, ThrottleStrategy, with_reset
 
@@ -30,12 +40,20 @@ if TYPE_CHECKING:
     from traffik.backends.memcached._client import MemcachedClient
     from traffik.clock import Clock
 
-__all__ = ["CAS_RUNNER", "CasRunner", "StrategyRunner", "Target"]
+__all__ = ["CAS_RUNNER", "CONTENTION_WAIT_MS", "MAX_BATCH", "CasRunner", "StrategyRunner", "Target"]
+
+_logger = logging.getLogger("traffik.backends.memcached")
 
 # Backoff between lost races: jittered and exponential, so contenders spread
 # out instead of colliding again on the next round trip.
 _BACKOFF_BASE_S: Final = 0.000_2
 _BACKOFF_CAP_S: Final = 0.005
+
+CONTENTION_WAIT_MS: Final = 1_000.0
+"""Wait announced to hits denied because other processes won every ``cas`` race on their key."""
+
+MAX_BATCH: Final = 512
+"""Most queued hits applied in one ``gets``/``cas`` round (bounds the synchronous work per round)."""
 
 
 class Target(Protocol):
@@ -83,39 +101,130 @@ def _live(raw: bytes | None, now: float) -> State | None:
     return state if state and state[0] > now else None
 
 
+class _Hit:
+    """One queued hit and the future its caller awaits."""
+
+    __slots__ = ("cost", "future", "key", "rate", "strategy")
+
+    def __init__(
+        self, strategy: ThrottleStrategy, rate: Rate, cost: int, key: str, future: asyncio.Future[Decision] | None
+    ) -> None:
+        self.strategy, self.rate, self.cost, self.key, self.future = strategy, rate, cost, key, future
+
+
+class _Queue:
+    """The hits of one memcached key waiting behind the one in flight (in this process and loop)."""
+
+    __slots__ = ("drainer", "loop", "pending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.pending: list[_Hit] = []
+        self.drainer: asyncio.Task[None] | None = None
+
+
 class CasRunner:
-    """Runs any strategy's pure step in a ``gets``/``cas`` retry loop.
+    """Runs any strategy's pure step in a ``gets``/``cas`` retry loop, batching a key's concurrent hits.
 
     One ``gets`` for a denied hit, ``gets`` + ``cas`` (or ``add``) for an
-    admitted one, plus one round per lost race.
+    admitted one, plus one round per race lost to another process. Hits that
+    arrive while their key has a round in flight share the next round.
     """
 
     strategy_class: type[ThrottleStrategy] | None = None
 
+    def __init__(self) -> None:
+        self._queues: dict[tuple[MemcachedClient, bytes], _Queue] = {}
+
+    def step(
+        self, strategy: ThrottleStrategy, state: State | None, now: float, cost: int, rate: Rate, key: str
+    ) -> tuple[State | None, Decision]:
+        """The pure step of one hit (a subclass may bound the state it produces)."""
+        return step_or_reset(strategy, state, now, cost, rate, key)
+
     async def hit(self, target: Target, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int) -> Decision:
-        """Read, step, compare-and-swap; retry on a lost race (bounded)."""
+        """Apply one hit: at once if its key is idle, else in the next batch of that key."""
         client, mkey = await target.locate(strategy.NAME, key)
+        slot = (client, mkey)
+        loop = asyncio.get_running_loop()
+        queue = self._queues.get(slot)
+        if queue is not None and queue.loop is loop:
+            future: asyncio.Future[Decision] = loop.create_future()
+            queue.pending.append(_Hit(strategy, rate, cost, key, future))
+            return await future
+        # The key is idle: this hit runs in its caller's task (no task is created on
+        # the uncontended path); hits arriving meanwhile queue up for a drainer.
+        queue = self._queues[slot] = _Queue(loop)
+        try:
+            return (await self._apply(target, client, mkey, [_Hit(strategy, rate, cost, key, None)]))[0]
+        finally:
+            if queue.pending:
+                # A task of its own, so that no caller's cancellation strands the others.
+                queue.drainer = loop.create_task(self._drain(target, client, slot, queue))
+            elif self._queues.get(slot) is queue:
+                del self._queues[slot]
+
+    async def _drain(
+        self, target: Target, client: MemcachedClient, slot: tuple[MemcachedClient, bytes], queue: _Queue
+    ) -> None:
+        try:
+            while queue.pending:
+                # Callers that gave up (timed out, cancelled) are dropped before they consume anything.
+                waiting = [hit for hit in queue.pending if hit.future is not None and not hit.future.done()]
+                batch, queue.pending = waiting[:MAX_BATCH], waiting[MAX_BATCH:]
+                if not batch:
+                    continue
+                try:
+                    decisions = await self._apply(target, client, slot[1], batch)
+                except Exception as exc:  # the store failed: every hit of this round sees the error
+                    for hit in batch:
+                        if hit.future is not None and not hit.future.done():
+                            hit.future.set_exception(exc)
+                    continue
+                for hit, decision in zip(batch, decisions, strict=True):
+                    if hit.future is not None and not hit.future.done():
+                        hit.future.set_result(decision)
+        finally:
+            if self._queues.get(slot) is queue:
+                del self._queues[slot]
+            for hit in queue.pending:  # only if this task itself was cancelled (loop shutdown)
+                if hit.future is not None:
+                    hit.future.cancel()
+
+    async def _apply(self, target: Target, client: MemcachedClient, mkey: bytes, batch: list[_Hit]) -> list[Decision]:
+        """Apply ``batch`` in order on one read state with one write; retry the round on a lost race."""
         clock, retries = target.clock, target.max_retries
+        step = self.step
         for attempt in range(retries + 1):
             raw, token = await client.gets(mkey)
             now = clock()
-            state = _live(raw, now)
-            new_state, decision = step_or_reset(strategy, state, now, cost, rate, key)
-            if new_state is state or new_state is None:
-                return with_reset(decision, new_state, now)  # denied, or nothing to record: no write
-            value, exptime = encode_state(new_state), expiry_seconds(new_state[0] - now)
+            read = state = _live(raw, now)
+            decisions: list[Decision] = []
+            for hit in batch:
+                new_state, decision = step(hit.strategy, state, now, hit.cost, hit.rate, hit.key)
+                decisions.append(with_reset(decision, new_state, now))
+                if new_state is not None:
+                    state = new_state
+            if state is read or state is None:
+                return decisions  # every hit denied, or nothing to record: no write
+            value, exptime = encode_state(state), expiry_seconds(state[0] - now)
             if token is None:
                 stored = await client.add(mkey, value, exptime)
             else:
                 stored = await client.cas(mkey, value, token, exptime)
             if stored:
-                return with_reset(decision, new_state, now)
+                return decisions
             if attempt < retries:
                 await asyncio.sleep(random.uniform(0.0, min(_BACKOFF_CAP_S, _BACKOFF_BASE_S * 2**attempt)))
-        raise StateContentionError(
-            f"memcached: {retries + 1} attempts to update {strategy.NAME} state of {key!r} all lost a race "
-            f"(raise max_retries, or spread the load over more keys)"
+        # Other processes won every race. Denying is the one answer that never admits
+        # beyond the limit; an error would let on_error="allow" admit everyone.
+        _logger.warning(
+            "memcached: %d hits on %r lost %d cas races to other writers; denied for now",
+            len(batch),
+            batch[0].key,
+            retries + 1,
         )
+        return [Decision(False, CONTENTION_WAIT_MS, 0) for _ in batch]
 
     async def peek(self, target: Target, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int) -> Decision:
         """One ``get`` and the pure peek."""
