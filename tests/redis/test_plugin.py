@@ -16,9 +16,9 @@ from tests.redis.strategies import DEFAULTS
 def test_backend_is_registered_with_its_schemes() -> None:
     registry = get_plugin_registry()
     info = registry.backends()["redis"]
-    assert info.url_schemes == ("redis", "rediss", "unix")
+    assert info.url_schemes == RedisBackend.URL_SCHEMES
     assert info.loader == "traffik.backends.redis:RedisBackend"
-    for scheme in ("redis", "rediss", "unix"):
+    for scheme in RedisBackend.URL_SCHEMES:
         assert registry.backend_for_scheme(scheme) is RedisBackend
 
 

@@ -7,22 +7,23 @@ import logging
 import math
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, Union
-from urllib.parse import urlsplit
 
 from traffik.backends.base import ErrorPolicy, ThrottleBackend, decode_state, encode_state
+from traffik.backends.redis._cluster import run_once
 from traffik.backends.redis._commands import ScriptCall
 from traffik.backends.redis._connections import KeptConnections
 from traffik.backends.redis._errors import translate_errors
 from traffik.backends.redis._keys import KeyLayout
 from traffik.backends.redis._lock import RedisLock
 from traffik.backends.redis._scripts import LuaScript, format_number
+from traffik.backends.redis._startup import check_server
+from traffik.backends.redis._urls import URL_SCHEMES, check_url, client_from_url, is_cluster_url, redact, where
 from traffik.clock import Clock, wall_ms
-from traffik.exceptions import ConfigurationError, PluginError
+from traffik.exceptions import BackendError, ConfigurationError, PluginError
 from traffik.rates import Rate
 from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
 
 from redis.asyncio import Redis, RedisCluster
-from redis.asyncio.connection import ConnectionPool, parse_url
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import NoScriptError
@@ -129,8 +130,10 @@ class RedisBackend(ThrottleBackend):
     :class:`~traffik.exceptions.BackendConnectionError`, for ``on_error`` to handle.
 
     Args:
-        url: ``redis://host:port/db``, ``rediss://...`` or ``unix:///path.sock``,
-            or an existing ``redis.asyncio.Redis`` / ``RedisCluster`` client.
+        url: ``redis://host:port/db``, ``rediss://...?ssl_ca_certs=...``, ``unix:///path.sock``,
+            ``redis+cluster://host:port[,host:port...]``, ``redis+sentinel://...`` (see
+            :mod:`traffik.backends.redis._urls`), or an existing ``redis.asyncio.Redis`` /
+            ``RedisCluster`` / Sentinel ``master_for`` client.
         namespace: Prefix that isolates this backend's keys.
         persistent: Keep the data when the lifespan ends (default: delete it).
         on_error: Default failure policy for throttles using this backend.
@@ -140,7 +143,8 @@ class RedisBackend(ThrottleBackend):
         lock_ttl: Override of ``TRAFFIK_DEFAULT_LOCK_TTL`` (seconds).
         lock_blocking_timeout: Override of ``TRAFFIK_DEFAULT_BLOCKING_TIMEOUT`` (seconds).
         clock: Milliseconds clock sent to the scripts instead of the server's ``TIME``.
-        cluster: Connect to ``url`` as a Redis Cluster (``redis://`` or ``rediss://`` only).
+        cluster: Connect to a ``redis://`` or ``rediss://`` ``url`` as a Redis Cluster
+            (``redis+cluster://`` urls always are).
         socket_timeout: Seconds a command may take (``None``: no limit).
         connect_timeout: Seconds connecting may take (``None``: no limit).
         clock_margin_ms: Extra key lifetime in ms whenever a client clock decides (``clock``
@@ -148,6 +152,9 @@ class RedisBackend(ThrottleBackend):
         max_connections: Connections kept for hits, hence hits in flight at once (never more
             than half of a given client's pool); more concurrent hits wait for one, up to
             ``socket_timeout``. A whole number >= 1.
+        require_startup_connection: Fail :meth:`initialize` (the lifespan's start-up) when
+            Redis cannot be reached; ``False`` logs a warning and starts anyway, and hits
+            follow ``on_error`` until Redis answers. Rejected credentials or TLS fail either way.
 
     Raises:
         ConfigurationError: A parameter is invalid; the message names it and its value.
@@ -159,7 +166,7 @@ class RedisBackend(ThrottleBackend):
     """
 
     NAME: ClassVar[str] = "redis"
-    URL_SCHEMES: ClassVar[tuple[str, ...]] = ("redis", "rediss", "unix")
+    URL_SCHEMES: ClassVar[tuple[str, ...]] = URL_SCHEMES
 
     def __init__(
         self,
@@ -179,6 +186,7 @@ class RedisBackend(ThrottleBackend):
         connect_timeout: float | None = DEFAULT_TIMEOUT,
         clock_margin_ms: int = DEFAULT_CLOCK_MARGIN_MS,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        require_startup_connection: bool = True,
     ) -> None:
         super().__init__(
             namespace,
@@ -205,6 +213,11 @@ class RedisBackend(ThrottleBackend):
                 f"RedisBackend: max_connections must be a whole number >= 1, got {max_connections!r}"
             )
         self.max_connections = max_connections
+        if not isinstance(require_startup_connection, bool):
+            raise ConfigurationError(
+                f"RedisBackend: require_startup_connection must be True or False, got {require_startup_connection!r}"
+            )
+        self.require_startup_connection = require_startup_connection
         self._kept: KeptConnections | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[None]] = set()
@@ -215,12 +228,13 @@ class RedisBackend(ThrottleBackend):
             self.cluster = isinstance(url, RedisCluster)
             self._kept = self._keep_connections(url)
         elif isinstance(url, str):
-            _check_url(url, cluster)
+            check_url(url, cluster)
             self._url, self._client, self._owns_client = url, None, True
-            self.cluster = cluster
+            self.cluster = cluster or is_cluster_url(url)
         else:
             raise ConfigurationError(
-                f"RedisBackend: url must be a redis://, rediss:// or unix:// URL or a redis.asyncio client, got {url!r}"
+                f"RedisBackend: url must be a Redis URL ({', '.join(URL_SCHEMES)}) or a redis.asyncio client, "
+                f"got {url!r}"
             )
         # Scripts read the server's TIME unless a clock was given; the lock-based
         # fallback needs a clock shared by every instance, hence wall time.
@@ -279,6 +293,9 @@ class RedisBackend(ThrottleBackend):
         try:
             if kept is not None:
                 reply = await kept.call(call.pack(kept.encode(state_key), now.encode(), cost, rate, commit))
+            elif isinstance(client, RedisCluster):  # never retried: a timed-out script may have run
+                argv = call.argv(now, cost, rate, commit)
+                reply = await run_once(client, state_key, "EVALSHA", call.script.sha, 1, state_key, *argv)
             else:
                 reply = await client.evalsha(call.script.sha, 1, state_key, *call.argv(now, cost, rate, commit))
         except NoScriptError:
@@ -287,6 +304,9 @@ class RedisBackend(ThrottleBackend):
             with translate_errors(f"{strategy.NAME} on key {key!r}"):
                 if kept is not None:
                     reply = await kept.call(call.pack_source(kept.encode(state_key), now, cost, rate, commit))
+                elif isinstance(client, RedisCluster):
+                    argv = call.argv(now, cost, rate, commit)
+                    reply = await run_once(client, state_key, "EVAL", call.script.source, 1, state_key, *argv)
                 else:
                     reply = await client.eval(call.script.source, 1, state_key, *call.argv(now, cost, rate, commit))
         except Exception as exc:
@@ -398,8 +418,35 @@ class RedisBackend(ThrottleBackend):
                 await client.unlink(*batch)
 
     async def initialize(self) -> None:
-        """Create the connection pool (connections open on first use)."""
-        self._client_here()
+        """Check at start-up that Redis answers, and load every strategy's script.
+
+        Pings the server (every primary of a cluster) and runs ``SCRIPT LOAD``
+        for each registered Lua script, so a wrong URL, password or TLS setting
+        fails here, with a message naming the host (never the password), rather
+        than as throttled requests later.
+
+        Raises:
+            ConfigurationError: Redis refused the credentials or the TLS handshake
+                (raised whatever ``require_startup_connection`` says).
+            BackendConnectionError: Redis cannot be reached and
+                ``require_startup_connection`` is ``True`` (else a warning is logged).
+            BackendTimeoutError: Redis did not answer in time (same rule).
+        """
+        client = self._client_here()
+        server = where(self._url) if self._url is not None else type(client).__name__
+        try:
+            await check_server(client, server, self._all_scripts())
+        except BackendError as exc:
+            if self.require_startup_connection:
+                raise
+            _logger.warning("%s; starting anyway (require_startup_connection=False): hits follow on_error", exc)
+
+    def _all_scripts(self) -> list[LuaScript]:
+        from traffik.plugins import get_plugin_registry
+
+        registry = get_plugin_registry()
+        found = (registry.strategy_implementation(self.NAME, name) for name in registry.strategies())
+        return [script for script in found if isinstance(script, LuaScript)]
 
     async def close(self) -> None:
         """Close the pool this backend created; a client passed in stays open.
@@ -465,16 +512,10 @@ class RedisBackend(ThrottleBackend):
             # twice; one failed attempt is also what keeps a dead server's cost bounded.
             "retry": Retry(NoBackoff(), 0),
         }
-        created: RedisClient
-        if self.cluster:
-            created = RedisCluster.from_url(self._url, **options)
-        else:
-            # Half the pool for the connections kept for hits (which queue for one of
-            # theirs), half for everything else (locks, clearing, strategies without a
-            # script), so neither starves the other. Not a BlockingConnectionPool: in
-            # redis-py 5.0 it hangs connecting to a frozen server, whatever the timeouts.
-            pool = ConnectionPool.from_url(self._url, max_connections=2 * self.max_connections, **options)
-            created = Redis(connection_pool=pool)
+        # Half the pool for the connections kept for hits (which queue for one of
+        # theirs), half for everything else (locks, clearing, strategies without a
+        # script), so neither starves the other.
+        created = client_from_url(self._url, cluster=self.cluster, pool_size=2 * self.max_connections, **options)
         self._client = created
         self._kept = self._keep_connections(created)
         return created
@@ -495,7 +536,7 @@ class RedisBackend(ThrottleBackend):
         return KeptConnections(pool, limit, self.socket_timeout)
 
     def __repr__(self) -> str:
-        where = _redact(self._url) if self._url is not None else type(self._client).__name__
+        where = redact(self._url) if self._url is not None else type(self._client).__name__
         return f"RedisBackend({where!r}, namespace={self.namespace!r}, persistent={self.persistent!r})"
 
 
@@ -512,26 +553,3 @@ async def _hand_back(kept: KeptConnections) -> None:
         await kept.release_all()
     except Exception as exc:  # best effort: those connections are unusable from this loop anyway
         _logger.debug("redis: handing back connections from a former event loop failed: %r", exc)
-
-
-def _check_url(url: str, cluster: bool) -> None:
-    scheme = urlsplit(url).scheme.lower()
-    if scheme not in RedisBackend.URL_SCHEMES:
-        raise ConfigurationError(f"RedisBackend: url must use redis://, rediss:// or unix://, got {_redact(url)!r}")
-    if cluster and scheme == "unix":
-        raise ConfigurationError(f"RedisBackend: cluster=True needs a redis:// or rediss:// url, got {url!r}")
-    try:
-        parse_url(url)
-    except ValueError as exc:
-        raise ConfigurationError(f"RedisBackend: invalid url {_redact(url)!r}: {exc}") from exc
-
-
-def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host = f"{host}:{parts.port}"
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{host}").geturl()

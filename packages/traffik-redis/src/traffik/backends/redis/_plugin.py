@@ -4,7 +4,8 @@ It must stay cheap to import: plugin discovery imports it, and discovery must
 not import redis-py. Everything it registers is named by a lazy loader string:
 
 * backend ``redis`` (``traffik.backends.redis:RedisBackend``), URL schemes
-  ``redis``, ``rediss`` and ``unix``;
+  ``redis``, ``rediss``, ``unix``, ``redis+cluster``, ``rediss+cluster`` and
+  ``redis+sentinel``;
 * one Lua implementation per built-in strategy for backend ``redis``
   (``traffik.backends.redis._scripts:<NAME>``, a
   :class:`~traffik.backends.redis._scripts.LuaScript`).
@@ -19,6 +20,9 @@ from traffik.plugins import BackendInfo, StrategyImplementationInfo, hookimpl
 __all__ = ["traffik_register_backends", "traffik_register_strategy_implementations"]
 
 _SCRIPTS_MODULE: Final = "traffik.backends.redis._scripts"
+# The same as RedisBackend.URL_SCHEMES (a test checks it), kept literal so that
+# importing this module does not import redis-py.
+_URL_SCHEMES: Final = ("redis", "rediss", "unix", "redis+cluster", "rediss+cluster", "redis+sentinel")
 # Strategy NAME -> attribute of the scripts module (kept literal so importing
 # this module imports nothing else; a test checks it matches the module).
 _LUA_IMPLEMENTATIONS: Final = (
@@ -35,11 +39,11 @@ _LUA_IMPLEMENTATIONS: Final = (
 
 @hookimpl
 def traffik_register_backends() -> list[BackendInfo]:
-    """The Redis backend, reachable as ``redis://``, ``rediss://`` and ``unix://``."""
+    """The Redis backend: standalone, TLS, unix socket, Cluster and Sentinel URLs."""
     return [
         BackendInfo(
             name="redis",
-            url_schemes=("redis", "rediss", "unix"),
+            url_schemes=_URL_SCHEMES,
             loader="traffik.backends.redis:RedisBackend",
             description="Shared counters in Redis or Redis Cluster: one Lua round trip per hit",
         )
