@@ -11,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import Message
 from starlette.websockets import WebSocket
 from traffik import HTTPThrottle, WebSocketThrottle
 from traffik.backends.inmemory import InMemoryBackend
@@ -192,3 +193,75 @@ def test_invalid_configuration(backend: Any, registry: Any) -> None:
         ThrottleMiddleware(starlette_app(), middleware_throttles=["t"])  # type: ignore[list-item]
     with pytest.raises(ConfigurationError, match="backend"):
         ThrottleMiddleware(starlette_app(), backend="memory://")  # type: ignore[arg-type]
+
+
+async def test_a_head_request_counts_as_get(backend: Any, registry: Any, http_client: Any) -> None:
+    throttle = HTTPThrottle("t", rate="2/min", backend=backend, registry=registry)
+    filtered = HTTPThrottle("f", rate="9/min", backend=backend, registry=registry)
+    mw = [MiddlewareThrottle(throttle), MiddlewareThrottle(filtered, methods=["get"])]
+    async with http_client(starlette_app(*mw)) as client:
+        assert (await client.get("/health")).status_code == 200
+        assert (await client.head("/health")).status_code == 200
+        assert (await client.head("/health")).status_code == 429  # GET and HEAD share one quota
+    assert mw[1].applies_to("http", "HEAD", "/health")
+    assert not MiddlewareThrottle(filtered, methods=["HEAD"]).applies_to("http", "GET", "/health")
+    assert mw[1].methods == frozenset({"GET"})  # as configured
+
+
+async def test_a_pattern_is_one_quota_unless_per_path(backend: Any, registry: Any, http_client: Any) -> None:
+    pattern = HTTPThrottle("pattern", rate="2/min", backend=backend, registry=registry)
+    per_path = HTTPThrottle("per-path", rate="2/min", backend=backend, registry=registry)
+    async with http_client(starlette_app(MiddlewareThrottle(pattern, path="/api/*"))) as client:
+        assert [(await client.get(f"/api/{n}")).status_code for n in range(3)] == [200, 200, 429]
+        assert (await client.post("/api/x")).status_code == 200  # per method, as the throttle's use_method says
+    async with http_client(starlette_app(MiddlewareThrottle(per_path, path="/api/*", per_path=True))) as client:
+        assert [(await client.get(f"/api/{n}")).status_code for n in range(3)] == [200, 200, 200]
+        assert [(await client.get("/api/0")).status_code for _ in range(2)] == [200, 429]
+
+
+async def test_a_pattern_key_never_meets_a_route_key(backend: Any, registry: Any, http_client: Any) -> None:
+    # The same throttle in the middleware (pattern "/health") and hit directly: two counters.
+    throttle = HTTPThrottle("both", rate="1/min", backend=backend, registry=registry)
+    app = starlette_app(MiddlewareThrottle(throttle, path="/health"))
+    async with http_client(app) as client:
+        assert (await client.get("/health")).status_code == 200
+    request = Request({"type": "http", "method": "GET", "path": "/health", "headers": [], "client": ("203.0.113.1", 1)})
+    await throttle.hit(request)  # the concrete path's own counter is still fresh
+
+
+def test_per_path_is_validated_and_shown(backend: Any, registry: Any) -> None:
+    throttle = HTTPThrottle("t", rate="1/min", backend=backend, registry=registry)
+    with pytest.raises(ConfigurationError, match=r"MiddlewareThrottle\('t'\): per_path.*'yes'"):
+        MiddlewareThrottle(throttle, per_path="yes")  # type: ignore[arg-type]
+    assert "per_path=True" in repr(MiddlewareThrottle(throttle, per_path=True))
+
+
+async def test_a_denied_handshake_closes_with_1008_without_the_denial_extension(backend: Any, registry: Any) -> None:
+    throttle = WebSocketThrottle("ws", rate="1/min", backend=backend, registry=registry)
+    reached: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        reached.append(scope["path"])
+        await send({"type": "websocket.accept"})
+
+    middleware = ThrottleMiddleware(app, middleware_throttles=[throttle])
+
+    async def handshake() -> list[dict[str, Any]]:
+        # A server without "websocket.http.response" in the scope's extensions.
+        scope = {"type": "websocket", "path": "/ws", "headers": [], "client": ("203.0.113.1", 1), "extensions": {}}
+        sent: list[dict[str, Any]] = []
+
+        async def receive() -> Message:
+            return {"type": "websocket.connect"}
+
+        async def send(message: Message) -> None:
+            sent.append(dict(message))
+
+        await middleware(scope, receive, send)
+        return sent
+
+    assert await handshake() == [{"type": "websocket.accept"}]
+    denied = await handshake()
+    assert [message["type"] for message in denied] == ["websocket.close"]
+    assert denied[0]["code"] == 1008
+    assert reached == ["/ws"]

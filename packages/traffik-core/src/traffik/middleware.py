@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Final
 
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
@@ -29,6 +29,15 @@ from traffik.throttles import BaseThrottle, MiddlewareThrottle
 from traffik.throttles._scope import headers_injector
 
 __all__ = ["MiddlewareThrottle", "ThrottleMiddleware"]
+
+
+_POLICY_VIOLATION: Final = 1008
+_DENIAL_EXTENSION: Final = "websocket.http.response"
+
+
+def _can_deny_handshake(scope: Scope) -> bool:
+    """Whether the server can send an HTTP response to a WebSocket handshake (ASGI denial extension)."""
+    return _DENIAL_EXTENSION in (scope.get("extensions") or {})
 
 
 async def _error_response(scope: Scope, connection: HTTPConnection, exc: HTTPException) -> Response | None:
@@ -66,7 +75,8 @@ class ThrottleMiddleware:
 
     A throttled request gets a 429 rendered by the app's own handler for
     ``HTTPException`` (JSON in FastAPI, plain text in Starlette); a throttled
-    WebSocket handshake is denied with 429. Headers recorded by any throttle
+    WebSocket handshake is denied with 429, or closed with code 1008 where the
+    server lacks the WebSocket denial response extension. Headers recorded by any throttle
     during the request (middleware, dependency, decorator or a direct
     ``hit()`` in the endpoint) are set on the response when it starts.
     """
@@ -110,6 +120,11 @@ class ThrottleMiddleware:
                     for throttle in self.middleware_throttles:
                         await throttle(connection)
                 except HTTPException as exc:
+                    if isinstance(connection, WebSocket) and not _can_deny_handshake(scope):
+                        # Without the denial response extension a handshake can only be refused
+                        # by closing it: 1008, policy violation.
+                        await connection.close(code=_POLICY_VIOLATION)
+                        return
                     response = await _error_response(scope, connection, exc)
                     if response is None:
                         return

@@ -20,6 +20,16 @@ RulePredicate = Callable[..., Union[bool, Awaitable[bool]]]
 _WEBSOCKET_METHODS: Final = frozenset({"WEBSOCKET", "WS"})
 
 
+def with_head(methods: frozenset[str] | None) -> frozenset[str] | None:
+    """``methods`` plus ``HEAD`` when it names ``GET``: Starlette serves HEAD with the GET endpoint.
+
+    Without it a filter naming GET lets every HEAD request through unthrottled.
+    """
+    if methods is None or "GET" not in methods:
+        return methods
+    return methods | {"HEAD"}
+
+
 def _takes_context(predicate: Callable[..., Any], owner: str) -> bool:
     """Whether ``predicate`` accepts a second positional argument (decided once, at construction)."""
     try:
@@ -43,8 +53,9 @@ class ThrottleRule:
     """A gate: the throttle fires only for connections this rule matches.
 
     All given conditions are ANDed. ``methods`` are case-insensitive; a rule
-    with a ``methods`` filter never matches a WebSocket unless it names
-    ``"WEBSOCKET"`` (or ``"WS"``).
+    naming ``GET`` also matches ``HEAD`` (Starlette serves HEAD with the GET
+    endpoint); a rule with a ``methods`` filter never matches a WebSocket
+    unless it names ``"WEBSOCKET"`` (or ``"WS"``).
 
     Args:
         path: ``None`` (every path), a glob (``*`` one segment, ``**`` any
@@ -64,7 +75,7 @@ class ThrottleRule:
         frozenset({'POST'})
     """
 
-    __slots__ = ("_match_path", "_predicate_takes_context", "methods", "path", "predicate")
+    __slots__ = ("_match_methods", "_match_path", "_predicate_takes_context", "methods", "path", "predicate")
 
     #: ``True`` for rules that skip the throttle when they match.
     bypass: bool = False
@@ -91,6 +102,7 @@ class ThrottleRule:
                 if not isinstance(name, str) or not name:
                     raise ConfigurationError(f"{owner}: methods must be non-empty strings, got {name!r}")
             self.methods = frozenset(name.upper() for name in names)
+        self._match_methods = with_head(self.methods)
         if predicate is not None and not callable(predicate):
             raise ConfigurationError(f"{owner}: predicate must be callable or None, got {predicate!r}")
         self.predicate = predicate
@@ -101,11 +113,11 @@ class ThrottleRule:
         scope = connection.scope
         if self._match_path is not None and not self._match_path(scope["path"]):
             return False
-        if self.methods is not None:
+        if self._match_methods is not None:
             if scope["type"] == "websocket":
-                if self.methods.isdisjoint(_WEBSOCKET_METHODS):
+                if self._match_methods.isdisjoint(_WEBSOCKET_METHODS):
                     return False
-            elif scope["method"] not in self.methods:
+            elif scope["method"] not in self._match_methods:
                 return False
         predicate = self.predicate
         if predicate is None:

@@ -347,17 +347,21 @@ class BaseThrottle(Generic[ConnectionT]):
             ids[identifier] = identity
         return identity
 
-    def _key(self, connection: ConnectionT, identity: str) -> str:
+    def _key(self, connection: ConnectionT, identity: str, path: str | None = None) -> str:
         if not self._use_method:
             return self._key_prefix + escape_component(identity)
         scope = connection.scope
         method = self._KEY_METHOD or scope.get("method") or scope["type"].upper()
-        # Key on the matched route's template ("/items/{item_id}"), not the concrete
-        # path: otherwise a client multiplies its quota by varying path parameters.
-        # Before routing (middleware) only the concrete path is known.
-        template = getattr(scope.get("route"), "path_format", None)
-        path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
-        return f"{self._key_prefix}{escape_component(identity)}:{method}:{escape_component(path)}"
+        if method == "HEAD":
+            # Starlette serves HEAD with the GET endpoint: one quota for both, or HEAD doubles it.
+            method = "GET"
+        if path is None:
+            # Key on the matched route's template ("/items/{item_id}"), not the concrete
+            # path: otherwise a client multiplies its quota by varying path parameters.
+            # Before routing only the concrete path is known (middleware passes its pattern).
+            template = getattr(scope.get("route"), "path_format", None)
+            path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
+        return f"{self._key_prefix}{escape_component(identity)}:{escape_component(method)}:{escape_component(path)}"
 
     async def _call_backend(self, bound: Bound, key: str, rate: Rate, cost: int, consume: bool) -> Decision:
         backend = bound.backend
@@ -393,9 +397,16 @@ class BaseThrottle(Generic[ConnectionT]):
     # -- the hit path -------------------------------------------------------------------
 
     async def _hit(
-        self, connection: ConnectionT, cost: int | None, context: Mapping[str, Any] | None
+        self,
+        connection: ConnectionT,
+        cost: int | None,
+        context: Mapping[str, Any] | None,
+        key_path: str | None = None,
     ) -> dict[str, str] | None:
-        """Hit and handle a denial; returns the headers this hit resolved (``None`` if none)."""
+        """Hit and handle a denial; returns the headers this hit resolved (``None`` if none).
+
+        ``key_path`` replaces the path component of the key (a middleware's pattern).
+        """
         if self._disabled:
             return None
         config = self._config
@@ -420,7 +431,7 @@ class BaseThrottle(Generic[ConnectionT]):
         rate = config.rate if config.rate is not None else await self._rate_for(config, connection, ctx)
         if rate.unlimited:
             return None
-        key = self._key(connection, identity)
+        key = self._key(connection, identity, key_path)
         try:
             if bound.timeout is None:
                 decision = await bound.backend.hit(key, bound.strategy, rate, hit_cost)
