@@ -39,11 +39,17 @@ _HEADER_NAME: Final = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _MAPPED_PREFIX_LENGTH: Final = 96
 # Parsed addresses are cached: a client sends the same address on every request.
 _PARSE_CACHE_SIZE: Final = 4096
+# Longer text is no address ("ffff:...:255.255.255.255%" and a scope id); it is never parsed nor cached.
+_MAX_ADDRESS_LENGTH: Final = 64
+
+
+def _parse(text: str) -> _Address | None:
+    """``text`` as an address, an IPv4-mapped IPv6 address as IPv4; ``None`` if it is no address."""
+    return None if len(text) > _MAX_ADDRESS_LENGTH else _parse_cached(text)
 
 
 @lru_cache(maxsize=_PARSE_CACHE_SIZE)
-def _parse(text: str) -> _Address | None:
-    """``text`` as an address, an IPv4-mapped IPv6 address as IPv4; ``None`` if it is no address."""
+def _parse_cached(text: str) -> _Address | None:
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
@@ -53,16 +59,22 @@ def _parse(text: str) -> _Address | None:
     return address
 
 
+@lru_cache(maxsize=_PARSE_CACHE_SIZE)
+def _canonical_ipv6(text: str) -> str:
+    # Cached too: writing an IPv6 address compressed costs microseconds.
+    address = _parse(text)
+    return text if address is None else str(address)
+
+
 def _canonical(text: str) -> str:
     """One spelling per address; text that is not an IP address (a unix socket, ``"testclient"``) unchanged.
 
     Dotted IPv4 text has one spelling already (``ipaddress`` refuses leading
     zeros), so only text with a colon is parsed.
     """
-    if ":" not in text:
+    if ":" not in text or len(text) > _MAX_ADDRESS_LENGTH:
         return text
-    address = _parse(text)
-    return text if address is None else str(address)
+    return _canonical_ipv6(text)
 
 
 def _check_prefix(ipv6_prefix: object, owner: str) -> int | None:
@@ -75,12 +87,19 @@ def _check_prefix(ipv6_prefix: object, owner: str) -> int | None:
 
 def _identity(text: str, ipv6_prefix: int | None) -> str:
     """The identity of the client at ``text``: its canonical address, or its IPv6 network with a prefix."""
-    if ":" not in text:
+    if ":" not in text or len(text) > _MAX_ADDRESS_LENGTH:
         return text
+    if ipv6_prefix is None:
+        return _canonical_ipv6(text)
+    return _ipv6_network(text, ipv6_prefix)
+
+
+@lru_cache(maxsize=_PARSE_CACHE_SIZE)
+def _ipv6_network(text: str, ipv6_prefix: int) -> str:
     address = _parse(text)
     if address is None:
         return text
-    if ipv6_prefix is None or address.version == 4:
+    if address.version == 4:
         return str(address)
     host_bits = 128 - ipv6_prefix
     return str(ipaddress.IPv6Network((int(address) >> host_bits << host_bits, ipv6_prefix)))
