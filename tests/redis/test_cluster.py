@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from redis.asyncio import Redis, RedisCluster
 from traffik.backends.redis import RedisBackend
 from traffik.backends.redis._keys import KeyLayout
 from traffik.clock import ManualClock
-from traffik.exceptions import ConfigurationError
+from traffik.exceptions import BackendTimeoutError, ConfigurationError
 from traffik.rates import Rate
+from traffik.strategies import FixedWindow
+from traffik.testing import RedisServer
 
 from tests.redis.conftest import Cluster, unique_namespace
 from tests.redis.strategies import DEFAULTS
@@ -83,3 +87,47 @@ async def test_the_script_is_loaded_on_whichever_node_owns_the_key(redis_cluster
 def test_cluster_mode_needs_a_tcp_url() -> None:
     with pytest.raises(ConfigurationError, match="cluster"):
         RedisBackend("unix:///tmp/redis.sock", cluster=True)
+
+
+def _node_owning(backend: RedisBackend, cluster: Cluster, state_key: str) -> RedisServer:
+    client = backend._client_here()
+    assert isinstance(client, RedisCluster)
+    owner = client.get_node_from_key(state_key)
+    assert owner is not None
+    return next(node for node in cluster.nodes if node.port == owner.port)
+
+
+@pytest.mark.parametrize("client_kind", ["owned", "passed-in"])
+async def test_a_timed_out_hit_on_a_paused_node_is_counted_at_most_once(
+    redis_cluster: Cluster, client_kind: str
+) -> None:
+    # redis-py's cluster client retries a command that timed out (three times by default,
+    # and in redis-py 5.x whatever `retry` says): each retry would run the script again.
+    clock = ManualClock(1_700_000_000_000.0)
+    namespace = unique_namespace("cluster")
+    passed: RedisCluster | None = None
+    if client_kind == "passed-in":
+        passed = RedisCluster.from_url(redis_cluster.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        backend = RedisBackend(passed, namespace=namespace, clock=clock)
+    else:
+        backend = RedisBackend(redis_cluster.url, namespace=namespace, cluster=True, clock=clock)
+    strategy, rate = FixedWindow(), Rate.parse("100/min")
+    try:
+        assert (await backend.hit("paused", strategy, rate)).hits_remaining == 99  # connections are open
+        node = _node_owning(backend, redis_cluster, KeyLayout(namespace).state_key("paused", strategy.NAME))
+        node.pause()
+        try:
+            started = time.perf_counter()
+            with pytest.raises(BackendTimeoutError):
+                await backend.hit("paused", strategy, rate)
+            assert time.perf_counter() - started < 1.5
+        finally:
+            node.resume()  # the node now runs what was sent to it before the timeout
+        await backend.peek("paused", strategy, rate)  # queued on the resumed node behind what it had buffered
+        counted = 100 - (await backend.peek("paused", strategy, rate, cost=0)).hits_remaining
+        assert counted <= 2, f"the timed-out hit was counted {counted - 1} times"
+        await backend.clear()
+    finally:
+        await backend.close()
+        if passed is not None:
+            await passed.aclose()
