@@ -82,7 +82,7 @@ async def test_a_zero_cost_skips_the_backend(backend: ThrottleBackend) -> None:
 
 
 @pytest.mark.parametrize("strategy_name", list(STRATEGIES))
-@pytest.mark.parametrize("cost", [LIMIT + 1, 10**9, 10**18, 2**63, 10**30], ids=lambda c: f"cost={c:.0e}")
+@pytest.mark.parametrize("cost", [LIMIT + 1, 10**9, 2**53], ids=lambda c: f"cost={c:.0e}")  # larger: refused
 async def test_a_cost_above_the_limit_is_denied_without_consuming(
     backend: ThrottleBackend, strategy_name: str, cost: int
 ) -> None:

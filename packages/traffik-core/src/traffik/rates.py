@@ -12,7 +12,15 @@ from typing import Final
 
 from traffik.exceptions import ConfigurationError
 
-__all__ = ["Rate"]
+__all__ = ["MAX_EXACT_INT", "Rate"]
+
+MAX_EXACT_INT: Final = 2**53
+"""The largest limit, window (ms) and cost accepted: 2**53, the largest integer every backend computes exactly.
+
+Backends compute in doubles (Redis's Lua has no other numbers), where every
+integer up to 2**53 is exact and ``n + 1 == n`` above it: a larger limit or
+cost would be rounded, and a search stepping by one unit would never end.
+"""
 
 _MS_PER_UNIT: Final[dict[str, int]] = {
     "ms": 1,
@@ -47,6 +55,12 @@ def _unit_ms(unit: str) -> int | None:
     return None
 
 
+def _window_text(parts: dict[str, int]) -> str:
+    """The window's non-zero keyword parts, as they were passed (for error messages)."""
+    given = ", ".join(f"{name}={value!r}" for name, value in parts.items() if name != "limit" and value)
+    return given or "no window parts"
+
+
 class Rate:
     """A limit of ``limit`` cost units per window of ``expire`` milliseconds.
 
@@ -71,8 +85,9 @@ class Rate:
 
     Raises:
         ConfigurationError: A negative or non-integer part, a positive limit
-            with a zero window, or a zero limit with a non-zero window (which
-            would admit nothing; disable the throttle instead).
+            with a zero window, a zero limit with a non-zero window (which
+            would admit nothing; disable the throttle instead), or a limit or
+            window (in ms) above :data:`MAX_EXACT_INT` (2**53).
     """
 
     __slots__ = ("_hash", "expire", "is_subsecond", "limit", "rpd", "rph", "rpm", "rps", "unlimited")
@@ -118,6 +133,16 @@ class Rate:
             if value < 0:
                 raise ConfigurationError(f"Rate {name} must not be negative, got {value!r}")
         expire = milliseconds + seconds * 1_000 + minutes * 60_000 + hours * 3_600_000 + days * 86_400_000
+        if limit > MAX_EXACT_INT:
+            raise ConfigurationError(
+                f"Rate limit must be at most 2**53 = {MAX_EXACT_INT} (the largest integer backends "
+                f"compute exactly), got {limit!r}"
+            )
+        if expire > MAX_EXACT_INT:
+            raise ConfigurationError(
+                f"Rate window must be at most 2**53 = {MAX_EXACT_INT} ms (about 285,000 years), "
+                f"got {expire!r} ms from {_window_text(parts)}"
+            )
         if limit > 0 and expire == 0:
             raise ConfigurationError(
                 f"Rate limit={limit!r} needs a window longer than 0 ms (e.g. Rate(limit={limit}, seconds=1))"

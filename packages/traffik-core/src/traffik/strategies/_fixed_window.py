@@ -14,7 +14,7 @@ Reference algorithm, with ``E = rate.expire`` and ``L = rate.limit``::
     if state is None or state[0] <= now:        # fresh window
         window_end, count = (now // E + 1) * E, 0
     if cost > L:        deny, wait = window_end - now          # can never pass
-    if count + cost <= L:
+    if cost <= L - count:                       # (not count + cost <= L: exact in doubles too)
         admit, new state (window_end, count + cost)    # unchanged if cost == 0
         hits_remaining = L - count - cost
     else:
@@ -73,9 +73,11 @@ class FixedWindow(ThrottleStrategy):
             count: float = 0
         else:
             window_end, count = state
-        used = count + cost
-        if used <= limit:
+        # Not `count + cost <= limit`: with a count stored as a double (a shared
+        # backend) that sum may round down past 2**53; `limit - count` is exact.
+        if cost <= limit - count:
             if cost:
+                used = count + cost
                 return (window_end, used), Decision(True, 0.0, limit - used)
             return state, Decision(True, 0.0, limit - count)
         wait = window_end - now

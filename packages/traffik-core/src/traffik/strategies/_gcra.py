@@ -36,9 +36,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from traffik.rates import Rate
+from traffik.rates import MAX_EXACT_INT, Rate
 from traffik.strategies._base import Decision, State, ThrottleStrategy
-from traffik.strategies._support import check_non_negative_number, time_until
+from traffik.strategies._support import CORRECTION_STEPS, check_non_negative_number, time_until
 
 __all__ = ["GCRA"]
 
@@ -59,7 +59,7 @@ class GCRA(ThrottleStrategy):
         burst_tolerance_ms: ``tau``, how far ahead of schedule a client may be, in ms.
 
     Raises:
-        ConfigurationError: ``burst_tolerance_ms`` is not a finite number ``>= 0``.
+        ConfigurationError: ``burst_tolerance_ms`` is not a number from 0 to 2**53.
 
     Example:
         >>> from traffik.rates import Rate
@@ -119,12 +119,33 @@ class GCRA(ThrottleStrategy):
 
 
 def _spendable(tat: float, live: bool, interval: float, tolerance: float, now: float) -> int:
-    """The largest whole cost the step would admit now (same expressions as the step)."""
-    units = int((now - tat + tolerance) / interval)
+    """The largest whole cost the step would admit now (same expressions as the step), at most 2**53.
+
+    Both conditions only fail more as the cost grows, so the admitted costs
+    are ``0..h*``: a few unit steps from the estimate, then a binary search
+    (a huge ``burst_tolerance_ms`` over a tiny interval puts ``h*`` beyond any
+    cost that can be asked: it is capped at :data:`~traffik.rates.MAX_EXACT_INT`).
+    """
+    estimate = (now - tat + tolerance) / interval
+    units = int(estimate) if estimate < MAX_EXACT_INT else MAX_EXACT_INT
     if units < 0:
         units = 0
-    while units > 0 and (units * interval > tolerance or (live and (tat + units * interval) - tolerance > now)):
-        units -= 1
-    while (units + 1) * interval <= tolerance and (not live or (tat + (units + 1) * interval) - tolerance <= now):
-        units += 1
-    return units
+    for _ in range(CORRECTION_STEPS):
+        if units > 0 and (units * interval > tolerance or (live and (tat + units * interval) - tolerance > now)):
+            units -= 1
+        elif (
+            units < MAX_EXACT_INT
+            and (units + 1) * interval <= tolerance
+            and (not live or (tat + (units + 1) * interval) - tolerance <= now)
+        ):
+            units += 1
+        else:
+            return units
+    low, high = 0, MAX_EXACT_INT
+    while low < high:
+        middle = low + (high - low + 1) // 2
+        if middle * interval <= tolerance and (not live or (tat + middle * interval) - tolerance <= now):
+            low = middle
+        else:
+            high = middle - 1
+    return low

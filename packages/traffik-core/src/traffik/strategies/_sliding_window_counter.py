@@ -45,7 +45,7 @@ from typing import Any
 
 from traffik.rates import Rate
 from traffik.strategies._base import Decision, State, ThrottleStrategy
-from traffik.strategies._support import time_until, whole_units
+from traffik.strategies._support import CORRECTION_STEPS, time_until, whole_units
 
 __all__ = ["SlidingWindowCounter"]
 
@@ -138,12 +138,28 @@ def _ready(start: float, prev: float, curr: float, need: int, expire: int) -> fl
 
 
 def _spendable(start: float, prev: float, curr: float, now: float, expire: int, limit: int) -> int:
-    """The largest whole cost the step would admit now, checked with :func:`_ready` itself."""
+    """The largest whole cost the step would admit now, checked with :func:`_ready` itself.
+
+    ``_ready(..., limit - h, ...)`` never decreases as ``h`` grows, so the
+    units admitted now are ``0..h*``. The estimate is exact or a unit off;
+    where float noise put it further (huge limits: many units then share one
+    ready time), a binary search finds ``h*`` in at most ~54 evaluations.
+    """
     units = whole_units(limit - prev * (1.0 - (now - start) / expire) - curr)
     if units > limit:
         units = limit
-    while units > 0 and _ready(start, prev, curr, limit - units, expire) > now:
-        units -= 1
-    while units < limit and _ready(start, prev, curr, limit - units - 1, expire) <= now:
-        units += 1
-    return units
+    for _ in range(CORRECTION_STEPS):
+        if units > 0 and _ready(start, prev, curr, limit - units, expire) > now:
+            units -= 1
+        elif units < limit and _ready(start, prev, curr, limit - units - 1, expire) <= now:
+            units += 1
+        else:
+            return units
+    low, high = 0, limit
+    while low < high:
+        middle = low + (high - low + 1) // 2
+        if _ready(start, prev, curr, limit - middle, expire) <= now:
+            low = middle
+        else:
+            high = middle - 1
+    return low

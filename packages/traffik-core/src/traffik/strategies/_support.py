@@ -19,6 +19,14 @@ too):
   where ``now`` is too coarse to resolve a fraction of a unit (wall-clock
   milliseconds have a resolution of about 2e-4 ms). Where it is only an
   estimate (:func:`whole_units`), :data:`UNIT_TOLERANCE` absorbs float noise.
+* **Every search is bounded.** Integers up to :data:`~traffik.rates.MAX_EXACT_INT`
+  (2**53) are exact in doubles, and limits, windows and costs never exceed it;
+  ``hits_remaining`` never does either (no larger cost can be asked). A search
+  for a whole number of units steps a few units from an estimate, then falls
+  back to a binary search (its predicate is monotone), so it ends after at
+  most about 60 evaluations however far float noise put the estimate: native
+  implementations (Lua in Redis, which cannot be interrupted once it has
+  written) mirror it.
 * **A written state is never already expired.** If ``now + delay`` rounds to
   ``now`` (a tiny delay at a large ``now``), the expiry is moved to the next
   float after ``now``; otherwise a backend would drop the state at once.
@@ -30,8 +38,11 @@ import math
 from typing import Final
 
 from traffik.exceptions import ConfigurationError
+from traffik.rates import MAX_EXACT_INT
 
 __all__ = [
+    "CORRECTION_STEPS",
+    "TIME_UNTIL_STEPS",
     "UNIT_TOLERANCE",
     "check_non_negative_int",
     "check_non_negative_number",
@@ -43,6 +54,10 @@ __all__ = [
 
 UNIT_TOLERANCE: Final = 1e-9
 """Cost units added before rounding ``hits_remaining`` down, to absorb float noise."""
+CORRECTION_STEPS: Final = 4
+"""Unit steps from an estimate before a search for whole units falls back to a binary search."""
+TIME_UNTIL_STEPS: Final = 64
+"""At most this many ulps are added to a wait (one or two ever are; the bound makes it certain)."""
 
 
 def time_until(ready: float, now: float) -> float:
@@ -67,7 +82,9 @@ def time_until(ready: float, now: float) -> float:
     wait = ready - now
     # ready - now is exact when the two are within a factor of two (Sterbenz);
     # otherwise it may round down, and a retry at now + wait would be early.
-    while now + wait < ready:
+    for _ in range(TIME_UNTIL_STEPS):
+        if now + wait >= ready:
+            break
         wait = math.nextafter(wait, math.inf)
     return wait
 
@@ -79,12 +96,17 @@ def spendable(base: float, tokens: float, debt: int, per_unit: float, now: float
     buckets): ``tokens`` available at ``base``, refilled one unit per
     ``per_unit`` ms, may go ``debt`` below zero. The estimate from the refill
     is corrected with the exact expression the step uses for admission.
+    ``top`` is capped at :data:`~traffik.rates.MAX_EXACT_INT` (a token bucket's
+    capacity plus its debt may exceed it; no larger cost can be asked).
 
     Example:
         >>> spendable(base=0.0, tokens=1.0, debt=0, per_unit=100.0, now=250.0, top=5)
         3
     """
-    units = int((now - base) / per_unit + tokens + debt)
+    if top > MAX_EXACT_INT:
+        top = MAX_EXACT_INT
+    estimate = (now - base) / per_unit + tokens + debt
+    units = int(estimate) if estimate < MAX_EXACT_INT else MAX_EXACT_INT
     if units > top:
         units = top
     elif units < 0:
@@ -93,7 +115,7 @@ def spendable(base: float, tokens: float, debt: int, per_unit: float, now: float
     # formula (monotone in h), stepping a few units, and fall back to a binary
     # search only when float noise (huge limits, wall-clock timestamps) put it
     # further off.
-    for _ in range(4):
+    for _ in range(CORRECTION_STEPS):
         if units > 0 and base + ((units - debt) - tokens) * per_unit > now:
             units -= 1
         elif units < top and base + ((units + 1 - debt) - tokens) * per_unit <= now:
@@ -102,7 +124,7 @@ def spendable(base: float, tokens: float, debt: int, per_unit: float, now: float
             return units
     low, high = 0, top
     while low < high:
-        middle = (low + high + 1) // 2
+        middle = low + (high - low + 1) // 2  # the same middle in doubles (Lua) as in ints
         if base + ((middle - debt) - tokens) * per_unit <= now:
             low = middle
         else:
@@ -124,21 +146,33 @@ def whole_units(units: float) -> int:
 
 
 def check_optional_positive_int(owner: str, name: str, value: object) -> int | None:
-    """Return ``value`` if it is ``None`` or a positive ``int``; else raise ``ConfigurationError``."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and value > 0):
+    """Return ``value`` if it is ``None`` or an ``int`` from 1 to 2**53; else raise ``ConfigurationError``."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_EXACT_INT):
         return value
-    raise ConfigurationError(f"{owner}: {name} must be a positive whole number or None, got {value!r}")
+    raise ConfigurationError(
+        f"{owner}: {name} must be a positive whole number up to 2**53 = {MAX_EXACT_INT} or None, got {value!r}"
+    )
 
 
 def check_non_negative_int(owner: str, name: str, value: object) -> int:
-    """Return ``value`` if it is an ``int >= 0``; else raise ``ConfigurationError``."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    """Return ``value`` if it is an ``int`` from 0 to 2**53; else raise ``ConfigurationError``."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_EXACT_INT:
         return value
-    raise ConfigurationError(f"{owner}: {name} must be a non-negative whole number, got {value!r}")
+    raise ConfigurationError(
+        f"{owner}: {name} must be a non-negative whole number up to 2**53 = {MAX_EXACT_INT}, got {value!r}"
+    )
 
 
 def check_non_negative_number(owner: str, name: str, value: object) -> float:
-    """Return ``value`` as a float if it is a finite number ``>= 0``; else raise ``ConfigurationError``."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+    """Return ``value`` as a float if it is a number from 0 to 2**53; else raise ``ConfigurationError``."""
+    if (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and 0 <= value <= MAX_EXACT_INT
+    ):
         return float(value)
-    raise ConfigurationError(f"{owner}: {name} must be a finite non-negative number of milliseconds, got {value!r}")
+    raise ConfigurationError(
+        f"{owner}: {name} must be a finite non-negative number of milliseconds up to 2**53 = {MAX_EXACT_INT}, "
+        f"got {value!r}"
+    )

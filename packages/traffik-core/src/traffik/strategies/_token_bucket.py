@@ -57,7 +57,7 @@ class TokenBucket(ThrottleStrategy):
         burst_size: Bucket capacity in cost units; ``None`` means ``rate.limit``.
 
     Raises:
-        ConfigurationError: ``burst_size`` is not a positive whole number or ``None``.
+        ConfigurationError: ``burst_size`` is not a whole number from 1 to 2**53 or ``None``.
 
     Example:
         >>> from traffik.rates import Rate
@@ -148,8 +148,8 @@ class TokenBucketWithDebt(TokenBucket):
         max_debt: How far below zero the tokens may go, in cost units.
 
     Raises:
-        ConfigurationError: ``burst_size`` is not a positive whole number or
-            ``None``, or ``max_debt`` is not a non-negative whole number.
+        ConfigurationError: ``burst_size`` is not a whole number from 1 to 2**53
+            or ``None``, or ``max_debt`` is not a whole number from 0 to 2**53.
 
     Example:
         >>> from traffik.rates import Rate

@@ -21,7 +21,7 @@ from traffik.headers import DEFAULT_HEADERS_ALWAYS, Headers
 from traffik.headers._headers import HeadersLike
 from traffik.identifiers import get_remote_address
 from traffik.keys import escape_component
-from traffik.rates import Rate
+from traffik.rates import MAX_EXACT_INT, Rate
 from traffik.registry import GLOBAL_REGISTRY, ThrottleRegistry, ThrottleRule
 from traffik.strategies import DEFAULT_STRATEGY_CLASS, Decision, ThrottleStrategy
 from traffik.throttles._config import (
@@ -288,8 +288,8 @@ class BaseThrottle(Generic[ConnectionT]):
         self, config: Config, connection: ConnectionT, cost: int | None, context: Mapping[str, Any]
     ) -> int:
         if cost is not None:
-            if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
-                raise ValueError(f"{self._owner}: cost must be a non-negative int, got {cost!r}")
+            if isinstance(cost, bool) or not isinstance(cost, int) or not 0 <= cost <= MAX_EXACT_INT:
+                raise ValueError(f"{self._owner}: cost must be an int from 0 to 2**53 = {MAX_EXACT_INT}, got {cost!r}")
             return cost
         if config.cost is not None:
             return config.cost
@@ -297,9 +297,10 @@ class BaseThrottle(Generic[ConnectionT]):
         value = config.cost_func(connection, context)
         if inspect.isawaitable(value):
             value = await value
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_EXACT_INT:
             raise ConfigurationError(
-                f"{self._owner}: cost callable {config.cost_func!r} must return a non-negative int, got {value!r}"
+                f"{self._owner}: cost callable {config.cost_func!r} must return an int from 0 to "
+                f"2**53 = {MAX_EXACT_INT}, got {value!r}"
             )
         return value
 

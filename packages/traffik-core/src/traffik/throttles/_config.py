@@ -18,7 +18,7 @@ from traffik.backends.base import ErrorPolicy, ThrottleBackend, validate_on_erro
 from traffik.exceptions import ConfigurationError
 from traffik.headers import Headers
 from traffik.headers._headers import as_headers
-from traffik.rates import Rate
+from traffik.rates import MAX_EXACT_INT, Rate
 from traffik.strategies import ThrottleStrategy
 
 __all__ = [
@@ -105,6 +105,8 @@ def normalise_cost(value: object, owner: str) -> tuple[int | None, CostFunc | No
     if isinstance(value, int):
         if value < 0:
             raise ConfigurationError(f"{owner}: cost must not be negative, got {value!r}")
+        if value > MAX_EXACT_INT:
+            raise ConfigurationError(f"{owner}: cost must be at most 2**53 = {MAX_EXACT_INT}, got {value!r}")
         return value, None
     if callable(value):
         return None, value

@@ -4,9 +4,10 @@ if window_end == nil or window_end <= now then
   window_end = (floordiv(now, expire) + 1) * expire
   count = 0
 end
-local used = count + cost
-if used <= limit then
+-- Not count + cost <= limit: that sum may round down past 2^53.
+if cost <= limit - count then
   if cost > 0 then
+    local used = count + cost
     store_state('<dd', window_end, used)
     return reply(true, 0, limit - used)
   end

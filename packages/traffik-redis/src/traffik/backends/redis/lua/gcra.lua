@@ -8,19 +8,42 @@ if live then
   tat = stored
 end
 
--- The largest whole cost the step would admit now (the step's own expressions).
+-- Whether the step would admit a cost of `units` now (its own expressions).
+local function admits(t, is_live, units)
+  return units * interval <= tolerance and (not is_live or (t + units * interval) - tolerance <= now)
+end
+
+-- The largest whole cost the step would admit now, at most 2^53: a few unit
+-- steps from the estimate, then a binary search (as _gcra._spendable does).
 local function remaining(t, is_live)
-  local units = trunc((now - t + tolerance) / interval)
+  local units = (now - t + tolerance) / interval
+  if units < 9007199254740992 then
+    units = trunc(units)
+  else
+    units = 9007199254740992
+  end
   if units < 0 then
     units = 0
   end
-  while units > 0 and (units * interval > tolerance or (is_live and (t + units * interval) - tolerance > now)) do
-    units = units - 1
+  for _ = 1, 4 do
+    if units > 0 and not admits(t, is_live, units) then
+      units = units - 1
+    elseif units < 9007199254740992 and admits(t, is_live, units + 1) then
+      units = units + 1
+    else
+      return units
+    end
   end
-  while (units + 1) * interval <= tolerance and (not is_live or (t + (units + 1) * interval) - tolerance <= now) do
-    units = units + 1
+  local low, high = 0, 9007199254740992
+  while low < high do
+    local middle = low + math.floor((high - low + 1) / 2)
+    if admits(t, is_live, middle) then
+      low = middle
+    else
+      high = middle - 1
+    end
   end
-  return units
+  return low
 end
 
 if cost * interval > tolerance then

@@ -25,19 +25,33 @@ local function ready_at(need)
   return (start + expire) + expire * (1 - need / curr)
 end
 
--- The largest whole cost the step would admit now, checked with ready_at itself.
+-- The largest whole cost the step would admit now, checked with ready_at itself
+-- (which grows with the cost): a few unit steps from the estimate, then a
+-- binary search, as _sliding_window_counter._spendable does.
 local function remaining()
   local units = whole_units(limit - prev * (1 - (now - start) / expire) - curr)
   if units > limit then
     units = limit
   end
-  while units > 0 and ready_at(limit - units) > now do
-    units = units - 1
+  for _ = 1, 4 do
+    if units > 0 and ready_at(limit - units) > now then
+      units = units - 1
+    elseif units < limit and ready_at(limit - units - 1) <= now then
+      units = units + 1
+    else
+      return units
+    end
   end
-  while units < limit and ready_at(limit - units - 1) <= now do
-    units = units + 1
+  local low, high = 0, limit
+  while low < high do
+    local middle = low + math.floor((high - low + 1) / 2)
+    if ready_at(limit - middle) <= now then
+      low = middle
+    else
+      high = middle - 1
+    end
   end
-  return units
+  return low
 end
 
 local need = limit - cost
