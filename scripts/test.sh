@@ -46,6 +46,7 @@ ensure_servers() {
     local missing=()
     command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
     command -v memcached >/dev/null 2>&1 || missing+=(memcached)
+    command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # the Redis TLS tests make their certificates
     if [ "${#missing[@]}" -gt 0 ]; then
         apt_install "${missing[@]}"
     fi
