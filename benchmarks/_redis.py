@@ -28,6 +28,7 @@ from traffik.rates import Rate
 from traffik.strategies._base import ThrottleStrategy
 from traffik.testing._wire import recorded_writes, redis_commands
 
+from benchmarks._redis_log import log_length_benchmarks
 from benchmarks._strategies import STRATEGIES
 from benchmarks._timing import measure_interleaved
 
@@ -177,8 +178,10 @@ async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str,
                 "concurrent_hits_per_s": round(concurrent),
                 "concurrent_ratio_to_floor": round(concurrent / floor_rate, 2),
             }
+        by_length = await log_length_benchmarks(url, operations, repeats)
         return {
             "strategies": results,
+            "sliding_window_log_by_length": by_length,
             "floor": {
                 "median_us": round(floor_us, 1),
                 "min_us": round(samples["floor"].low, 1),

@@ -92,6 +92,17 @@ def _native(section: dict[str, Any]) -> None:
     for label, extra in section.items():
         if label.endswith("_floor") and isinstance(extra, dict):
             print(f"  {label}: " + ", ".join(f"{name} {value}" for name, value in extra.items()))
+    by_length = section.get("sliding_window_log_by_length")
+    if isinstance(by_length, dict):
+        lengths = [length for length in by_length if length.isdigit()]
+        print(
+            "  SlidingWindowLog µs per hit by live log entries: "
+            + ", ".join(
+                f"{length}: {by_length[length]['admitted_us']} admitted / {by_length[length]['denied_us']} denied"
+                for length in lengths
+            )
+            + f" (slowest/fastest: {by_length.get('flatness')})"
+        )
     rows = section.get("strategies")
     if not isinstance(rows, dict) or not rows:
         print(f"  the plugin's own run: {section}")

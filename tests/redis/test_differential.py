@@ -10,7 +10,9 @@ state stored in Redis (packed doubles) must be the reference state, bit for bit.
 from __future__ import annotations
 
 import itertools
+import math
 import os
+import random
 import struct
 from typing import Any
 
@@ -61,6 +63,28 @@ def _stored(raw: bytes | str | None) -> State | None:
     return None if raw is None else struct.unpack(f"<{len(raw) // 8}d", raw)
 
 
+def _log_state(items: list[bytes]) -> State | None:
+    """The pure step's ``(expires_at, t1, c1, ...)`` from the script's list of running totals."""
+    if not items:
+        return None
+    expires_at, base = struct.unpack("<dd", items[0])
+    state: list[float] = [expires_at]
+    previous = base
+    for item in items[1:]:
+        t, total, _ = struct.unpack("<ddd", item)
+        state += [t, total - previous]
+        previous = total
+    return tuple(state)
+
+
+async def stored_state(raw_redis: Redis, state_key: str, strategy: ThrottleStrategy) -> State | None:
+    """The state the script keeps for ``strategy`` (a log is a list, every other state packed doubles)."""
+    if strategy.NAME == SlidingWindowLog.NAME:
+        items: list[bytes] = await raw_redis.lrange(state_key, 0, -1)  # type: ignore[assignment]
+        return _log_state(items)
+    return _stored(await raw_redis.get(state_key))
+
+
 async def _replay(
     backend: RedisBackend,
     raw_redis: Redis,
@@ -83,7 +107,7 @@ async def _replay(
             got = await backend.hit(key, strategy, rate, cost)
         context = f"event {step} at {now!r} (cost {cost}, {'peek' if is_peek else 'hit'}, {rate})"
         assert got == expected, context
-        stored = _stored(await raw_redis.get(state_key))
+        stored = await stored_state(raw_redis, state_key, strategy)
         assert stored == (None if reference is None else tuple(map(float, reference))), context
 
 
@@ -128,26 +152,110 @@ async def test_lua_agrees_when_the_rate_changes_between_hits(
     )
 
 
-async def test_a_log_too_long_for_one_unpack_call(make_backend: BackendFactory, raw_redis: Redis) -> None:
-    # Lua gives a call fewer than 8000 results: the script reads such a log in chunks.
+async def _seed_log(raw_redis: Redis, state_key: str, state: State, base: float = 0.0) -> None:
+    """Store a pure-step log state the way the script keeps it, running totals starting at ``base``."""
+    items = [struct.pack("<dd", state[0], base)]
+    total, newest = base, -math.inf
+    for t, cost in zip(state[1::2], state[2::2], strict=True):
+        total, newest = total + cost, max(newest, t)
+        items.append(struct.pack("<ddd", t, total, newest))
+    await raw_redis.delete(state_key)
+    for start in range(0, len(items), 1_000):
+        await raw_redis.rpush(state_key, *items[start : start + 1_000])
+    await raw_redis.pexpire(state_key, 3_600_000)
+
+
+async def _replay_log(
+    backend: RedisBackend,
+    raw_redis: Redis,
+    key: str,
+    reference: State,
+    clock: ManualClock,
+    events: list[tuple[float, int, Rate]],
+) -> None:
+    """Peek then hit with each (advance, cost, rate) on a seeded log: same decisions and state as the pure step."""
     strategy = SlidingWindowLog()
-    rate = Rate(limit=10_000, seconds=10)
-    start = 1_700_000_000_000.0
-    # 4_600 entries of cost 2, one per ms (9_201 doubles: two full chunks and a partial one); the oldest
-    # expire one by one from start + 1_000 on.
-    entries = itertools.chain.from_iterable((start - 9_000 + i, 2.0) for i in range(4_600))
-    reference: State = (start + 5_599, *entries)
-    clock = ManualClock(start + 1_000.5)
-    backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
-    state_key = KeyLayout("differential").state_key("long", strategy.NAME)
-    await raw_redis.set(state_key, struct.pack(f"<{len(reference)}d", *reference))
-    # Admitted, admitted at the same time (merged), admitted, denied (waits for old entries), admitted.
-    for cost, advance in ((1, 0.0), (1, 0.5), (600, 0.5), (1_000, 0.5), (1, 0.5)):
+    state_key = KeyLayout(backend.namespace).state_key(key, strategy.NAME)
+    for step, (advance, cost, rate) in enumerate(events):
+        clock.advance(advance)
         now = clock()
-        assert await backend.peek("long", strategy, rate, cost) == strategy.peek(reference, now, cost, rate)
+        context = f"event {step}: cost {cost} at {now!r} ({rate})"
+        assert await backend.peek(key, strategy, rate, cost) == strategy.peek(reference, now, cost, rate), context
         new_state, expected = strategy.step(reference, now, cost, rate)
-        assert await backend.hit("long", strategy, rate, cost) == expected, f"cost {cost} at {now!r}"
+        assert await backend.hit(key, strategy, rate, cost) == expected, context
         assert new_state is not None
         reference = new_state
-        assert _stored(await raw_redis.get(state_key)) == tuple(map(float, reference)), f"cost {cost} at {now!r}"
-        clock.advance(advance)
+        assert await stored_state(raw_redis, state_key, strategy) == tuple(map(float, reference)), context
+
+
+async def test_a_long_log_through_rate_changes(make_backend: BackendFactory, raw_redis: Redis) -> None:
+    # 5,000 entries of cost 2, one per ms, the oldest expiring from start + 1_000 on under the
+    # 10 s window; the rate then shrinks (many entries expire at once, then waits walk far into
+    # the log) and grows back (entries skipped but never dropped count again).
+    start = 1_700_000_000_000.0
+    entries = itertools.chain.from_iterable((start - 9_000 + i, 2.0) for i in range(5_000))
+    reference: State = (start - 4_001 + 10_000, *entries)
+    clock = ManualClock(start + 1_000.5)
+    backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
+    state_key = KeyLayout("differential").state_key("long", SlidingWindowLog.NAME)
+    await _seed_log(raw_redis, state_key, reference)
+    wide, narrow, tight = Rate(limit=10_000, seconds=10), Rate(limit=10_000, seconds=6), Rate(limit=4_000, seconds=10)
+    events = [
+        (0.0, 1, wide),  # admitted
+        (0.0, 1, wide),  # admitted at the same time: merged into the newest entry
+        (0.5, 600, wide),
+        (0.5, 1_000, wide),  # denied: waits for hundreds of the oldest entries
+        (0.0, 3_000, narrow),  # denied (only the window changed): no write
+        (0.0, 10_001, wide),  # can never pass
+        (0.0, 0, tight),  # over a limit lowered below what is logged: remaining is negative
+        (0.5, 1, narrow),  # admitted under the shorter window: 1,000s of entries dropped at once
+        (0.5, 1, wide),
+        (2_500.0, 1_700, tight),
+        (7_000.0, 9_999, wide),  # every entry expired: a fresh log
+    ]
+    await _replay_log(backend, raw_redis, "long", reference, clock, events)
+
+
+async def test_the_running_total_restarts_before_it_leaves_the_exact_range(
+    make_backend: BackendFactory, raw_redis: Redis
+) -> None:
+    # Totals are stored as doubles, exact up to 2**53: a log whose totals started near it
+    # restarts them from 0 before an admitted hit would push them past it.
+    start = 1_700_000_000_000.0
+    reference: State = (start + 1_000.0, start - 50.0, 3.0, start - 10.0, 4.0, start, 5.0)
+    clock = ManualClock(start + 0.5)
+    backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
+    state_key = KeyLayout("differential").state_key("totals", SlidingWindowLog.NAME)
+    await _seed_log(raw_redis, state_key, reference, base=float(2**53 - 20))
+    rate = Rate(limit=100, seconds=1)
+    events = [(0.0, 1, rate), (0.0, 7, rate), (10.0, 2, rate), (0.0, 90, rate), (945.0, 80, rate), (1.0, 2, rate)]
+    await _replay_log(backend, raw_redis, "totals", reference, clock, events)
+    items: list[bytes] = await raw_redis.lrange(state_key, 0, -1)  # type: ignore[assignment]
+    assert struct.unpack("<ddd", items[-1])[1] < 2**10  # restarted
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_a_log_agrees_when_clocks_disagree(make_backend: BackendFactory, raw_redis: Redis, seed: int) -> None:
+    # Instances whose clocks differ send times that go back and forth: the log then holds
+    # entries out of order, which the pure step keeps as they came.
+    draw = random.Random(seed)
+    start = 1_700_000_000_000.0
+    clock = ManualClock(start)
+    backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
+    state_key = KeyLayout("differential").state_key(f"skew-{seed}", SlidingWindowLog.NAME)
+    strategy = SlidingWindowLog()
+    rates = [Rate(limit=8, milliseconds=100), Rate(limit=5, milliseconds=40)]
+    reference: State | None = None
+    for step in range(300):
+        clock.set(clock() + draw.choice([0.0, 1.0, 7.5, -3.0, -20.0, 25.0, 60.0]))  # set: it may go back
+        now, cost, rate = clock(), draw.choice([0, 1, 1, 2, 3, 9]), draw.choice(rates)
+        context = f"event {step}: cost {cost} at {now!r} ({rate})"
+        if draw.random() < 0.2:
+            assert await backend.peek(f"skew-{seed}", strategy, rate, cost) == strategy.peek(
+                reference, now, cost, rate
+            ), context
+            continue
+        reference, expected = strategy.step(reference, now, cost, rate)
+        assert await backend.hit(f"skew-{seed}", strategy, rate, cost) == expected, context
+        stored = await stored_state(raw_redis, state_key, strategy)
+        assert stored == (None if reference is None else tuple(map(float, reference))), context

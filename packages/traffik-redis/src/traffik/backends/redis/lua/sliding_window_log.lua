@@ -1,81 +1,167 @@
--- traffik.strategies.SlidingWindowLog; state (expires_at, t1, c1, ..., tn, cn).
+-- traffik.strategies.SlidingWindowLog, on a Redis list whose cost per hit does
+-- not grow with the log: the same decisions as the pure step, whose state
+-- (expires_at, t1, c1, ..., tn, cn) is kept as
 --
--- The log has no fixed size, so it is read here rather than with load_state.
--- struct.unpack returns one Lua value per double and Lua allows a call fewer
--- than 8000 results, so a long log is unpacked in chunks of LOG_CHUNK.
-local LOG_CHUNK = 4000
-local raw = redis.call('GET', key)
-local state = nil
-local size = 0
-if raw and #raw >= 8 and #raw % 8 == 0 then
-  size = #raw / 8
-  local count = math.min(size, LOG_CHUNK)
-  state = { struct.unpack('<' .. string.rep('d', count), raw) }
-  local position = state[count + 1]
-  state[count + 1] = nil
-  while count < size do
-    local chunk = math.min(size - count, LOG_CHUNK)
-    local values = { struct.unpack('<' .. string.rep('d', chunk), raw, position) }
-    position = values[chunk + 1]
-    for index = 1, chunk do
-      state[count + index] = values[index]
-    end
-    count = count + chunk
+--   index 0      '<dd'  expires_at, base
+--   index 1..n   '<ddd' t_i, S_i, M_i     (24 bytes per entry)
+--
+-- S_i = base + c_1 + ... + c_i is a running total, so the cost of any run of
+-- entries is a difference of two totals (whole numbers, exact below 2^53),
+-- and M_i = max(t_1, ..., t_i). The pure step skips entries from the oldest
+-- while t + expire <= now; that passes entry i exactly when M_i + expire <= now
+-- (float addition is monotone), and M never decreases along the list, so the
+-- first live entry is found by a binary search, as is the entry a denied hit
+-- waits for (the first whose total reaches the excess). An admitted hit drops
+-- the skipped entries (LTRIM), writes the head and appends or merges one
+-- entry: a few O(1) commands, replicated as such. A hit reads O(log n)
+-- entries at most, and two in the steady state (the oldest entry is live).
+-- M is a maximum over the kept entries only: every dropped entry's time is
+-- below the first kept one's, or the walk would have stopped earlier.
+local TOTAL_MAX = 9007199254740992 -- 2^53: totals above it would not be exact
+
+local foreign = false -- the key holds something else: replaced on the next admitted hit
+
+-- Entry `index` of the list: t, S, M (nothing when malformed, which makes the key foreign).
+local function entry(index)
+  local raw = redis.call('LINDEX', key, index)
+  if raw and #raw == 24 then
+    return struct.unpack('<ddd', raw)
   end
-  kept_expiry = state[1]
-  if size < 3 or size % 2 == 0 then
-    state = nil
+  foreign = true
+end
+
+local expires_at, base = nil, 0
+local head = redis.pcall('LRANGE', key, 0, 1)
+if head.err then
+  foreign = true -- not a list (a value of another kind, or of an older version)
+elseif head[1] then
+  if #head[1] == 16 then
+    expires_at, base = struct.unpack('<dd', head[1])
+    kept_expiry = expires_at
+  else
+    foreign = true
   end
 end
 
-local first = 2
+local live = false -- some entry still counts (the pure step's `logged`)
+local size = 0 -- entries in the list, head excluded (read only when needed)
+local first = 1 -- index of the oldest entry that counts
 local used = 0
-local logged = nil
-if state ~= nil and state[1] > now then
-  -- state[1] was computed with the window of the last hit; a rate swapped
-  -- for a shorter window can leave every entry expired.
-  while first < size and state[first] + expire <= now do
-    first = first + 2
-  end
-  if first < size then
-    for index = first + 1, size, 2 do
-      used = used + state[index]
+local last_t, last_s, last_m
+if expires_at ~= nil and expires_at > now and head[2] then
+  last_t, last_s, last_m = entry(-1)
+  if not foreign and last_m + expire > now then
+    live = true
+    local _, head_s, head_m = struct.unpack('<ddd', head[2])
+    if head_m + expire <= now then
+      -- Some of the oldest have expired: the first live one lies in (dead, live].
+      size = redis.call('LLEN', key) - 1
+      local dead, live_at, step = 1, size, 1
+      base = head_s
+      while dead + step < live_at do
+        local _, s, m = entry(dead + step)
+        if foreign then
+          break
+        end
+        if m + expire > now then
+          live_at = dead + step
+          break
+        end
+        dead, base, step = dead + step, s, step * 2
+      end
+      while not foreign and live_at - dead > 1 do
+        local middle = dead + math.floor((live_at - dead) / 2)
+        local _, s, m = entry(middle)
+        if m ~= nil and m + expire > now then
+          live_at = middle
+        else
+          dead, base = middle, s
+        end
+      end
+      first = live_at
     end
-    logged = state
+    if not foreign then
+      used = last_s - base
+    end
   end
 end
+if foreign then
+  live, used, kept_expiry = false, 0, nil
+end
+
 local available = limit - used
 if cost > available then
-  if logged == nil or cost > limit then
+  if not live or cost > limit then
     local wait = expire
-    if logged ~= nil then
-      wait = logged[1] - now
+    if live then
+      wait = expires_at - now
     end
     return reply(false, wait, available)
   end
-  local excess = cost - available
-  local index = first
-  while true do
-    excess = excess - logged[index + 1]
-    if excess <= 0 then
-      break
-    end
-    index = index + 2
+  -- The oldest entry whose total since `base` reaches cost - available: the
+  -- walk's sum of costs then covers the excess. The newest one always does.
+  local target = base + (cost - available)
+  if size == 0 then
+    size = redis.call('LLEN', key) - 1
   end
-  return reply(false, time_until(logged[index] + expire), available)
+  local below, reached, reached_t = first - 1, size, last_t
+  while reached - below > 1 do
+    local middle = below + math.floor((reached - below) / 2)
+    local t, s = entry(middle)
+    if s ~= nil and s >= target then
+      reached, reached_t = middle, t
+    else
+      below = middle
+    end
+  end
+  return reply(false, time_until(reached_t + expire), available)
 end
-if cost == 0 then
-  return reply(true, 0, available)
+if cost == 0 or ARGV[5] ~= '1' then
+  return reply(true, 0, available - cost) -- a peek, or a hit of 0: nothing is written
 end
-if logged == nil then
-  store_state('<ddd', now + expire, now, cost)
-  return reply(true, 0, available - cost)
-end
--- The live entries (doubles first .. size) are kept as the bytes they already
--- are ('c0' packs a whole string) instead of being packed again one by one.
-if logged[size - 1] == now then
-  store_state('<dc0d', now + expire, raw:sub(first * 8 - 7, size * 8 - 8), logged[size] + cost)
+
+kept_expiry = now + expire
+if not live then
+  if head.err or head[1] then
+    redis.call('DEL', key) -- an expired log, or a value that is not one
+  end
+  redis.call('RPUSH', key, struct.pack('<dd', kept_expiry, 0), struct.pack('<ddd', now, cost, now))
 else
-  store_state('<dc0dd', now + expire, raw:sub(first * 8 - 7), now, cost)
+  if last_s > TOTAL_MAX - cost then
+    -- The running total would leave the exact range: restart it from 0 for the
+    -- live entries (once in 2^53 admitted cost units, minus the limit).
+    local kept = redis.call('LRANGE', key, first, -1)
+    redis.call('DEL', key)
+    redis.call('RPUSH', key, struct.pack('<dd', kept_expiry, 0))
+    for index = 1, #kept, 1000 do
+      local packed = {}
+      for offset = index, math.min(index + 999, #kept) do
+        local t, s, m = struct.unpack('<ddd', kept[offset])
+        packed[#packed + 1] = struct.pack('<ddd', t, s - base, m)
+      end
+      redis.call('RPUSH', key, unpack(packed))
+    end
+    last_s, base, first = last_s - base, 0, 1
+  end
+  if first > 1 then
+    -- The head and the skipped entries go in one LTRIM; the new head is pushed back.
+    redis.call('LTRIM', key, first, -1)
+    redis.call('LPUSH', key, struct.pack('<dd', kept_expiry, base))
+  else
+    redis.call('LSET', key, 0, struct.pack('<dd', kept_expiry, base))
+  end
+  if last_t == now then
+    redis.call('LSET', key, -1, struct.pack('<ddd', now, last_s + cost, last_m))
+  else
+    if now > last_m then
+      last_m = now
+    end
+    redis.call('RPUSH', key, struct.pack('<ddd', now, last_s + cost, last_m))
+  end
 end
+local ttl = math.ceil(kept_expiry - now)
+if ttl < 1 then
+  ttl = 1
+end
+redis.call('PEXPIRE', key, string.format('%d', ttl + ARGV[6]))
 return reply(true, 0, available - cost)
