@@ -27,8 +27,10 @@ def test_signature_matches_the_reference() -> None:
         ("lock_ttl", None),
         ("lock_blocking_timeout", None),
         ("clock", None),
+        ("max_keys", None),
     ]
     assert parameters["clock"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters["max_keys"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
 def test_defaults() -> None:

@@ -117,15 +117,17 @@ async def test_expired_keys_are_not_live(backend: InMemoryBackend, clock: Manual
 async def test_denied_hit_does_not_write(backend: InMemoryBackend) -> None:
     rate = Rate.parse("1/min")
     await backend.hit(KEY, FixedWindow(), rate)
-    shard = backend._shards[hash(KEY) % backend.number_of_shards]
+    shard = backend._tables[FixedWindow.NAME][hash(KEY) % backend._slots]
     stored = shard[KEY]
     assert not (await backend.hit(KEY, FixedWindow(), rate)).allowed
     assert shard[KEY] is stored
 
 
 async def test_load_and_store_state(backend: InMemoryBackend, clock: ManualClock) -> None:
-    await backend.store_state(KEY, (clock() + 500, 3), 500)
+    await backend.store_state(KEY, (clock() + 500, 3), 500, strategy=CountingStrategy.NAME)
     assert await backend.load_state(KEY) == (clock() + 500, 3)
+    assert await backend.load_state(KEY, strategy=CountingStrategy.NAME) == (clock() + 500, 3)
+    assert await backend.load_state(KEY, strategy=FixedWindow.NAME) is None
     decision = await backend.hit(KEY, CountingStrategy(), Rate(limit=5, milliseconds=1000))
     assert decision.hits_remaining == 1
 
@@ -146,8 +148,8 @@ async def test_sliding_log_subclass_runs_the_pure_step(backend: InMemoryBackend)
         NAME = "custom-log"
 
     await backend.hit(KEY, CustomLog(), RATE)
-    assert backend._shards[hash(KEY) % backend.number_of_shards][KEY][2] == 1
-    assert all(not shard for shard in backend._log_shards)
+    assert backend._tables["custom-log"][hash(KEY) % backend._slots][KEY][2] == 1
+    assert all(not slot for slot in backend._logs)
 
 
 async def test_keys_are_independent(backend: InMemoryBackend) -> None:
@@ -195,8 +197,9 @@ async def test_keys_spread_over_every_shard(clock: ManualClock) -> None:
     backend = InMemoryBackend(number_of_shards=4, clock=clock, cleanup_frequency=None)
     for n in range(400):
         await backend.hit(f"client-{n}", FixedWindow(), RATE)
-    assert all(len(shard) > 0 for shard in backend._shards)
-    assert sum(len(shard) for shard in backend._shards) == len(backend) == 400
+    per_shard = [sum(len(slot) for _, slot in slots) for slots in backend._shard_slots]
+    assert all(count > 0 for count in per_shard)
+    assert sum(per_shard) == len(backend) == 400
 
 
 async def test_concurrent_hits_admit_exactly_the_limit(backend: InMemoryBackend, strategy: ThrottleStrategy) -> None:

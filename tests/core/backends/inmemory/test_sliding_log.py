@@ -121,8 +121,8 @@ async def test_short_logs_stay_compact_tuples_and_long_ones_go_native() -> None:
             expected.wait_ms,
             expected.hits_remaining,
         )
-        native = any(isinstance(shard.get("busy"), NativeLog) for shard in backend._log_shards)
+        native = any(isinstance(shard.get("busy"), NativeLog) for shard in backend._logs)
         assert native == (hit >= 8), hit  # 8 entries fit the tuple; the 9th moves the log
         assert await backend.load_state("busy") == reference
     await backend.hit("quiet", strategy, rate)
-    assert not any("quiet" in shard for shard in backend._log_shards)
+    assert not any("quiet" in shard for shard in backend._logs)

@@ -29,11 +29,11 @@ async def _fill(backend: InMemoryBackend, prefix: str, count: int, rate: Rate) -
 
 
 def _stored(backend: InMemoryBackend) -> int:
-    return sum(map(len, backend._shards)) + sum(map(len, backend._log_shards))
+    return sum(len(slot) for _, slot in backend._all_slots)
 
 
 def _stored_in(backend: InMemoryBackend, index: int) -> int:
-    return len(backend._shards[index]) + len(backend._log_shards[index])
+    return sum(len(slot) for _, slot in backend._shard_slots[index])
 
 
 async def test_sweep_drops_expired_states_and_keeps_live_ones(clock: ManualClock) -> None:
@@ -159,3 +159,57 @@ def test_stopped_sweep_task_sweeps_no_more() -> None:
         return _stored(backend)
 
     assert run_virtual(main) == 10
+
+
+# -- sweeping in slices ------------------------------------------------------------
+
+
+async def _expired_backend(clock: ManualClock, count: int, slice_keys: int) -> InMemoryBackend:
+    backend = InMemoryBackend(number_of_shards=1, clock=clock, cleanup_frequency=None)
+    backend.SWEEP_SLICE = slice_keys  # type: ignore[misc]  # a smaller slice for the test, on this instance only
+    await _fill(backend, "short", count, SHORT)
+    clock.advance(1_000)
+    return backend
+
+
+@pytest.mark.parametrize("slice_keys", [500, 10], ids=["whole-slots", "within-a-slot"])
+async def test_a_sweep_examines_at_most_one_slice_of_keys_per_step(clock: ManualClock, slice_keys: int) -> None:
+    # 10,000 keys over 64 slots: ~156 per slot, so a 500-key slice takes whole slots
+    # and a 10-key slice walks through a snapshot of each slot.
+    backend = await _expired_backend(clock, 10_000, slice_keys)
+    tally = [0]
+    slices = list(backend._sweep_steps(0, tally))
+    assert max(slices) <= slice_keys
+    assert sum(slices) == tally[0] == 10_000
+    assert len(slices) >= 10_000 // slice_keys
+    assert _stored(backend) == backend._count == 0
+
+
+async def test_hits_between_slices_are_kept_and_counted(clock: ManualClock) -> None:
+    backend = await _expired_backend(clock, 3_000, 100)
+    steps = 0
+    for _ in backend._sweep_steps(0, [0]):
+        await backend.hit(f"fresh-{steps}", FixedWindow(), LONG)
+        await backend.hit(f"short-{steps}", FixedWindow(), LONG)  # an expired key, live again
+        steps += 1
+    # Every expired key is gone, every key hit during the sweep is live and counted.
+    assert _stored(backend) == backend._count == len(backend) == 2 * steps
+
+
+async def test_the_sweep_yields_to_the_event_loop_between_slices(clock: ManualClock) -> None:
+    backend = await _expired_backend(clock, 5_000, 100)
+    seen: list[int] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        while not done.is_set():
+            seen.append(_stored(backend))
+            await asyncio.sleep(0)
+
+    task = asyncio.ensure_future(probe())
+    assert await backend.sweep_shard_in_slices(0) == 5_000
+    done.set()
+    await task
+    # Other tasks ran while the sweep was under way and saw it progress slice by slice.
+    assert len(set(seen)) >= 5_000 // 100 - 1
+    assert seen == sorted(seen, reverse=True)

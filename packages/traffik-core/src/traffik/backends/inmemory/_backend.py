@@ -1,16 +1,17 @@
-"""The in-process backend: dictionaries, a synchronous step, an incremental sweep."""
+"""The in-process backend: dictionaries, a synchronous step, a sweep in slices, an optional bound."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, Final
-from urllib.parse import parse_qsl, urlsplit
 
 from traffik.backends.base import ErrorPolicy, ThrottleBackend
 from traffik.backends.inmemory._sliding_log import NativeLog
+from traffik.backends.inmemory._store import SEGMENTS, RoomMaker, Slot, expiry_of, sweep_slices
+from traffik.backends.inmemory._url import namespace_from_url
 from traffik.clock import Clock
 from traffik.exceptions import ConfigurationError
 from traffik.locks import LocalLock, LocalLockTable, LockKind
@@ -23,6 +24,8 @@ __all__ = ["InMemoryBackend"]
 _LOCK_KINDS: Final = ("fair", "unfair")
 _SMALL_LOG: Final = 17
 """Longest sliding-window-log tuple kept as is: its expiry and up to 8 (time, cost) entries."""
+_GENERIC: Final = ""
+"""Table of states stored by :meth:`InMemoryBackend.store_state` without a strategy name."""
 
 
 class InMemoryBackend(ThrottleBackend):
@@ -35,14 +38,25 @@ class InMemoryBackend(ThrottleBackend):
 
     Each instance owns its own storage: two backends never see each other's
     data, whatever their namespaces, and :meth:`clear` empties this one only.
+    States are kept per strategy (like Redis and Memcached keys), so after
+    :meth:`~traffik.throttles.HTTPThrottle.update_strategy` the new strategy
+    starts afresh instead of reading the old one's state.
 
     Expired states are dropped lazily when their key is hit, and by a periodic
-    sweep. Storage is split into ``number_of_shards`` dictionaries and the sweep
-    is incremental: every ``cleanup_frequency / number_of_shards`` seconds it
-    scans a single shard, so one full pass takes ``cleanup_frequency`` seconds
-    and no single tick pauses the event loop for long (more shards, shorter
-    pauses). A live state is never evicted to save memory: there is no size cap
-    that could let a throttled client back in.
+    sweep. Storage is split into ``number_of_shards`` shards and the sweep is
+    incremental: every ``cleanup_frequency / number_of_shards`` seconds it
+    sweeps a single shard, so one full pass takes ``cleanup_frequency``
+    seconds, and it sweeps that shard in slices of at most
+    :attr:`SWEEP_SLICE` keys, yielding to the event loop between slices: no
+    sweep holds the loop for long, however many keys there are.
+
+    By default nothing bounds the number of keys (every live state is kept
+    until it expires). ``max_keys`` caps it: a new key that would exceed the
+    cap first reclaims expired keys, else evicts the examined key that expires
+    soonest among those that are *not spent* (whose last hit was admitted and
+    left at least one hit of quota); a throttled client is never evicted, so
+    eviction never lets it back in early. If every examined key is spent, the
+    new key is refused: its hit is denied until one of them expires.
 
     Args:
         namespace: Name of this backend's data, used in ``repr`` and URLs.
@@ -58,6 +72,8 @@ class InMemoryBackend(ThrottleBackend):
         lock_ttl: Override of ``TRAFFIK_DEFAULT_LOCK_TTL`` (seconds).
         lock_blocking_timeout: Override of ``TRAFFIK_DEFAULT_BLOCKING_TIMEOUT`` (seconds).
         clock: Milliseconds clock; tests inject a :class:`~traffik.clock.ManualClock`.
+        max_keys: Most keys stored at once (an int >= 1), or ``None`` (the
+            default) for no bound; see above for what happens at the bound.
 
     Raises:
         ConfigurationError: Any invalid parameter, named with its value.
@@ -76,6 +92,8 @@ class InMemoryBackend(ThrottleBackend):
 
     NAME: ClassVar[str] = "inmemory"
     URL_SCHEMES: ClassVar[tuple[str, ...]] = ("memory", "inmemory")
+    SWEEP_SLICE: ClassVar[int] = 1_024
+    """Most keys the sweep examines before it yields to the event loop."""
 
     def __init__(
         self,
@@ -92,6 +110,7 @@ class InMemoryBackend(ThrottleBackend):
         lock_blocking_timeout: float | None = None,
         *,
         clock: Clock | None = None,
+        max_keys: int | None = None,
     ) -> None:
         super().__init__(
             namespace,
@@ -118,11 +137,25 @@ class InMemoryBackend(ThrottleBackend):
             )
         if lock_kind not in _LOCK_KINDS:
             raise ConfigurationError(f"InMemoryBackend: lock_kind must be 'fair' or 'unfair', got {lock_kind!r}")
+        if max_keys is not None and (isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1):
+            raise ConfigurationError(f"InMemoryBackend: max_keys must be an int >= 1 or None, got {max_keys!r}")
         self.number_of_shards: int = number_of_shards
         self.cleanup_frequency: float | None = None if cleanup_frequency is None else float(cleanup_frequency)
         self.lock_kind: LockKind = lock_kind
-        self._shards: list[dict[str, State]] = [{} for _ in range(number_of_shards)]
-        self._log_shards: list[dict[str, NativeLog]] = [{} for _ in range(number_of_shards)]
+        self.max_keys: int | None = max_keys
+        # A key's slot is hash(key) % _slots; slot s belongs to shard s % number_of_shards.
+        self._slots = number_of_shards * SEGMENTS
+        self._tables: dict[str, list[dict[str, State]]] = {}
+        self._logs: list[dict[str, NativeLog]] = [{} for _ in range(self._slots)]
+        self._shard_slots: list[list[tuple[str, Slot]]] = [[] for _ in range(number_of_shards)]
+        self._all_slots: list[tuple[str, Slot]] = []
+        self._add_slots(SlidingWindowLog.NAME, self._logs)
+        self._count = 0
+        """Keys stored (live or expired but not yet reclaimed)."""
+        self._limit: float = math.inf if max_keys is None else max_keys
+        # (strategy name, key) of spent keys: tracked only under a bound, to exempt them from eviction.
+        self._spent: set[tuple[str, str]] | None = None if max_keys is None else set()
+        self._room = RoomMaker()
         self._locks = LocalLockTable(
             kind=lock_kind,
             blocking=self.lock_blocking,
@@ -133,6 +166,44 @@ class InMemoryBackend(ThrottleBackend):
         self._sweeper: asyncio.Task[None] | None = None
         self._users = 0
 
+    # -- storage layout ---------------------------------------------------
+
+    def _add_slots(self, name: str, slots: list[dict[str, Any]]) -> None:
+        for index, slot in enumerate(slots):
+            self._shard_slots[index % self.number_of_shards].append((name, slot))
+            self._all_slots.append((name, slot))
+
+    def _table(self, name: str) -> list[dict[str, State]]:
+        """The slots of strategy ``name``'s states (created on its first hit)."""
+        table = self._tables.get(name)
+        if table is None:
+            table = self._tables[name] = [{} for _ in range(self._slots)]
+            self._add_slots(name, table)
+        return table
+
+    def _forget(self, name: str, key: str) -> None:
+        """Account for a key that is no longer stored."""
+        self._count -= 1
+        if self._spent is not None:
+            self._spent.discard((name, key))
+
+    def _mark(self, name: str, key: str, decision: Decision) -> None:
+        """Remember whether a stored key is spent (only under ``max_keys``)."""
+        assert self._spent is not None
+        if decision.allowed and decision.hits_remaining >= 1:
+            self._spent.discard((name, key))
+        else:
+            self._spent.add((name, key))
+
+    def _admit_new_key(self, now: float) -> Decision | None:
+        """Make room for one more key; ``None`` if there is room, else the refusal of the new key."""
+        assert self._spent is not None
+        freed, wait_ms = self._room.make_room(self._all_slots, self._spent, now)
+        if not freed:
+            return Decision(False, wait_ms, 0)
+        self._count -= freed
+        return None
+
     # -- the hit path -----------------------------------------------------
 
     async def hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
@@ -142,19 +213,32 @@ class InMemoryBackend(ThrottleBackend):
         # The exact class only: a subclass may change the step the native log mirrors.
         if type(strategy) is SlidingWindowLog:
             return self._log_hit(key, strategy, rate, cost, True)
-        shard = self._shards[hash(key) % self.number_of_shards]
+        name = strategy.NAME
+        table = self._tables.get(name)
+        if table is None:
+            table = self._table(name)
+        slot = table[hash(key) % self._slots]
         now = self.clock()
-        state = shard.get(key)
-        if state is not None and state[0] <= now:
-            state = None
+        stored = slot.get(key)
+        state = stored if stored is not None and stored[0] > now else None
         new_state, decision = strategy.step(state, now, cost, rate)
         if new_state is not state:
             if new_state is None:
-                shard.pop(key, None)
+                if stored is not None:
+                    del slot[key]
+                    self._forget(name, key)
                 return decision
-            shard[key] = new_state
+            if stored is None:
+                if self._count >= self._limit:
+                    refused = self._admit_new_key(now)
+                    if refused is not None:
+                        return refused
+                self._count += 1
+            slot[key] = new_state
         elif new_state is None:
             return decision
+        if self._spent is not None:
+            self._mark(name, key, decision)
         # Inline with_reset(): this is the hottest path of the in-memory backend.
         reset = new_state[0] - now
         if reset > 0:
@@ -168,68 +252,107 @@ class InMemoryBackend(ThrottleBackend):
         if type(strategy) is SlidingWindowLog:
             return self._log_hit(key, strategy, rate, cost, False)
         now = self.clock()
-        state = self._shards[hash(key) % self.number_of_shards].get(key)
+        table = self._tables.get(strategy.NAME)
+        state = None if table is None else table[hash(key) % self._slots].get(key)
         if state is not None and state[0] <= now:
             state = None
         return with_reset(strategy.peek(state, now, cost, rate), state, now)
 
     def _log_hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, consume: bool) -> Decision:
-        index = hash(key) % self.number_of_shards
-        logs = self._log_shards[index]
+        index = hash(key) % self._slots
+        logs = self._logs[index]
         log = logs.get(key)
         now = self.clock()
+        name = SlidingWindowLog.NAME
         if log is not None:
-            return log.hit(now, cost, rate) if consume else log.peek(now, cost, rate)
+            if not consume:
+                return log.peek(now, cost, rate)
+            decision = log.hit(now, cost, rate)
+            if self._spent is not None:
+                self._mark(name, key, decision)
+            return decision
         # A short log stays the pure step's compact tuple (most keys see a few
         # hits per window); once it outgrows _SMALL_LOG it moves to a native
         # log, whose hits are O(1) however long it gets.
-        shard = self._shards[index]
-        state = shard.get(key)
-        if state is not None and state[0] <= now:
-            state = None
+        slot = self._table(name)[index]
+        stored = slot.get(key)
+        state = stored if stored is not None and stored[0] > now else None
         if not consume:
             return with_reset(strategy.peek(state, now, cost, rate), state, now)
         new_state, decision = strategy.step(state, now, cost, rate)
         if new_state is not state:
             if new_state is None:
-                shard.pop(key, None)
-            elif len(new_state) > _SMALL_LOG:
-                shard.pop(key, None)
+                if stored is not None:
+                    del slot[key]
+                    self._forget(name, key)
+                return with_reset(decision, new_state, now)
+            if stored is None:
+                if self._count >= self._limit:
+                    refused = self._admit_new_key(now)
+                    if refused is not None:
+                        return refused
+                self._count += 1
+            if len(new_state) > _SMALL_LOG:
+                slot.pop(key, None)
                 logs[key] = NativeLog.from_state(new_state)
             else:
-                shard[key] = new_state
+                slot[key] = new_state
+        elif new_state is None:
+            return decision
+        if self._spent is not None:
+            self._mark(name, key, decision)
         return with_reset(decision, new_state, now)
 
     # -- storage primitives (the generic path and introspection) ----------
 
-    async def load_state(self, key: str) -> State | None:
+    async def load_state(self, key: str, *, strategy: str | None = None) -> State | None:
         """The live state stored under ``key`` (``None`` if absent or expired).
+
+        Args:
+            key: The throttle key.
+            strategy: The ``NAME`` of the strategy whose state to read; by
+                default, the state of any strategy that has a live one.
 
         A natively stored sliding-window log is returned in the strategy's
         tuple layout.
         """
-        index = hash(key) % self.number_of_shards
+        index = hash(key) % self._slots
         now = self.clock()
-        state = self._shards[index].get(key)
-        if state is not None and state[0] > now:
-            return state
-        log = self._log_shards[index].get(key)
-        if log is not None and log.expires_at > now:
-            return log.as_state()
+        names = list(self._tables) if strategy is None else [strategy]
+        for name in names:
+            table = self._tables.get(name)
+            state = None if table is None else table[index].get(key)
+            if state is not None and state[0] > now:
+                return state
+        if strategy is None or strategy == SlidingWindowLog.NAME:
+            log = self._logs[index].get(key)
+            if log is not None and log.expires_at > now:
+                return log.as_state()
         return None
 
-    async def store_state(self, key: str, state: State, ttl_ms: int) -> None:
-        """Store ``state`` under ``key``; it expires at ``state[0]``, which the caller derives ``ttl_ms`` from."""
-        index = hash(key) % self.number_of_shards
-        self._log_shards[index].pop(key, None)
-        self._shards[index][key] = state
+    async def store_state(self, key: str, state: State, ttl_ms: int, *, strategy: str = _GENERIC) -> None:
+        """Store ``state`` under ``key`` for strategy ``NAME`` ``strategy``.
+
+        It expires at ``state[0]``, which the caller derives ``ttl_ms`` from.
+        Hits read the states of their own strategy's ``NAME`` only; without
+        ``strategy``, the state is kept apart from every strategy's.
+        """
+        index = hash(key) % self._slots
+        if strategy == SlidingWindowLog.NAME and self._logs[index].pop(key, None) is not None:
+            self._count -= 1
+        slot = self._table(strategy)[index]
+        if key not in slot:
+            self._count += 1
+        slot[key] = state
 
     async def clear(self) -> None:
         """Drop every state of this backend (and nothing of any other backend)."""
-        for shard in self._shards:
-            shard.clear()
-        for log_shard in self._log_shards:
-            log_shard.clear()
+        for _, slot in self._all_slots:
+            slot.clear()
+        self._count = 0
+        if self._spent is not None:
+            self._spent.clear()
+        self._room.reset()
 
     def lock(self, name: str) -> LocalLock:
         """A process-local lock named ``name``, of ``lock_kind``, honouring the ``lock_*`` settings."""
@@ -242,37 +365,48 @@ class InMemoryBackend(ThrottleBackend):
     def __len__(self) -> int:
         """Number of keys whose state has not expired."""
         now = self.clock()
-        live = 0
-        for shard in self._shards:
-            live += sum(1 for state in shard.values() if state[0] > now)
-        for log_shard in self._log_shards:
-            live += sum(1 for log in log_shard.values() if log.expires_at > now)
-        return live
+        return sum(1 for _, slot in self._all_slots for stored in slot.values() if expiry_of(stored) > now)
 
     # -- expiry -----------------------------------------------------------
 
-    def sweep_shard(self, index: int | None = None) -> int:
-        """Drop the expired states of one shard; returns how many were dropped.
+    def _sweep_steps(self, index: int, tally: list[int]) -> Iterator[int]:
+        """Sweep shard ``index`` slice by slice; yields the keys each slice examined, adds the drops to ``tally``."""
+        spent = self._spent
 
-        Args:
-            index: The shard to sweep; by default the next one in turn, which
-                is what the periodic cleanup does on every tick.
-        """
+        def dropped(name: str, keys: list[str]) -> None:
+            self._count -= len(keys)
+            tally[0] += len(keys)
+            if spent is not None:
+                spent.difference_update((name, key) for key in keys)
+
+        yield from sweep_slices(self._shard_slots[index], self.clock, self.SWEEP_SLICE, dropped)
+
+    def _next_shard_index(self, index: int | None) -> int:
         if index is None:
             index = self._next_shard
             self._next_shard = (index + 1) % self.number_of_shards
         elif isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.number_of_shards:
             raise ValueError(f"shard index must be in 0..{self.number_of_shards - 1}, got {index!r}")
-        now = self.clock()
-        shard = self._shards[index]
-        expired = [key for key, state in shard.items() if state[0] <= now]
-        for key in expired:
-            del shard[key]
-        log_shard = self._log_shards[index]
-        expired_logs = [key for key, log in log_shard.items() if log.expires_at <= now]
-        for key in expired_logs:
-            del log_shard[key]
-        return len(expired) + len(expired_logs)
+        return index
+
+    def sweep_shard(self, index: int | None = None) -> int:
+        """Drop the expired states of one shard at once; returns how many were dropped.
+
+        Args:
+            index: The shard to sweep; by default the next one in turn, which
+                is what the periodic cleanup does on every tick (in slices).
+        """
+        tally = [0]
+        for _ in self._sweep_steps(self._next_shard_index(index), tally):
+            pass
+        return tally[0]
+
+    async def sweep_shard_in_slices(self, index: int | None = None) -> int:
+        """Like :meth:`sweep_shard`, yielding to the event loop after every :attr:`SWEEP_SLICE` keys."""
+        tally = [0]
+        for _ in self._sweep_steps(self._next_shard_index(index), tally):
+            await asyncio.sleep(0)
+        return tally[0]
 
     def sweep(self) -> int:
         """Sweep every shard at once; returns how many expired states were dropped."""
@@ -281,7 +415,7 @@ class InMemoryBackend(ThrottleBackend):
     async def _sweep_forever(self, interval: float) -> None:
         while True:
             await asyncio.sleep(interval)
-            self.sweep_shard()
+            await self.sweep_shard_in_slices()
 
     @property
     def cleanup_running(self) -> bool:
@@ -332,40 +466,18 @@ class InMemoryBackend(ThrottleBackend):
             >>> InMemoryBackend.from_url("memory://?namespace=api").namespace
             'api'
         """
-        if not isinstance(url, str):
-            raise ConfigurationError(f"InMemoryBackend.from_url: url must be a string, got {url!r}")
-        try:
-            parts = urlsplit(url)
-        except ValueError as exc:
-            raise ConfigurationError(f"InMemoryBackend.from_url: invalid URL {url!r}: {exc}") from None
-        if parts.scheme.lower() not in cls.URL_SCHEMES or not url.lower().startswith(f"{parts.scheme.lower()}://"):
-            raise ConfigurationError(f"InMemoryBackend.from_url: expected 'memory://' or 'inmemory://', got {url!r}")
-        if parts.netloc or parts.path or parts.fragment:
-            raise ConfigurationError(
-                f"InMemoryBackend.from_url: an in-memory URL takes no host or path, got {url!r} "
-                "(use 'memory://?namespace=name')"
-            )
-        try:
-            query = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-        except ValueError:
-            raise ConfigurationError(f"InMemoryBackend.from_url: malformed query in {url!r}") from None
-        for name, _ in query:
-            if name != "namespace":
-                raise ConfigurationError(
-                    f"InMemoryBackend.from_url: unknown query parameter {name!r} in {url!r} (only 'namespace')"
-                )
-        if len(query) > 1:
-            raise ConfigurationError(f"InMemoryBackend.from_url: namespace given more than once in {url!r}")
-        if query:
+        namespace = namespace_from_url(url, cls.URL_SCHEMES)
+        if namespace is not None:
             if "namespace" in options:
                 raise ConfigurationError(
                     f"InMemoryBackend.from_url: namespace given both in {url!r} and as a keyword argument"
                 )
-            options["namespace"] = query[0][1]
+            options["namespace"] = namespace
         return cls(**options)
 
     def __repr__(self) -> str:
+        bound = "" if self.max_keys is None else f", max_keys={self.max_keys!r}"
         return (
             f"InMemoryBackend(namespace={self.namespace!r}, persistent={self.persistent!r}, "
-            f"number_of_shards={self.number_of_shards!r}, cleanup_frequency={self.cleanup_frequency!r})"
+            f"number_of_shards={self.number_of_shards!r}, cleanup_frequency={self.cleanup_frequency!r}{bound})"
         )
