@@ -16,6 +16,7 @@ import importlib.util
 import inspect
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -37,7 +38,7 @@ def _example_id(path: Path) -> str:
 def _marks(path: Path) -> list[pytest.MarkDecorator]:
     text = path.read_text(encoding="utf-8")
     marks = []
-    if "REDIS_URL" in text or "RedisServer(" in text:
+    if any(name in text for name in ("REDIS_URL", "REDIS_TLS_URL", "REDIS_CLUSTER_URL", "RedisServer(")):
         marks.append(pytest.mark.redis)
     if "MEMCACHED_SERVERS" in text:
         marks.append(pytest.mark.memcached)
@@ -65,6 +66,28 @@ def _run_example(path: Path) -> None:
         gc.collect()
 
 
+@pytest.fixture(scope="module")
+def redis_tls_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``rediss://...?ssl_ca_certs=...`` of a TLS-only server (see tests/redis/tls.py)."""
+    from tests.redis.tls import TlsRedisServer, make_certificates
+
+    server = TlsRedisServer(make_certificates(tmp_path_factory.mktemp("docs-tls")))
+    server.start()
+    try:
+        yield server.ca_url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_cluster_url() -> Iterator[str]:
+    """``redis+cluster://`` with the seeds of a 3-primary cluster (see tests/redis/cluster_topology.py)."""
+    from tests.redis.cluster_topology import replicated_cluster
+
+    with replicated_cluster(replicas=0) as cluster:
+        yield cluster.url
+
+
 def test_examples_exist() -> None:
     assert len(EXAMPLES) >= 20
 
@@ -75,6 +98,10 @@ def test_example_runs(path: Path, request: pytest.FixtureRequest, monkeypatch: p
     if "REDIS_URL" in text:
         redis: RedisServer = request.getfixturevalue("redis_server")
         monkeypatch.setenv("REDIS_URL", redis.url)
+    if "REDIS_TLS_URL" in text:
+        monkeypatch.setenv("REDIS_TLS_URL", request.getfixturevalue("redis_tls_url"))
+    if "REDIS_CLUSTER_URL" in text:
+        monkeypatch.setenv("REDIS_CLUSTER_URL", request.getfixturevalue("redis_cluster_url"))
     if "MEMCACHED_SERVERS" in text:
         servers: tuple[MemcachedServer, MemcachedServer] = request.getfixturevalue("memcached_servers")
         monkeypatch.setenv("MEMCACHED_SERVERS", ",".join(f"{s.host}:{s.port}" for s in servers))

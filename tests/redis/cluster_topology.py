@@ -1,7 +1,7 @@
 """A Redis Cluster with replicas on loopback ports, and the admin steps that change its topology.
 
-Six ``redis-server --cluster-enabled yes`` processes (three primaries, one
-replica each) joined by ``redis-cli --cluster create --cluster-replicas 1``,
+By default six ``redis-server --cluster-enabled yes`` processes (three primaries,
+one replica each) joined by ``redis-cli --cluster create --cluster-replicas 1``,
 with a short ``cluster-node-timeout`` so the cluster notices a paused node
 quickly. The admin helpers use their own plain redis-py clients, so they never
 share connections with the backend under test.
@@ -128,8 +128,8 @@ class ReplicatedCluster:
 
 
 @contextmanager
-def replicated_cluster(primaries: int = 3) -> Iterator[ReplicatedCluster]:
-    """Start ``primaries`` primaries with one replica each; stop them all at the end."""
+def replicated_cluster(primaries: int = 3, replicas: int = 1) -> Iterator[ReplicatedCluster]:
+    """Start ``primaries`` primaries with ``replicas`` replicas each; stop them all at the end."""
     servers = [
         RedisServer(
             port=free_port(),
@@ -146,7 +146,7 @@ def replicated_cluster(primaries: int = 3) -> Iterator[ReplicatedCluster]:
                 "0",
             ),
         )
-        for _ in range(2 * primaries)
+        for _ in range(primaries * (1 + replicas))
     ]
     cli = shutil.which("redis-cli")
     try:
@@ -156,7 +156,7 @@ def replicated_cluster(primaries: int = 3) -> Iterator[ReplicatedCluster]:
             server.start()
         subprocess.run(
             [cli, "--cluster", "create", *(f"{s.host}:{s.port}" for s in servers),
-             "--cluster-replicas", "1", "--cluster-yes"],
+             "--cluster-replicas", str(replicas), "--cluster-yes"],
             check=True, capture_output=True, timeout=60,
         )  # fmt: skip
         cluster = ReplicatedCluster(servers, primaries)
