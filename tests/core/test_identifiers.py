@@ -100,3 +100,14 @@ def test_invalid_configuration() -> None:
     with pytest.raises(ConfigurationError, match=r"TrustedProxies: ipv6_prefix.*129"):
         TrustedProxies(["10.0.0.1"], ipv6_prefix=129)
     assert TrustedProxies("10.0.0.1").is_trusted("10.0.0.1")
+
+
+def test_remote_address_with_a_prefix_on_odd_peers() -> None:
+    identify = remote_address(ipv6_prefix=64)
+    assert identify(request(None)) == UNKNOWN_ADDRESS
+    assert identify(request("::ffff:192.0.2.1")) == "192.0.2.1"  # IPv4 clients are unaffected
+    assert identify(request("/run/app.sock")) == "/run/app.sock"
+    assert identify(request("not:an:address")) == "not:an:address"
+    long_text = "f:" * 40
+    assert identify(request(long_text)) == long_text
+    assert not TrustedProxies(["::/0"]).is_trusted(long_text)
