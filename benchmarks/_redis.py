@@ -141,7 +141,7 @@ async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str,
     """
     client = Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
     backend = RedisBackend(client, namespace="bench")
-    kept = KeptConnections(client.connection_pool, limit=1, wait_timeout=10)
+    kept = KeptConnections(client.connection_pool, limit=1)
     keys = _keys()
     try:
         sha = await client.script_load(_FLOOR_SCRIPT)

@@ -113,9 +113,11 @@ class RedisBackend(ThrottleBackend):
 
     **Lifecycle.** The connection pool is created from ``url`` at
     :meth:`initialize` (or on first use) and closed by :meth:`close`. A client
-    passed as ``url`` belongs to the application: it is used as is (with its
-    own timeouts) and never closed. Hits bypass redis-py's per-command pool
-    checkout: up to ``max_connections`` connections are kept for them (see
+    passed as ``url`` belongs to the application: it is used with its own
+    options and never closed; its own timeouts apply, and ``socket_timeout``
+    still bounds each hit on it (connecting included) where they do not.
+    Hits bypass redis-py's per-command pool checkout: up to
+    ``max_connections`` connections are kept for them (see
     :mod:`traffik.backends.redis._connections`) and go back to the pool at
     :meth:`close`; more concurrent hits queue for a free connection rather than
     fail with "Too many connections". With ``persistent=False`` (the default)
@@ -150,8 +152,10 @@ class RedisBackend(ThrottleBackend):
         clock_margin_ms: Extra key lifetime in ms whenever a client clock decides (``clock``
             given, or the fallback path); a whole number >= 0.
         max_connections: Connections kept for hits, hence hits in flight at once (never more
-            than half of a given client's pool); more concurrent hits wait for one, up to
-            ``socket_timeout``. A whole number >= 1.
+            than half of a given client's pool); more concurrent hits wait for one for as long
+            as Redis keeps answering: waiting is not a failure, a hit that fails with no reply
+            from Redis since it began is, and the waiting ones then fail with it. A whole
+            number >= 1.
         require_startup_connection: Fail :meth:`initialize` (the lifespan's start-up) when
             Redis cannot be reached; ``False`` logs a warning and starts anyway, and hits
             follow ``on_error`` until Redis answers. Rejected credentials or TLS fail either way.
@@ -213,6 +217,13 @@ class RedisBackend(ThrottleBackend):
                 f"RedisBackend: max_connections must be a whole number >= 1, got {max_connections!r}"
             )
         self.max_connections = max_connections
+        self.call_timeout: float | None
+        """Set to ``None`` (no throttle-side timer around each hit) wherever this backend bounds
+        every step of a hit itself: connecting, the command, asking Sentinel, each by its
+        timeout, while waiting for a kept connection is contention, not a failure (see
+        :mod:`traffik.backends.redis._connections`). An outer timer would count a long queue
+        as an outage. Left unset (the throttle's default) for a client passed in whose
+        commands this backend cannot bound (a cluster or single-connection client)."""
         if not isinstance(require_startup_connection, bool):
             raise ConfigurationError(
                 f"RedisBackend: require_startup_connection must be True or False, got {require_startup_connection!r}"
@@ -227,9 +238,12 @@ class RedisBackend(ThrottleBackend):
             self._url, self._client, self._owns_client = None, url, False
             self.cluster = isinstance(url, RedisCluster)
             self._kept = self._keep_connections(url)
+            if self._kept is not None:
+                self.call_timeout = None  # see the attribute's note above
         elif isinstance(url, str):
             check_url(url, cluster)
             self._url, self._client, self._owns_client = url, None, True
+            self.call_timeout = None  # see the attribute's note above
             self.cluster = cluster or is_cluster_url(url)
         else:
             raise ConfigurationError(
@@ -533,7 +547,10 @@ class RedisBackend(ThrottleBackend):
         limit = self.max_connections
         if isinstance(pool_size, int):
             limit = min(limit, max(1, pool_size // 2))
-        return KeptConnections(pool, limit, self.socket_timeout)
+        # A client passed in keeps its own options, but a hit on it is still bounded by
+        # socket_timeout (a default redis-py client has no timeout at all).
+        hit_timeout = None if self._owns_client else self.socket_timeout
+        return KeptConnections(pool, limit, hit_timeout)
 
     def __repr__(self) -> str:
         where = redact(self._url) if self._url is not None else type(self._client).__name__

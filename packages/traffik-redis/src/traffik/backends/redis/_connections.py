@@ -8,34 +8,57 @@ turns): together more client time than the round trip itself. So the backend
 takes connections out of the client's pool once and keeps them: a hit pops an
 idle one, writes its packed command, reads the reply and pushes it back.
 
-Three rules keep a kept connection safe to reuse:
+Kept connections stay on redis-py's public path for everything but the write
+of a command on an open, idle socket:
 
-* **A reply is never left unread.** Writing never waits, so a hit can only be
-  interrupted (timeout, lost socket, cancellation) while reading, and
-  redis-py's ``read_response`` then disconnects the connection; the next hit
-  reconnects it. A connection that comes back here is either in step with the
-  server or closed; an error *reply* (``NOSCRIPT``) leaves it in step.
+* **Connecting is redis-py's.** A connection that is not connected is
+  connected with ``connection.connect()``: the client's handshake (``AUTH``,
+  ``SELECT``, ``HELLO``), its retry policy and, for a Sentinel-managed client,
+  the question to Sentinel of where the primary is now.
 * **A closed socket is noticed before use.** Like the pool at checkout, an
   idle connection the server closed (restart, ``CLIENT KILL``, idle timeout)
-  is disconnected before its next command, which then reconnects.
+  is disconnected before its next command, which then reconnects. The check
+  reads the connection's streams when it recognises them (no await: this runs
+  on every hit); when it does not (a redis-py that renamed them), it asks
+  redis-py's own ``can_read()`` instead, so a rename only costs speed.
+* **Health checks are redis-py's.** A connection with a
+  ``health_check_interval`` sends through ``send_packed_command``, which pings
+  when the interval has passed.
+* **A reply is never left unread.** A hit interrupted anywhere (timeout, lost
+  socket, cancellation, a failed handshake) leaves its connection
+  disconnected, as redis-py's ``read_response`` does; the next hit reconnects
+  it. An error *reply* (``NOSCRIPT``) leaves it in step.
+* **A demoted primary is left.** ``READONLY`` (or redis-py's Sentinel
+  translation of it, "The previous master is now a slave") means the server
+  behind these connections is a replica now: the connection and every idle one
+  are disconnected, so the next hits reconnect, through Sentinel when the
+  client is Sentinel-managed.
 * **At most ``limit`` connections.** More concurrent hits wait, first come
-  first served, for one to come back (bounded by ``wait_timeout``), instead of
-  opening connections until the pool refuses with "Too many connections".
+  first served, for one to come back. Waiting is not failing: a queue that
+  moves is only contention, however long it is, so waiting has no timeout of
+  its own. What ends it is evidence that Redis is down: when a command fails
+  (timeout, connection error) and Redis sent no reply on any kept connection
+  since that command began, the waiting ones fail at once with the same kind
+  of error, rather than each taking its turn to time out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import sys
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
-from redis.exceptions import MaxConnectionsError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import MaxConnectionsError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 __all__ = ["KeptConnections"]
+
+_T = TypeVar("_T")
 
 
 def _takes_command_name(pool: ConnectionPool) -> bool:
@@ -50,28 +73,34 @@ class KeptConnections:
     Args:
         pool: The redis-py pool the connections come from (and go back to on :meth:`release_all`).
         limit: Most connections kept, hence most commands in flight at once.
-        wait_timeout: Seconds a command may wait for a free connection (``None``: no limit).
+        hit_timeout: Seconds one command may take, checkout and connecting included,
+            wherever the pool's own timeouts do not already bound it to that (``None``:
+            only the pool's own timeouts apply).
     """
 
     __slots__ = (
+        "_answered",
+        "_checkout_bound",
         "_closed",
         "_get_connection",
         "_held",
+        "_hit_timeout",
         "_idle",
         "_legacy_get",
         "_waiters",
         "encode",
         "limit",
         "pool",
-        "wait_timeout",
     )
 
-    def __init__(self, pool: ConnectionPool, limit: int, wait_timeout: float | None) -> None:
+    def __init__(self, pool: ConnectionPool, limit: int, hit_timeout: float | None = None) -> None:
         self.pool = pool
         self.limit = limit
-        self.wait_timeout = wait_timeout
+        self._hit_timeout = None if _pool_bounds_commands(pool, hit_timeout) else hit_timeout
+        self._checkout_bound = self._hit_timeout or _longest_pool_timeout(pool)
         self._idle: list[AbstractConnection] = []
         self._waiters: deque[asyncio.Future[AbstractConnection]] = deque()
+        self._answered = 0  # replies received: how a failure tells a dead server from a slow command
         self._held = 0
         self._closed = False
         self._legacy_get = _takes_command_name(pool)
@@ -84,18 +113,26 @@ class KeptConnections:
         """How many connections are out of the pool: idle here or carrying a command."""
         return self._held
 
+    @property
+    def hit_timeout(self) -> float | None:
+        """The bound this object puts on each command itself (``None`` when the pool's timeouts do)."""
+        return self._hit_timeout
+
     async def call(self, command: bytes) -> Any:
         """Send one packed command on a kept connection and return its reply (redis-py's exceptions propagate)."""
         connection = self._idle.pop() if self._idle else await self._acquire()
+        answered, started = self._answered, asyncio.get_running_loop().time()
         try:
-            if _closed_while_idle(connection):
-                await connection.disconnect()  # the next write reconnects it
-            writer = getattr(connection, "_writer", None) if connection.is_connected else None
-            if isinstance(writer, asyncio.StreamWriter):
-                _write(writer, command)
+            if self._hit_timeout is None:
+                reply = await self._exchange(connection, command)
             else:
-                await connection.send_packed_command(command, check_health=False)
-            return await connection.read_response()
+                reply = await _within(self._hit_timeout, self._exchange(connection, command))
+            self._answered += 1
+            return reply
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            if not _fired_late(exc, started, self._hit_timeout or _longest_timeout(connection)):
+                self._after_failure(exc, answered)
+            raise
         finally:
             await self._give_back(connection)
 
@@ -111,30 +148,81 @@ class KeptConnections:
             self._held -= 1
             await self.pool.release(connection)
 
+    async def _exchange(self, connection: AbstractConnection, command: bytes) -> Any:
+        try:
+            streams = _streams(connection)
+            if streams is not None and _open(streams) and not connection.health_check_interval:
+                streams[1].write(command)  # see _open: the transport sends it at once
+            else:
+                await _send_on_public_path(connection, command, streams)
+            return await connection.read_response()
+        except ResponseError as exc:  # a reply: the connection is in step
+            if isinstance(exc, ReadOnlyError):
+                await self._leave_demoted_primary(connection)
+            raise
+        except BaseException as exc:
+            # Interrupted (timeout, lost socket, cancellation, a failed handshake): the
+            # socket may be out of step, so it is never reused. redis-py has usually
+            # disconnected it already; not on every version for every step.
+            if connection.is_connected:
+                await connection.disconnect(nowait=True)
+            if isinstance(exc.__context__, ReadOnlyError):  # redis-py's Sentinel translation of READONLY
+                await self._leave_demoted_primary(connection)
+            raise
+
+    async def _leave_demoted_primary(self, connection: AbstractConnection) -> None:
+        """The server answered ``READONLY``: every connection to it reconnects (Sentinel finds the new primary)."""
+        if connection.is_connected:
+            await connection.disconnect(nowait=True)
+        idle, self._idle = self._idle, []
+        for other in idle:
+            await other.disconnect(nowait=True)
+            await self._give_back(other)
+
+    def _after_failure(self, exc: BaseException, answered: int) -> None:
+        """Fail the waiting commands if ``exc`` shows Redis down: no reply came since the failed command began.
+
+        Waiting out each one's own timeout, a connection at a time, would hold the
+        last of a long queue for many timeouts. A demoted primary is not down:
+        its connections reconnect to the new one. Nor is a timeout that fired
+        late (see :func:`_fired_late`).
+        """
+        if self._answered != answered or not self._waiters or isinstance(exc.__context__, ReadOnlyError):
+            return
+        waiters, self._waiters = self._waiters, deque()
+        kind = RedisTimeoutError if isinstance(exc, RedisTimeoutError) else RedisConnectionError
+        message = f"a command just failed with no reply from Redis since it began ({exc}); this one waited for it"
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_exception(kind(message))
+
     async def _acquire(self) -> AbstractConnection:
         if self._held < self.limit:
             self._held += 1
+            answered, started = self._answered, asyncio.get_running_loop().time()
             try:
-                if self._legacy_get:
-                    return await self._get_connection("EVALSHA")
-                return await self._get_connection()
-            except MaxConnectionsError:
+                return await self._checkout()
+            except BaseException as exc:
+                self._held -= 1
+                full = _pool_is_full(exc)
+                failed = isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError))
+                if failed and not full and not _fired_late(exc, started, self._checkout_bound):
+                    self._after_failure(exc, answered)
                 # The application's own use filled a pool we share: wait for one of ours.
-                self._held -= 1
-                if self._held == 0:
+                if self._held == 0 or not full:
                     raise
-            except BaseException:
-                self._held -= 1
-                raise
         return await self._wait()
+
+    async def _checkout(self) -> AbstractConnection:
+        checkout = self._get_connection("EVALSHA") if self._legacy_get else self._get_connection()
+        if self._hit_timeout is None:
+            return await checkout
+        return await _within(self._hit_timeout, checkout)
 
     async def _wait(self) -> AbstractConnection:
         loop = asyncio.get_running_loop()
         waiter: asyncio.Future[AbstractConnection] = loop.create_future()
         self._waiters.append(waiter)
-        expiry = None
-        if self.wait_timeout is not None:
-            expiry = loop.call_later(self.wait_timeout, _expire, waiter, self.limit, self.wait_timeout)
         try:
             return await waiter
         except BaseException:
@@ -142,9 +230,6 @@ class KeptConnections:
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 await self._give_back(waiter.result())
             raise
-        finally:
-            if expiry is not None:
-                expiry.cancel()
 
     async def _give_back(self, connection: AbstractConnection) -> None:
         while self._waiters:
@@ -159,32 +244,125 @@ class KeptConnections:
         self._idle.append(connection)
 
 
-def _closed_while_idle(connection: AbstractConnection) -> bool:
-    """Whether the server closed ``connection`` (or it failed) since its last command.
+_Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
+
+
+def _streams(connection: AbstractConnection) -> _Streams | None:
+    """The connected socket's streams, or ``None`` when not connected or not recognised.
+
+    redis-py keeps them in private attributes. ``None`` sends the hit down the
+    public path, so a redis-py that renames them makes hits slower, never
+    skips a check (``tests/redis/test_connections.py`` checks they are found).
+    """
+    reader = getattr(connection, "_reader", None)
+    writer = getattr(connection, "_writer", None)
+    if isinstance(reader, asyncio.StreamReader) and isinstance(writer, asyncio.StreamWriter):
+        return reader, writer
+    return None
+
+
+def _open(streams: _Streams) -> bool:
+    """Whether the server has not closed the socket (nor has it failed) since its last command.
 
     The pool makes a like check on every checkout. Without it, the first hit
     after a Redis restart would fail on a socket the server had already closed.
-    The stream's own state is read, the same on every redis-py version and
-    parser, and without an await: this runs on every hit.
+    When it holds, the command is handed to the transport, which sends it at
+    once: ``send_packed_command`` would do the same, but under a socket timeout
+    through ``asyncio.wait_for`` (a task and two more event-loop turns per
+    command). No wait is needed: a kept connection carries one small command at
+    a time, so the transport's buffer never fills, and a dead socket surfaces
+    when the reply is read.
     """
-    reader = getattr(connection, "_reader", None) if connection.is_connected else None
-    return isinstance(reader, asyncio.StreamReader) and (reader.at_eof() or reader.exception() is not None)
+    reader, writer = streams
+    return not (reader.at_eof() or reader.exception() is not None or writer.transport.is_closing())
 
 
-def _write(writer: asyncio.StreamWriter, command: bytes) -> None:
-    """Hand a command to a connected socket's transport, which sends it at once.
+async def _send_on_public_path(connection: AbstractConnection, command: bytes, streams: _Streams | None) -> None:
+    """Make ``connection`` ready and send ``command`` with redis-py's public API only."""
+    if connection.is_connected:
+        stale = not _open(streams) if streams is not None else await _closed_or_dirty(connection)
+        if stale:
+            await connection.disconnect()
+    if not connection.is_connected:
+        # connect(), not send_packed_command's own reconnect: from redis-py 6 on, that one
+        # skips SentinelManagedConnection.connect() and so never asks Sentinel where the
+        # primary went.
+        await connection.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+    await connection.send_packed_command(command)  # pings first when a health check is due
 
-    ``send_packed_command`` does the same, but under a socket timeout it wraps
-    the write in ``asyncio.wait_for``: a task and two more event-loop turns per
-    command, about a third of a bare round trip's client time. No wait is needed:
-    a kept connection carries one small command at a time, so the transport's
-    buffer never fills, and a dead socket surfaces when the reply is read.
+
+async def _closed_or_dirty(connection: AbstractConnection) -> bool:
+    """redis-py's own checkout probe: closed by the server, failed, or unread data waiting."""
+    # can_read() from redis-py 8 on; can_read_destructive() before (deprecated since).
+    probe: Callable[[], Awaitable[object]] | None = getattr(connection, "can_read", None)
+    if probe is None:
+        probe = connection.can_read_destructive
+    try:
+        # False: nothing to read. True or data: out of step. b"" (before 8): end of stream.
+        return (await probe()) is not False
+    except (RedisConnectionError, RedisTimeoutError, OSError):
+        return True
+    except ResponseError:
+        raise
+    except Exception:  # "Buffer is closed" and the like: not usable as it is
+        return True
+
+
+def _longest_timeout(connection: AbstractConnection) -> float | None:
+    """The longest of the connection's own timeouts (``None`` when one of them is unbounded)."""
+    limits = (connection.socket_timeout, connection.socket_connect_timeout)
+    return None if None in limits else max(limit for limit in limits if limit is not None)
+
+
+def _fired_late(exc: BaseException, started: float, bound: float | None) -> bool:
+    """Whether ``exc`` is a timeout that took well over ``bound``: the event loop was held up, not Redis.
+
+    A burst of work that holds the loop (thousands of requests arriving in one
+    turn) delays every timer due meanwhile, and replies already received wait
+    unread behind it: no client can tell that from a silent server. It is not
+    evidence of an outage, so it fails only its own command.
     """
-    writer.write(command)
+    if bound is None or not isinstance(exc, RedisTimeoutError):
+        return False
+    return asyncio.get_running_loop().time() - started > 1.5 * bound
 
 
-def _expire(waiter: asyncio.Future[AbstractConnection], limit: int, seconds: float) -> None:
-    if not waiter.done():
-        waiter.set_exception(
-            RedisTimeoutError(f"all {limit} connections stayed busy for {seconds} s (max_connections={limit})")
-        )
+def _longest_pool_timeout(pool: ConnectionPool) -> float | None:
+    """The longest timeout the pool gives its connections (``None`` when one of them is unbounded)."""
+    options = pool.connection_kwargs
+    limits = [options.get("socket_timeout"), options.get("socket_connect_timeout")]
+    numbers = [float(limit) for limit in limits if isinstance(limit, (int, float)) and limit > 0]
+    return max(numbers) if len(numbers) == len(limits) else None
+
+
+def _pool_bounds_commands(pool: ConnectionPool, seconds: float | None) -> bool:
+    """Whether the pool's connections time out connecting and reading within ``seconds`` by themselves."""
+    if seconds is None:
+        return True
+    longest = _longest_pool_timeout(pool)
+    return longest is not None and longest <= seconds
+
+
+def _pool_is_full(exc: BaseException) -> bool:
+    """``MaxConnectionsError``, or what redis-py before 7.2 raises: ``ConnectionError("Too many connections")``."""
+    if isinstance(exc, MaxConnectionsError):
+        return True
+    return type(exc) is RedisConnectionError and exc.args == ("Too many connections",)
+
+
+if sys.version_info >= (3, 11):
+
+    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        try:
+            async with asyncio.timeout(seconds):
+                return await awaitable
+        except TimeoutError:
+            raise RedisTimeoutError(f"no answer from Redis within {seconds} s (RedisBackend socket_timeout)") from None
+
+else:
+
+    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
+        try:
+            return await asyncio.wait_for(awaitable, seconds)
+        except asyncio.TimeoutError:
+            raise RedisTimeoutError(f"no answer from Redis within {seconds} s (RedisBackend socket_timeout)") from None
