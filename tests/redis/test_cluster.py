@@ -15,7 +15,6 @@ from traffik.clock import ManualClock
 from traffik.exceptions import BackendError, BackendTimeoutError, ConfigurationError
 from traffik.rates import Rate
 from traffik.strategies import FixedWindow
-from traffik.testing import RedisServer
 
 from tests.redis.cluster_topology import ReplicatedCluster, replicated_cluster
 from tests.redis.conftest import Cluster, unique_namespace
@@ -93,12 +92,13 @@ def test_cluster_mode_needs_a_tcp_url() -> None:
         RedisBackend("unix:///tmp/redis.sock", cluster=True)
 
 
-def _node_owning(backend: RedisBackend, cluster: Cluster, state_key: str) -> RedisServer:
-    client = backend._client_here()
-    assert isinstance(client, RedisCluster)
-    owner = client.get_node_from_key(state_key)
-    assert owner is not None
-    return next(node for node in cluster.nodes if node.port == owner.port)
+async def _owner_port(cluster: Cluster, key: str) -> int:
+    async with Redis.from_url(cluster.url) as raw:
+        slot = int(await raw.execute_command("CLUSTER", "KEYSLOT", key))  # type: ignore[no-untyped-call]
+        for low, high, (_, port, *_) in await raw.execute_command("CLUSTER", "SLOTS"):  # type: ignore[no-untyped-call]
+            if low <= slot <= high:
+                return int(port)
+    raise AssertionError(f"no node serves slot {slot}")
 
 
 @pytest.mark.parametrize("client_kind", ["owned", "passed-in"])
@@ -109,16 +109,19 @@ async def test_a_timed_out_hit_on_a_paused_node_is_counted_at_most_once(
     # and in redis-py 5.x whatever `retry` says): each retry would run the script again.
     clock = ManualClock(1_700_000_000_000.0)
     namespace = unique_namespace("cluster")
+    port = await _owner_port(redis_cluster, KeyLayout(namespace).state_key("paused", FixedWindow.NAME))
+    node = next(server for server in redis_cluster.nodes if server.port == port)
+    # Seeds other than the node to pause, so the client's refresh after the timeout finds the others.
+    seeds = [f"{server.host}:{server.port}" for server in redis_cluster.nodes if server is not node]
     passed: RedisCluster | None = None
     if client_kind == "passed-in":
-        passed = RedisCluster.from_url(redis_cluster.url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        passed = RedisCluster.from_url(f"redis://{seeds[0]}", socket_timeout=0.5, socket_connect_timeout=0.5)
         backend = RedisBackend(passed, namespace=namespace, clock=clock)
     else:
-        backend = RedisBackend(redis_cluster.url, namespace=namespace, cluster=True, clock=clock)
+        backend = RedisBackend(f"redis+cluster://{','.join(seeds)}", namespace=namespace, clock=clock)
     strategy, rate = FixedWindow(), Rate.parse("100/min")
     try:
         assert (await backend.hit("paused", strategy, rate)).hits_remaining == 99  # connections are open
-        node = _node_owning(backend, redis_cluster, KeyLayout(namespace).state_key("paused", strategy.NAME))
         node.pause()
         try:
             started = time.perf_counter()
