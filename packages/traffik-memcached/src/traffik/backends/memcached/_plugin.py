@@ -5,7 +5,8 @@ not import aiomcache. Everything it registers is named by a lazy loader string:
 
 * backend ``memcached`` (``traffik.backends.memcached:MemcachedBackend``),
   URL scheme ``memcached``;
-* the native ``incr``/``add`` implementation of ``fixed-window`` for backend
+* the native ``incr``/``add`` implementation of ``fixed-window`` and the
+  bounded-log ``gets``/``cas`` runner of ``sliding-window-log`` for backend
   ``memcached`` (every other strategy runs in the backend's generic
   ``gets``/``cas`` loop, which needs no registration).
 """
@@ -38,5 +39,10 @@ def traffik_register_strategy_implementations() -> list[StrategyImplementationIn
             backend="memcached",
             strategy="fixed-window",
             loader="traffik.backends.memcached._fixed_window:FIXED_WINDOW_RUNNER",
-        )
+        ),
+        StrategyImplementationInfo(
+            backend="memcached",
+            strategy="sliding-window-log",
+            loader="traffik.backends.memcached._sliding_log:SLIDING_LOG_RUNNER",
+        ),
     ]
