@@ -73,9 +73,9 @@ class KeptConnections:
     Args:
         pool: The redis-py pool the connections come from (and go back to on :meth:`release_all`).
         limit: Most connections kept, hence most commands in flight at once.
-        hit_timeout: Seconds one command may take, checkout and connecting included,
-            wherever the pool's own timeouts do not already bound it to that (``None``:
-            only the pool's own timeouts apply).
+        hit_timeout: Seconds that checking out or connecting a connection, and then waiting
+            for a reply, may each take, wherever the pool's own timeouts do not already
+            bound them to that (``None``: only the pool's own timeouts apply).
     """
 
     __slots__ = (
@@ -87,6 +87,7 @@ class KeptConnections:
         "_hit_timeout",
         "_idle",
         "_legacy_get",
+        "_read_timeout",
         "_waiters",
         "encode",
         "limit",
@@ -98,6 +99,9 @@ class KeptConnections:
         self.limit = limit
         self._hit_timeout = None if _pool_bounds_commands(pool, hit_timeout) else hit_timeout
         self._checkout_bound = self._hit_timeout or _longest_pool_timeout(pool)
+        # Reads are bounded through redis-py's own read timeout (no timer of ours on the hot
+        # path); the client's own socket_timeout still wins where it is shorter.
+        self._read_timeout = _shorter(self._hit_timeout, pool.connection_kwargs.get("socket_timeout"))
         self._idle: list[AbstractConnection] = []
         self._waiters: deque[asyncio.Future[AbstractConnection]] = deque()
         self._answered = 0  # replies received: how a failure tells a dead server from a slow command
@@ -123,10 +127,7 @@ class KeptConnections:
         connection = self._idle.pop() if self._idle else await self._acquire()
         answered, started = self._answered, asyncio.get_running_loop().time()
         try:
-            if self._hit_timeout is None:
-                reply = await self._exchange(connection, command)
-            else:
-                reply = await _within(self._hit_timeout, self._exchange(connection, command))
+            reply = await self._exchange(connection, command)
             self._answered += 1
             return reply
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
@@ -153,9 +154,18 @@ class KeptConnections:
             streams = _streams(connection)
             if streams is not None and _open(streams) and not connection.health_check_interval:
                 streams[1].write(command)  # see _open: the transport sends it at once
-            else:
+            elif self._hit_timeout is None:
                 await _send_on_public_path(connection, command, streams)
-            return await connection.read_response()
+            else:
+                await _within(self._hit_timeout, _send_on_public_path(connection, command, streams))
+            if self._read_timeout is None:
+                return await connection.read_response()
+            reply = await connection.read_response(timeout=self._read_timeout)
+            if reply is None:  # how redis-py reports that a read timeout it was given expired
+                raise RedisTimeoutError(
+                    f"no reply from Redis within {self._read_timeout} s (RedisBackend socket_timeout)"
+                )
+            return reply
         except ResponseError as exc:  # a reply: the connection is in step
             if isinstance(exc, ReadOnlyError):
                 await self._leave_demoted_primary(connection)
@@ -306,6 +316,13 @@ async def _closed_or_dirty(connection: AbstractConnection) -> bool:
         raise
     except Exception:  # "Buffer is closed" and the like: not usable as it is
         return True
+
+
+def _shorter(bound: float | None, own: object) -> float | None:
+    """``bound``, or the client's own timeout ``own`` where that one is shorter."""
+    if bound is None:
+        return None
+    return min(bound, float(own)) if isinstance(own, (int, float)) and own > 0 else bound
 
 
 def _longest_timeout(connection: AbstractConnection) -> float | None:
