@@ -38,7 +38,8 @@ def _example_id(path: Path) -> str:
 def _marks(path: Path) -> list[pytest.MarkDecorator]:
     text = path.read_text(encoding="utf-8")
     marks = []
-    if any(name in text for name in ("REDIS_URL", "REDIS_TLS_URL", "REDIS_CLUSTER_URL", "RedisServer(")):
+    redis_names = ("REDIS_URL", "REDIS_TLS_URL", "REDIS_CLUSTER_URL", "REDIS_SENTINEL_URL", "RedisServer(")
+    if any(name in text for name in redis_names):
         marks.append(pytest.mark.redis)
     if "MEMCACHED_SERVERS" in text:
         marks.append(pytest.mark.memcached)
@@ -88,6 +89,18 @@ def redis_cluster_url() -> Iterator[str]:
         yield cluster.url
 
 
+@pytest.fixture(scope="module")
+def redis_sentinel_url() -> Iterator[str]:
+    """``redis+sentinel://`` of a primary, a replica and a Sentinel (see tests/redis/topologies.py)."""
+    from tests.redis.topologies import SentinelTopology
+
+    topology = SentinelTopology.start()
+    try:
+        yield topology.url
+    finally:
+        topology.stop()
+
+
 def test_examples_exist() -> None:
     assert len(EXAMPLES) >= 20
 
@@ -102,6 +115,8 @@ def test_example_runs(path: Path, request: pytest.FixtureRequest, monkeypatch: p
         monkeypatch.setenv("REDIS_TLS_URL", request.getfixturevalue("redis_tls_url"))
     if "REDIS_CLUSTER_URL" in text:
         monkeypatch.setenv("REDIS_CLUSTER_URL", request.getfixturevalue("redis_cluster_url"))
+    if "REDIS_SENTINEL_URL" in text:
+        monkeypatch.setenv("REDIS_SENTINEL_URL", request.getfixturevalue("redis_sentinel_url"))
     if "MEMCACHED_SERVERS" in text:
         servers: tuple[MemcachedServer, MemcachedServer] = request.getfixturevalue("memcached_servers")
         monkeypatch.setenv("MEMCACHED_SERVERS", ",".join(f"{s.host}:{s.port}" for s in servers))
