@@ -32,6 +32,7 @@ import random
 from typing import TYPE_CHECKING, Final, Protocol
 
 from traffik.backends.base import decode_state, encode_state, peek_or_reset, step_or_reset
+from traffik.backends.memcached._batching import MAX_BATCH, BatchingRunner, Hit
 from traffik.backends.memcached._keys import expiry_seconds
 from traffik.rates import Rate
 from traffik.strategies._base import Decision, State, ThrottleStrategy, with_reset
@@ -51,9 +52,6 @@ _BACKOFF_CAP_S: Final = 0.005
 
 CONTENTION_WAIT_MS: Final = 1_000.0
 """Wait announced to hits denied because other processes won every ``cas`` race on their key."""
-
-MAX_BATCH: Final = 512
-"""Most queued hits applied in one ``gets``/``cas`` round (bounds the synchronous work per round)."""
 
 
 class Target(Protocol):
@@ -101,29 +99,7 @@ def _live(raw: bytes | None, now: float) -> State | None:
     return state if state and state[0] > now else None
 
 
-class _Hit:
-    """One queued hit and the future its caller awaits."""
-
-    __slots__ = ("cost", "future", "key", "rate", "strategy")
-
-    def __init__(
-        self, strategy: ThrottleStrategy, rate: Rate, cost: int, key: str, future: asyncio.Future[Decision] | None
-    ) -> None:
-        self.strategy, self.rate, self.cost, self.key, self.future = strategy, rate, cost, key, future
-
-
-class _Queue:
-    """The hits of one memcached key waiting behind the one in flight (in this process and loop)."""
-
-    __slots__ = ("drainer", "loop", "pending")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.pending: list[_Hit] = []
-        self.drainer: asyncio.Task[None] | None = None
-
-
-class CasRunner:
+class CasRunner(BatchingRunner):
     """Runs any strategy's pure step in a ``gets``/``cas`` retry loop, batching a key's concurrent hits.
 
     One ``gets`` for a denied hit, ``gets`` + ``cas`` (or ``add``) for an
@@ -133,8 +109,11 @@ class CasRunner:
 
     strategy_class: type[ThrottleStrategy] | None = None
 
-    def __init__(self) -> None:
-        self._queues: dict[tuple[MemcachedClient, bytes], _Queue] = {}
+    async def locate(
+        self, target: Target, key: str, strategy: ThrottleStrategy, rate: Rate, now: float
+    ) -> tuple[MemcachedClient, bytes]:
+        """The state's server and key: one per strategy and throttle key."""
+        return await target.locate(strategy.NAME, key)
 
     def step(
         self, strategy: ThrottleStrategy, state: State | None, now: float, cost: int, rate: Rate, key: str
@@ -142,56 +121,7 @@ class CasRunner:
         """The pure step of one hit (a subclass may bound the state it produces)."""
         return step_or_reset(strategy, state, now, cost, rate, key)
 
-    async def hit(self, target: Target, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int) -> Decision:
-        """Apply one hit: at once if its key is idle, else in the next batch of that key."""
-        client, mkey = await target.locate(strategy.NAME, key)
-        slot = (client, mkey)
-        loop = asyncio.get_running_loop()
-        queue = self._queues.get(slot)
-        if queue is not None and queue.loop is loop:
-            future: asyncio.Future[Decision] = loop.create_future()
-            queue.pending.append(_Hit(strategy, rate, cost, key, future))
-            return await future
-        # The key is idle: this hit runs in its caller's task (no task is created on
-        # the uncontended path); hits arriving meanwhile queue up for a drainer.
-        queue = self._queues[slot] = _Queue(loop)
-        try:
-            return (await self._apply(target, client, mkey, [_Hit(strategy, rate, cost, key, None)]))[0]
-        finally:
-            if queue.pending:
-                # A task of its own, so that no caller's cancellation strands the others.
-                queue.drainer = loop.create_task(self._drain(target, client, slot, queue))
-            elif self._queues.get(slot) is queue:
-                del self._queues[slot]
-
-    async def _drain(
-        self, target: Target, client: MemcachedClient, slot: tuple[MemcachedClient, bytes], queue: _Queue
-    ) -> None:
-        try:
-            while queue.pending:
-                # Callers that gave up (timed out, cancelled) are dropped before they consume anything.
-                waiting = [hit for hit in queue.pending if hit.future is not None and not hit.future.done()]
-                batch, queue.pending = waiting[:MAX_BATCH], waiting[MAX_BATCH:]
-                if not batch:
-                    continue
-                try:
-                    decisions = await self._apply(target, client, slot[1], batch)
-                except Exception as exc:  # the store failed: every hit of this round sees the error
-                    for hit in batch:
-                        if hit.future is not None and not hit.future.done():
-                            hit.future.set_exception(exc)
-                    continue
-                for hit, decision in zip(batch, decisions, strict=True):
-                    if hit.future is not None and not hit.future.done():
-                        hit.future.set_result(decision)
-        finally:
-            if self._queues.get(slot) is queue:
-                del self._queues[slot]
-            for hit in queue.pending:  # only if this task itself was cancelled (loop shutdown)
-                if hit.future is not None:
-                    hit.future.cancel()
-
-    async def _apply(self, target: Target, client: MemcachedClient, mkey: bytes, batch: list[_Hit]) -> list[Decision]:
+    async def apply(self, target: Target, client: MemcachedClient, mkey: bytes, batch: list[Hit]) -> list[Decision]:
         """Apply ``batch`` in order on one read state with one write; retry the round on a lost race."""
         clock, retries = target.clock, target.max_retries
         step = self.step
