@@ -88,6 +88,7 @@ class KeptConnections:
         "_idle",
         "_legacy_get",
         "_read_timeout",
+        "_silent_at",
         "_waiters",
         "encode",
         "limit",
@@ -103,7 +104,8 @@ class KeptConnections:
         # path); the client's own socket_timeout still wins where it is shorter.
         self._read_timeout = _shorter(self._hit_timeout, pool.connection_kwargs.get("socket_timeout"))
         self._idle: list[AbstractConnection] = []
-        self._waiters: deque[asyncio.Future[AbstractConnection]] = deque()
+        self._waiters: deque[asyncio.Future[AbstractConnection | None]] = deque()
+        self._silent_at = -1  # _answered when a checkout last timed out
         self._answered = 0  # replies received: how a failure tells a dead server from a slow command
         self._held = 0
         self._closed = False
@@ -207,21 +209,50 @@ class KeptConnections:
                 waiter.set_exception(kind(message))
 
     async def _acquire(self) -> AbstractConnection:
-        if self._held < self.limit:
+        while self._held < self.limit:
             self._held += 1
             answered, started = self._answered, asyncio.get_running_loop().time()
             try:
-                return await self._checkout()
+                connection = await self._checkout()
             except BaseException as exc:
                 self._held -= 1
                 full = _pool_is_full(exc)
                 failed = isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError))
                 if failed and not full and not _fired_late(exc, started, self._checkout_bound):
-                    self._after_failure(exc, answered)
+                    self._after_checkout_failure(exc, answered)
                 # The application's own use filled a pool we share: wait for one of ours.
                 if self._held == 0 or not full:
                     raise
-        return await self._wait()
+                break
+            self._answered += 1  # a handshake answered: Redis is there
+            return connection
+        while True:
+            handed = await self._wait()
+            if handed is not None:
+                return handed
+            # Woken to take the place of a checkout that failed.
+            if self._held < self.limit:
+                return await self._acquire()
+
+    def _after_checkout_failure(self, exc: BaseException, answered: int) -> None:
+        """Like :meth:`_after_failure`, but a first connect timeout may be this machine's, not Redis's.
+
+        Under CPU pressure a connect can miss its timeout while Redis is fine. A
+        first one only hands its place to a waiting command; a second one with no
+        answer from Redis in between is evidence enough.
+        """
+        if isinstance(exc, RedisTimeoutError) and self._answered == answered and self._silent_at != answered:
+            self._silent_at = answered
+        else:
+            self._after_failure(exc, answered)
+        self._offer_place()
+
+    def _offer_place(self) -> None:
+        """A place is free (a checkout failed): the first waiting command takes it."""
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+                return
 
     async def _checkout(self) -> AbstractConnection:
         checkout = self._get_connection("EVALSHA") if self._legacy_get else self._get_connection()
@@ -229,16 +260,21 @@ class KeptConnections:
             return await checkout
         return await _within(self._hit_timeout, checkout)
 
-    async def _wait(self) -> AbstractConnection:
+    async def _wait(self) -> AbstractConnection | None:
+        """A connection handed over, or ``None``: a failed checkout left a place to try for."""
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[AbstractConnection] = loop.create_future()
+        waiter: asyncio.Future[AbstractConnection | None] = loop.create_future()
         self._waiters.append(waiter)
         try:
             return await waiter
         except BaseException:
             # Cancelled after a connection was handed over: pass it on rather than lose it.
             if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                await self._give_back(waiter.result())
+                handed = waiter.result()
+                if handed is not None:
+                    await self._give_back(handed)
+                else:
+                    self._offer_place()
             raise
 
     async def _give_back(self, connection: AbstractConnection) -> None:
