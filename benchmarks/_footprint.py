@@ -1,6 +1,6 @@
 """Store operations per hit and bytes per live key, for every kind of backend.
 
-* memory: dictionary reads and writes per hit, counted by instrumented shards;
+* memory: dictionary reads and writes per hit, counted by instrumented slots;
   bytes from tracemalloc (key strings included);
 * redis: server commands per hit from ``INFO stats``
   (``total_commands_processed``, which counts the commands a Lua script runs
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from traffik.backends.base import ThrottleBackend
 from traffik.plugins import backend_from_url
@@ -29,6 +29,9 @@ from traffik.strategies._base import ThrottleStrategy
 from benchmarks._inmemory import bytes_per_live_key
 from benchmarks._strategies import NEVER_REACHED
 from benchmarks._targets import Target
+
+if TYPE_CHECKING:
+    from traffik.backends.inmemory import InMemoryBackend
 
 __all__ = ["footprint"]
 
@@ -58,12 +61,19 @@ class _CountingDict(dict[Any, Any]):
         return super().pop(key, *default)
 
 
-def _instrument_memory(backend: ThrottleBackend) -> Counter:
-    # The in-memory hit path reads its shards directly; swapping them for
-    # counting dicts observes it without changing what it does.
-    for attribute in ("_shards", "_log_shards"):
-        shards = getattr(backend, attribute)
-        setattr(backend, attribute, [_CountingDict(shard) for shard in shards])
+def _instrument_memory(backend: ThrottleBackend, strategy: ThrottleStrategy) -> Counter:
+    # The in-memory hit path reads its slot dictionaries directly; swapping them for
+    # counting dicts observes it without changing what it does. A strategy's slots
+    # exist from its first hit on: create them first, so that they are counted too.
+    memory = cast("InMemoryBackend", backend)
+    memory._table(strategy.NAME)
+    swapped: dict[int, _CountingDict] = {}
+    tables: list[list[dict[str, Any]]] = [*memory._tables.values(), memory._logs]
+    for table in tables:
+        for index, slot in enumerate(table):
+            table[index] = swapped[id(slot)] = _CountingDict(slot)
+    memory._shard_slots = [[(name, swapped.get(id(s), s)) for name, s in slots] for slots in memory._shard_slots]
+    memory._all_slots = [(name, swapped.get(id(s), s)) for name, s in memory._all_slots]
 
     async def read() -> tuple[float, float]:
         return float(_CountingDict.operations), 0.0
@@ -123,7 +133,7 @@ async def footprint(
         backend = backend_from_url(target.url, namespace=f"bench-fp-{uuid.uuid4().hex[:8]}")
         async with backend:
             if target.name == "memory":
-                per_hit, _ = await _measure(backend, strategy, _instrument_memory(backend), hits, 0, 0.0)
+                per_hit, _ = await _measure(backend, strategy, _instrument_memory(backend, strategy), hits, 0, 0.0)
                 size: float | None = await bytes_per_live_key(strategy, keys)
             elif target.name == "redis" and target.redis_url is not None:
                 per_hit, size = await _redis_measure(backend, strategy, target.redis_url, hits, keys)
