@@ -165,3 +165,20 @@ async def test_hits_after_a_batch_start_a_new_one(make_backend: BackendFactory) 
         assert all(decision.allowed for decision in decisions)
     assert (await backend.peek("client", strategy, rate)).hits_remaining == 19
     assert not backend._runner(strategy)._queues  # type: ignore[attr-defined]  # nothing is left queued
+
+
+async def test_a_cancelled_drainer_cancels_its_waiters_and_frees_the_key(backend: MemcachedBackend) -> None:
+    # What happens to queued hits when the loop shuts down: their callers are not left waiting.
+    rate, strategy = Rate.parse("50/hour"), TokenBucket()
+    await backend.initialize()
+    first = asyncio.ensure_future(backend.hit("client", strategy, rate))
+    queued = [asyncio.ensure_future(backend.hit("client", strategy, rate)) for _ in range(5)]
+    await asyncio.sleep(0)
+    assert (await first).allowed
+    queues = backend._runner(strategy)._queues  # type: ignore[attr-defined]  # the runner's queues, by key
+    (queue,) = queues.values()
+    queue.drainer.cancel()  # before it even started its first round
+    outcomes = await asyncio.gather(*queued, return_exceptions=True)
+    assert all(isinstance(outcome, asyncio.CancelledError) for outcome in outcomes)
+    assert not queues
+    assert (await backend.hit("client", strategy, rate)).hits_remaining == 48

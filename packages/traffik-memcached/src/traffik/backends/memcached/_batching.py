@@ -54,11 +54,13 @@ class Hit:
 class _Queue:
     """The hits of one memcached key waiting behind the one in flight (in this process and loop)."""
 
-    __slots__ = ("drainer", "loop", "pending")
+    __slots__ = ("current", "drainer", "loop", "pending")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.pending: list[Hit] = []
+        self.current: list[Hit] = []
+        """The batch being applied."""
         self.drainer: asyncio.Task[None] | None = None
 
 
@@ -98,32 +100,43 @@ class BatchingRunner(abc.ABC):
             if queue.pending:
                 # A task of its own, so that no caller's cancellation strands the others.
                 queue.drainer = loop.create_task(self._drain(target, client, slot, queue))
+                queue.drainer.add_done_callback(lambda _: self._abandon(slot, queue))
             elif self._queues.get(slot) is queue:
                 del self._queues[slot]
 
     async def _drain(
         self, target: Target, client: MemcachedClient, slot: tuple[MemcachedClient, bytes], queue: _Queue
     ) -> None:
-        try:
-            while queue.pending:
-                # Callers that gave up (timed out, cancelled) are dropped before they consume anything.
-                waiting = [hit for hit in queue.pending if hit.future is not None and not hit.future.done()]
-                batch, queue.pending = waiting[:MAX_BATCH], waiting[MAX_BATCH:]
-                if not batch:
-                    continue
-                try:
-                    decisions = await self.apply(target, client, slot[1], batch)
-                except Exception as exc:  # the store failed: every hit of this round sees the error
-                    for hit in batch:
-                        if hit.future is not None and not hit.future.done():
-                            hit.future.set_exception(exc)
-                    continue
-                for hit, decision in zip(batch, decisions, strict=True):
+        while queue.pending:
+            # Callers that gave up (timed out, cancelled) are dropped before they consume anything.
+            waiting = [hit for hit in queue.pending if hit.future is not None and not hit.future.done()]
+            batch, queue.pending = waiting[:MAX_BATCH], waiting[MAX_BATCH:]
+            queue.current = batch
+            if not batch:
+                continue
+            try:
+                decisions = await self.apply(target, client, slot[1], batch)
+            except Exception as exc:  # the store failed: every hit of this round sees the error
+                for hit in batch:
                     if hit.future is not None and not hit.future.done():
-                        hit.future.set_result(decision)
-        finally:
-            if self._queues.get(slot) is queue:
-                del self._queues[slot]
-            for hit in queue.pending:  # only if this task itself was cancelled (loop shutdown)
-                if hit.future is not None:
-                    hit.future.cancel()
+                        hit.future.set_exception(exc)
+                continue
+            for hit, decision in zip(batch, decisions, strict=True):
+                if hit.future is not None and not hit.future.done():
+                    hit.future.set_result(decision)
+        queue.current = []
+        # At once, not in the done callback: a hit arriving in between would join a dead queue.
+        if self._queues.get(slot) is queue:
+            del self._queues[slot]
+
+    def _abandon(self, slot: tuple[MemcachedClient, bytes], queue: _Queue) -> None:
+        """When the drainer ends: forget the queue, and cancel whatever it could not answer.
+
+        Hits are left only if the drainer itself was cancelled (the loop shutting
+        down), possibly before it even started; their callers must not wait forever.
+        """
+        if self._queues.get(slot) is queue:
+            del self._queues[slot]
+        for hit in [*queue.current, *queue.pending]:
+            if hit.future is not None and not hit.future.done():
+                hit.future.cancel()
