@@ -91,6 +91,7 @@ ensure_packages() {
         -e packages/traffik-redis
         -e packages/traffik-memcached
         -e packages/traffik-fastapi
+        -e packages/traffik-testing
     )
     if [ -d tests/plugins/traffik-example-backend ]; then
         editables+=(-e tests/plugins/traffik-example-backend)

@@ -1,8 +1,9 @@
-"""The spec suite of this repository: loads the shipped plugin and builds the example backend.
+"""The spec suite of this repository: builds the example backend for the shipped plugin.
 
 :mod:`traffik.testing.pytest_plugin` provides the backend parametrization,
-the fixtures and the summary; it is registered here (not with a ``pytest11``
-entry point) so it only affects runs that collect ``spec/``.
+the fixtures and the summary. traffik-testing registers it with its ``pytest11``
+entry point, so it is not listed here: registering the module a second time
+fails with "Plugin already registered".
 """
 
 from __future__ import annotations
@@ -12,13 +13,6 @@ from pathlib import Path
 import pytest
 from traffik.clock import Clock
 from traffik.testing.spec import BackendBuilder
-
-PLUGIN = "traffik.testing.pytest_plugin"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    if not config.pluginmanager.has_plugin(PLUGIN):
-        config.pluginmanager.import_plugin(PLUGIN)
 
 
 @pytest.fixture
