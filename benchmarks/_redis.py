@@ -26,11 +26,11 @@ from traffik.backends.redis._commands import command
 from traffik.backends.redis._connections import KeptConnections
 from traffik.rates import Rate
 from traffik.strategies._base import ThrottleStrategy
-from traffik.testing._wire import recorded_writes, redis_commands
 
 from benchmarks._redis_log import log_length_benchmarks
 from benchmarks._strategies import STRATEGIES
 from benchmarks._timing import measure_interleaved
+from tests.wire import recorded_writes, redis_commands
 
 __all__ = ["STRATEGIES", "redis_benchmarks"]
 

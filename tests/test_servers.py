@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import socket
 import uuid
@@ -11,14 +12,15 @@ from pathlib import Path
 import aiomcache
 import pytest
 import redis.asyncio as aioredis
-from traffik.exceptions import ConfigurationError
 from traffik.testing import (
     MemcachedServer,
     RedisServer,
     ServerError,
     ServerFactory,
     ServerNotInstalledError,
+    ServerOptionError,
     ServerProcess,
+    _running,
     free_port,
 )
 
@@ -238,15 +240,23 @@ def test_a_given_port_is_used(server_factory: ServerFactory) -> None:
     ],
 )
 def test_invalid_configuration_names_the_parameter_and_value(kwargs: dict[str, object], named: str) -> None:
-    with pytest.raises(ConfigurationError) as info:
+    with pytest.raises(ServerOptionError) as info:
         RedisServer(**kwargs)  # type: ignore[arg-type]  # deliberately wrong values
     message = str(info.value)
     assert named in message
     assert repr(next(iter(kwargs.values()))) in message
 
 
+def test_invalid_options_raise_the_packages_own_error() -> None:
+    """traffik.testing raises its own errors, not the limiter's ``ConfigurationError``; a bad option is a ValueError."""
+    assert issubclass(ServerOptionError, ServerError)
+    assert issubclass(ServerOptionError, ValueError)
+    with pytest.raises(ValueError, match="port"):
+        RedisServer(port=-1)
+
+
 def test_memcached_memory_must_be_positive() -> None:
-    with pytest.raises(ConfigurationError, match=r"memory_mb .* got 0"):
+    with pytest.raises(ServerOptionError, match=r"memory_mb .* got 0"):
         MemcachedServer(memory_mb=0)
 
 
@@ -261,6 +271,8 @@ def test_a_missing_executable_names_the_apt_package(
     with pytest.raises(ServerNotInstalledError, match=f"apt-get install -y {package}") as info:
         kind().start()
     assert info.value.apt_package == package
+    # The package and executable, not a script of Traffik's own repository that users do not have.
+    assert "scripts/" not in str(info.value)
 
 
 def test_a_missing_explicit_executable_is_reported(tmp_path: Path) -> None:
@@ -285,3 +297,17 @@ def test_fixture_skips_locally_when_the_executable_is_missing(
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="apt-get install -y memcached"):
         server_factory(MemcachedServer)
+
+
+def test_the_exit_hook_is_registered_once_when_a_server_starts(
+    monkeypatch: pytest.MonkeyPatch, server_factory: ServerFactory
+) -> None:
+    """Leftover servers are stopped at exit, by a hook registered by the first start, not by an import."""
+    registered: list[object] = []
+    monkeypatch.setattr(atexit, "register", registered.append)
+    monkeypatch.setattr(_running, "_exit_hook_registered", False)
+    RedisServer()  # building one registers nothing
+    assert registered == []
+    server_factory(RedisServer)
+    server_factory(MemcachedServer)
+    assert len(registered) == 1

@@ -1,11 +1,12 @@
-"""traffik.testing._wire: what a client wrote to its sockets, read back as Redis commands."""
+"""tests/wire.py: what a client wrote to its sockets, read back as Redis commands."""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from traffik.testing._wire import recorded_writes, redis_commands
+
+from tests.wire import recorded_writes, redis_commands
 
 
 def test_redis_commands_reads_back_each_command_and_its_arguments() -> None:

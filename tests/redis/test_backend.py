@@ -16,10 +16,10 @@ from traffik.rates import Rate
 from traffik.strategies import GCRA, FixedWindow, LeakyBucketWithQueue, TokenBucket
 from traffik.strategies._base import UNLIMITED_DECISION, ThrottleStrategy
 from traffik.testing import RedisServer
-from traffik.testing._wire import recorded_writes, redis_commands
 
 from tests.redis.conftest import BackendFactory, unique_namespace
 from tests.redis.strategies import DEFAULTS
+from tests.wire import recorded_writes, redis_commands
 
 pytestmark = pytest.mark.redis
 

@@ -17,7 +17,8 @@ from traffik.keys import escape_component
 from traffik.registry import ThrottleRegistry
 from traffik.strategies import GCRA, FixedWindow, SlidingWindowLog, ThrottleStrategy, TokenBucket
 from traffik.testing import RedisServer
-from traffik.testing._wire import recorded_writes, redis_commands
+
+from tests.wire import recorded_writes, redis_commands
 
 pytestmark = pytest.mark.redis
 

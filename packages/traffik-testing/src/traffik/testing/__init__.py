@@ -1,7 +1,9 @@
 """Helpers for testing Traffik and its plugins against real servers.
 
-Shipped with traffik-core so that third-party backend authors can reuse them.
-Standard library only.
+Shipped in traffik-testing (not in the runtime traffik-core) for third-party
+backend authors and for Traffik's own suite. The server classes use the
+standard library only; the pytest plugin (:mod:`traffik.testing.pytest_plugin`,
+loaded by the distribution's ``pytest11`` entry point) adds the spec suite.
 
 Example:
     >>> from traffik.testing import RedisServer
@@ -10,16 +12,13 @@ Example:
     redis://127.0.0.1:40123
 """
 
-from traffik.testing._servers import (
-    MemcachedServer,
-    RedisServer,
-    ServerError,
-    ServerFactory,
-    ServerNotInstalledError,
-    ServerProcess,
-    free_port,
-    stop_all,
-)
+from traffik.testing.__about__ import __version__
+from traffik.testing._errors import ServerError, ServerNotInstalledError, ServerOptionError
+from traffik.testing._memcached_server import MemcachedServer
+from traffik.testing._ports import free_port
+from traffik.testing._process import ServerFactory, ServerProcess
+from traffik.testing._redis_server import RedisServer
+from traffik.testing._running import stop_all
 from traffik.testing._virtual_time import VirtualTimeLoop, run_in_virtual_time
 
 __all__ = [
@@ -28,8 +27,10 @@ __all__ = [
     "ServerError",
     "ServerFactory",
     "ServerNotInstalledError",
+    "ServerOptionError",
     "ServerProcess",
     "VirtualTimeLoop",
+    "__version__",
     "free_port",
     "run_in_virtual_time",
     "stop_all",

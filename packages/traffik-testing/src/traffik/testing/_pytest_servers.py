@@ -6,8 +6,9 @@ import os
 from collections.abc import Sequence
 
 import pytest
-
-from traffik.testing._servers import ServerNotInstalledError, ServerProcess, stop_all
+from traffik.testing._errors import ServerNotInstalledError
+from traffik.testing._process import ServerProcess
+from traffik.testing._running import stop_all
 
 __all__ = ["in_ci", "start_servers"]
 

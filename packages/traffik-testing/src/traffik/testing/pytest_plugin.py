@@ -1,8 +1,16 @@
-"""Traffik's spec suite as an opt-in pytest plugin.
+"""Traffik's spec suite as a pytest plugin, loaded by traffik-testing's ``pytest11`` entry point.
 
-Run the behavioural contracts against every installed backend (or only yours)::
+Installing traffik-testing is enough: run the behavioural contracts against
+every installed backend (or only yours) with::
 
-    pytest -p traffik.testing.pytest_plugin --traffik-spec --traffik-backend=mybackend
+    pytest --traffik-spec --traffik-backend=mybackend
+
+Do not also list this module in ``pytest_plugins`` or pass it with ``-p``:
+pytest would register it twice and stop with "Plugin already registered".
+``-p no:traffik`` turns the plugin off; with ``PYTEST_DISABLE_PLUGIN_AUTOLOAD``
+set, ``-p traffik`` turns it on. Until a test asks for its fixtures or
+``--traffik-spec`` is given, the plugin only adds its options: it does not
+even look for the installed backends.
 
 Each backend registered through the ``traffik`` entry points becomes a test
 parameter with its own id and marker (``-m redis``). A backend is built with
@@ -17,8 +25,7 @@ returns a :data:`~traffik.testing.spec.BackendBuilder`; put it in the
             return MyBackend(tmp_path / "db", namespace=namespace, persistent=persistent, clock=clock)
         return build
 
-Requires pytest-asyncio. The plugin is never loaded implicitly: pass
-``-p traffik.testing.pytest_plugin`` (or list it in ``pytest_plugins``).
+Requires pytest-asyncio (a dependency of traffik-testing).
 """
 
 from __future__ import annotations
@@ -32,7 +39,6 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-
 from traffik.clock import ManualClock
 from traffik.testing import MemcachedServer, RedisServer, stop_all
 from traffik.testing._pytest_servers import start_servers
@@ -61,6 +67,7 @@ _SECTION = "traffik_section"
 _BACKEND = "traffik_backend"
 _started = time.perf_counter()
 _reports: dict[str, tuple[dict[str, str], str]] = {}
+_MARKERS = pytest.StashKey[set[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -106,9 +113,20 @@ def backend_names(config: pytest.Config) -> list[str]:
     return [name for name in registered if not wanted or name in wanted]
 
 
+def _register_markers(config: pytest.Config, names: list[str]) -> None:
+    """One marker per backend (``-m redis``), registered before a test uses it (``--strict-markers``)."""
+    registered = config.stash.setdefault(_MARKERS, set())
+    for name in names:
+        if name not in registered:
+            config.addinivalue_line("markers", f"{name}: Traffik contract tests on the {name} backend")
+            registered.add(name)
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    for name in backend_names(config):
-        config.addinivalue_line("markers", f"{name}: Traffik contract tests on the {name} backend")
+    # Backends are looked up only when this run asks for the suite: a pytest run that merely
+    # has traffik-testing installed must not import every traffik plugin (nor fail on a broken one).
+    if _option(config, "traffik_spec", False) or _option(config, "traffik_backend", []):
+        _register_markers(config, backend_names(config))
     if _option(config, "traffik_spec", False):
         config.args.append(str(SPEC_DIRECTORY))
 
@@ -122,9 +140,9 @@ def _cases(metafunc: pytest.Metafunc) -> list[SpecCase]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "traffik_backend_name" in metafunc.fixturenames:
-        params = [
-            pytest.param(name, id=name, marks=getattr(pytest.mark, name)) for name in backend_names(metafunc.config)
-        ]
+        names = backend_names(metafunc.config)
+        _register_markers(metafunc.config, names)
+        params = [pytest.param(name, id=name, marks=getattr(pytest.mark, name)) for name in names]
         metafunc.parametrize("traffik_backend_name", params)
     if "traffik_spec_case" in metafunc.fixturenames:
         cases = _cases(metafunc)

@@ -11,9 +11,10 @@ Two parts:
   promises, run once per backend registered through the ``traffik`` entry
   points.
 
-A third-party backend package runs the contracts with::
+A third-party backend package installs traffik-testing, whose ``pytest11``
+entry point loads the plugin, and runs the contracts with::
 
-    pytest -p traffik.testing.pytest_plugin --traffik-spec --traffik-backend=NAME
+    pytest --traffik-spec --traffik-backend=NAME
 
 (see :mod:`traffik.testing.pytest_plugin` for the fixture that builds a backend
 which cannot be built from ``namespace``, ``persistent`` and ``clock`` alone).

@@ -8,7 +8,6 @@ points (``traffik_backend_name`` is parametrized by the plugin), with a
 from __future__ import annotations
 
 import pytest
-
 from traffik.clock import ManualClock
 from traffik.rates import Rate
 from traffik.strategies import (

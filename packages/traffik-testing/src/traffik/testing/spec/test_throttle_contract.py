@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from traffik import EXEMPTED, HTTPThrottle, Rate
 from traffik.backends.base import ThrottleBackend
 from traffik.exceptions import ConnectionThrottled

@@ -1,113 +1,48 @@
-"""Real ``redis-server`` and ``memcached`` processes for tests.
+"""One server process on a loopback port, started and stopped by PID: the base of the test servers.
 
-Backend tests talk to real servers rather than mocks; these classes start one
-on a free loopback port, wait until it answers, and stop it by PID. They also
-freeze (``SIGSTOP``), thaw (``SIGCONT``), crash (``SIGKILL``) and restart the
-process, which is how fault tests simulate a hung or dead server without
-mocking the client library.
+Backend tests talk to real servers rather than mocks; a :class:`ServerProcess`
+starts one on a free loopback port, waits until it answers, and stops it by
+PID. It also freezes (``SIGSTOP``), thaws (``SIGCONT``), crashes (``SIGKILL``)
+and restarts the process, which is how fault tests simulate a hung or dead
+server without mocking the client library.
 
-Only the standard library is used, so plugin authors can import this module
-from their own test suites without extra dependencies. The API is synchronous
-and every wait is bounded by a deadline.
+Only the standard library is used, the API is synchronous and every wait is
+bounded by a deadline.
 """
 
 from __future__ import annotations
 
 import abc
-import atexit
-import contextlib
 import math
 import os
 import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-import weakref
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import ClassVar, Protocol, TypeVar
 
 from traffik.clock import monotonic_ms
-from traffik.exceptions import ConfigurationError
+from traffik.testing._errors import ServerError, ServerNotInstalledError, ServerOptionError
+from traffik.testing._ports import LOOPBACK, free_port
+from traffik.testing._running import forget_running, track_running
 
-__all__ = [
-    "MemcachedServer",
-    "RedisServer",
-    "ServerError",
-    "ServerFactory",
-    "ServerNotInstalledError",
-    "ServerProcess",
-    "free_port",
-    "stop_all",
-]
+__all__ = ["ServerFactory", "ServerProcess", "read_line"]
 
-_LOOPBACK = "127.0.0.1"
 _POLL_INTERVAL_S = 0.02
 # Attempts at starting on a freshly picked port: another process may take the
 # port between the moment we find it free and the moment the server binds it.
 _PORT_ATTEMPTS = 3
 _LOG_TAIL_BYTES = 2_000
 
-_live_servers: weakref.WeakSet[ServerProcess] = weakref.WeakSet()
-
-
-class ServerError(RuntimeError):
-    """A test server could not be started, reached or stopped."""
-
-
-class ServerNotInstalledError(ServerError):
-    """The server's executable is not on ``PATH``.
-
-    Attributes:
-        executable: The program that was looked for (``"redis-server"``).
-        apt_package: The Debian package that provides it.
-    """
-
-    def __init__(self, executable: str, apt_package: str) -> None:
-        self.executable = executable
-        self.apt_package = apt_package
-        super().__init__(
-            f"{executable} was not found on PATH; install it with: apt-get install -y {apt_package} "
-            f"(or run `bash scripts/test.sh`, which installs it)"
-        )
-
-
-def free_port(host: str = _LOOPBACK) -> int:
-    """A TCP port on ``host`` that nothing listens on right now.
-
-    Example:
-        >>> 0 < free_port() < 65536
-        True
-    """
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def stop_all(servers: Iterable[ServerProcess]) -> None:
-    """Stop several servers at once: signal them all first, then wait for each.
-
-    Some servers take a while to exit on ``SIGTERM`` (memcached about a second);
-    stopping them together costs that delay once rather than once per server.
-
-    Example:
-        >>> stop_all([RedisServer(), MemcachedServer()])  # none started: nothing to do
-    """
-    servers = list(servers)
-    for server in servers:
-        server._request_stop()
-    for server in servers:
-        server.stop()
-
 
 def _validate_positive(value: object, name: str, owner: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
-        raise ConfigurationError(f"{owner}: {name} must be a positive, finite number of seconds, got {value!r}")
+        raise ServerOptionError(f"{owner}: {name} must be a positive, finite number of seconds, got {value!r}")
     return float(value)
 
 
@@ -127,7 +62,7 @@ class ServerProcess(abc.ABC):
         extra_args: More command-line arguments for the server.
 
     Raises:
-        ConfigurationError: A parameter is out of range.
+        ServerOptionError: A parameter is out of range.
     """
 
     EXECUTABLE: ClassVar[str]
@@ -141,7 +76,7 @@ class ServerProcess(abc.ABC):
         self,
         port: int | None = None,
         *,
-        host: str = _LOOPBACK,
+        host: str = LOOPBACK,
         executable: str | None = None,
         startup_timeout: float = 10.0,
         stop_timeout: float = 5.0,
@@ -149,11 +84,11 @@ class ServerProcess(abc.ABC):
     ) -> None:
         owner = type(self).__name__
         if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
-            raise ConfigurationError(f"{owner}: port must be an integer in 1..65535 or None, got {port!r}")
+            raise ServerOptionError(f"{owner}: port must be an integer in 1..65535 or None, got {port!r}")
         if not isinstance(host, str) or not host.startswith("127."):
-            raise ConfigurationError(f"{owner}: host must be a 127.x.x.x loopback address, got {host!r}")
+            raise ServerOptionError(f"{owner}: host must be a 127.x.x.x loopback address, got {host!r}")
         if isinstance(extra_args, str):
-            raise ConfigurationError(f"{owner}: extra_args must be a sequence of strings, got {extra_args!r}")
+            raise ServerOptionError(f"{owner}: extra_args must be a sequence of strings, got {extra_args!r}")
         self._host = host
         self._port = port
         self._executable = executable
@@ -360,7 +295,7 @@ class ServerProcess(abc.ABC):
     def _forget_process(self) -> None:
         self._process = None
         self._paused = False
-        _live_servers.discard(self)
+        forget_running(self)
 
     def _spawn(self, executable: str) -> None:
         if self._workdir is None:
@@ -379,7 +314,7 @@ class ServerProcess(abc.ABC):
                 start_new_session=True,
             )
         self._paused = False
-        _live_servers.add(self)
+        track_running(self)
         try:
             self._wait_until_ready(log_path)
         except BaseException:
@@ -447,7 +382,8 @@ def _tail(path: Path) -> str:
     return data[-_LOG_TAIL_BYTES:].decode("utf-8", errors="replace").strip() or "(empty server log)"
 
 
-def _read_line(sock: socket.socket) -> bytes:
+def read_line(sock: socket.socket) -> bytes:
+    """Bytes read from ``sock`` up to the first ``CRLF`` (or until the peer closes): one reply line."""
     buffer = b""
     while b"\r\n" not in buffer:
         chunk = sock.recv(256)
@@ -455,105 +391,3 @@ def _read_line(sock: socket.socket) -> bytes:
             break
         buffer += chunk
     return buffer
-
-
-class RedisServer(ServerProcess):
-    """A throwaway ``redis-server``: no persistence, no protected mode, loopback only.
-
-    Example:
-        >>> server = RedisServer()
-        >>> server.start()  # doctest: +SKIP
-        >>> server.url  # doctest: +SKIP
-        'redis://127.0.0.1:40123'
-        >>> server.stop()
-    """
-
-    EXECUTABLE: ClassVar[str] = "redis-server"
-    APT_PACKAGE: ClassVar[str] = "redis-server"
-    SCHEME: ClassVar[str] = "redis"
-
-    def command(self, executable: str, port: int, workdir: Path) -> list[str]:
-        """``redis-server`` with persistence off, bound to :attr:`host` on ``port``."""
-        return [
-            executable,
-            "--port",
-            str(port),
-            "--bind",
-            self.host,
-            "--protected-mode",
-            "no",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--daemonize",
-            "no",
-            "--dir",
-            str(workdir),
-            "--loglevel",
-            "warning",
-        ]
-
-    def probe(self, sock: socket.socket) -> bool:
-        """``PING`` must get ``+PONG`` (not ``-LOADING``)."""
-        sock.sendall(b"PING\r\n")
-        return _read_line(sock).startswith(b"+PONG")
-
-
-class MemcachedServer(ServerProcess):
-    """A throwaway ``memcached`` on TCP only (UDP off), loopback only.
-
-    Example:
-        >>> server = MemcachedServer()
-        >>> server.start()  # doctest: +SKIP
-        >>> server.address  # doctest: +SKIP
-        ('127.0.0.1', 40124)
-        >>> server.stop()
-    """
-
-    EXECUTABLE: ClassVar[str] = "memcached"
-    APT_PACKAGE: ClassVar[str] = "memcached"
-    SCHEME: ClassVar[str] = "memcached"
-
-    def __init__(
-        self,
-        port: int | None = None,
-        *,
-        host: str = _LOOPBACK,
-        executable: str | None = None,
-        startup_timeout: float = 10.0,
-        stop_timeout: float = 5.0,
-        extra_args: Sequence[str] = (),
-        memory_mb: int = 64,
-    ) -> None:
-        super().__init__(
-            port,
-            host=host,
-            executable=executable,
-            startup_timeout=startup_timeout,
-            stop_timeout=stop_timeout,
-            extra_args=extra_args,
-        )
-        if isinstance(memory_mb, bool) or not isinstance(memory_mb, int) or memory_mb < 1:
-            raise ConfigurationError(f"MemcachedServer: memory_mb must be a positive integer, got {memory_mb!r}")
-        self.memory_mb = memory_mb
-
-    def command(self, executable: str, port: int, workdir: Path) -> list[str]:
-        """``memcached`` on ``port`` of :attr:`host`, one worker thread, UDP disabled."""
-        args = [executable, "-l", self.host, "-p", str(port), "-U", "0", "-t", "1", "-m", str(self.memory_mb)]
-        if sys.platform != "win32" and os.geteuid() == 0:
-            # memcached refuses to run as root unless told which user to be.
-            args += ["-u", "root"]
-        return args
-
-    def probe(self, sock: socket.socket) -> bool:
-        """``version`` must get ``VERSION ...``."""
-        sock.sendall(b"version\r\n")
-        return _read_line(sock).startswith(b"VERSION ")
-
-
-@atexit.register
-def _stop_leftover_servers() -> None:
-    # A test run that forgot (or never reached) a stop() must not leave servers behind.
-    with contextlib.suppress(Exception):
-        stop_all(list(_live_servers))
