@@ -7,17 +7,22 @@ Usage::
 The plugin distributions install sub-packages *inside* core's ``traffik``
 package, so a plugin wheel that carried ``traffik/__init__.py`` (or core's
 ``traffik/backends/__init__.py``) would overwrite core's files on install. This
-script builds the wheels of the root ``traffik`` distribution and of the four
-packages with hatchling (no network: ``pip wheel --no-deps --no-build-isolation``)
-and checks:
+script builds the wheels of the root ``traffik`` distribution and of every
+package under ``packages/`` with hatchling (no network: ``pip wheel --no-deps
+--no-build-isolation``) and checks:
 
 * traffik-core has ``traffik/__init__.py``, ``traffik/backends/__init__.py`` and
-  ``traffik/py.typed``, and nothing of a plugin's sub-packages;
+  ``traffik/py.typed``, and nothing of a plugin's sub-packages nor of
+  ``traffik/testing`` (no test code in the runtime wheel);
 * each plugin has only its own sub-package (with its own ``py.typed``), a
   ``traffik`` entry point inside it, and a traffik-core range that admits the
   current traffik-core;
+* traffik-testing has only ``traffik/testing/`` (with its ``py.typed``), the
+  ``pytest11`` entry point ``traffik`` naming its pytest plugin, and requires
+  pytest, pytest-asyncio and a traffik-core range that admits the current one;
 * the root ``traffik`` wheel has no code, requires traffik-core, and has the
-  extras redis, memcached, fastapi and all, each admitting the current plugins;
+  extras redis, memcached, fastapi and all (the runtime plugins, each admitting
+  the current version) and testing (traffik-testing, which [all] leaves out);
 * every version is at least 2.0.0 (1.x is an unrelated project on the index);
 * each wheel ships every file of its package's source tree (bytecode caches
   aside), data files such as the Redis Lua scripts included.
@@ -53,6 +58,15 @@ PLUGIN_SUBPACKAGES = {
 }
 """Plugin distribution -> the one sub-package its wheel may contain."""
 
+TESTING_SUBPACKAGE = "traffik/testing"
+"""The one sub-package traffik-testing's wheel may contain (and traffik-core's must not)."""
+
+TESTING_REQUIRES = ("pytest", "pytest-asyncio")
+"""Besides traffik-core, what the pytest plugin imports."""
+
+TESTING_ENTRY_POINT = ("pytest11", "traffik", "traffik.testing.pytest_plugin")
+"""Group, name and module of the entry point that makes pytest load the plugin."""
+
 CORE_OWNED = ("traffik/__init__.py", "traffik/backends/__init__.py", "traffik/py.typed")
 """Files only traffik-core may ship (the namespace-merging ``__init__`` files and the package marker)."""
 
@@ -61,8 +75,12 @@ ROOT_EXTRAS = {
     "memcached": {"traffik-memcached"},
     "fastapi": {"traffik-fastapi"},
     "all": {"traffik-redis", "traffik-memcached", "traffik-fastapi"},
+    "testing": {"traffik-testing"},
 }
-"""Extras of the root ``traffik`` distribution -> the plugins each must pull in."""
+"""Extras of the root ``traffik`` distribution -> the distributions each must pull in."""
+
+RUNTIME_ONLY_EXTRA = "all"
+"""The extra that installs everything an application runs with, and no test code."""
 
 SOURCES = {
     "traffik": ROOT,
@@ -70,6 +88,7 @@ SOURCES = {
     "traffik-redis": ROOT / "packages" / "traffik-redis",
     "traffik-memcached": ROOT / "packages" / "traffik-memcached",
     "traffik-fastapi": ROOT / "packages" / "traffik-fastapi",
+    "traffik-testing": ROOT / "packages" / "traffik-testing",
 }
 """Every distribution to build, by name, with its project folder."""
 
@@ -124,7 +143,8 @@ def check_version(wheel: Wheel) -> list[str]:
 def check_core(wheel: Wheel) -> list[str]:
     """traffik-core ships the ``traffik`` package and no plugin's sub-package."""
     problems = [f"missing {required}" for required in CORE_OWNED if required not in wheel.files]
-    for distribution, subpackage in PLUGIN_SUBPACKAGES.items():
+    others = {**PLUGIN_SUBPACKAGES, "traffik-testing": TESTING_SUBPACKAGE}
+    for distribution, subpackage in others.items():
         problems += [f"contains {name}, which belongs to {distribution}" for name in _under(wheel.files, subpackage)]
     problems += [
         f"contains {name}, outside the traffik package" for name in wheel.files if not _inside(name, "traffik")
@@ -134,15 +154,7 @@ def check_core(wheel: Wheel) -> list[str]:
 
 def check_plugin(wheel: Wheel, subpackage: str, core_version: Version) -> list[str]:
     """A plugin ships only ``subpackage``, declares its entry point there, and admits the current core."""
-    problems = [f"contains {name}, which belongs to traffik-core" for name in CORE_OWNED if name in wheel.files]
-    problems += [
-        f"contains {name}, outside its sub-package {subpackage}/"
-        for name in wheel.files
-        if not _inside(name, subpackage) and name not in CORE_OWNED
-    ]
-    for required in (f"{subpackage}/__init__.py", f"{subpackage}/py.typed"):
-        if required not in wheel.files:
-            problems.append(f"missing {required}")
+    problems = _check_only_subpackage(wheel, subpackage)
     entry_points = wheel.entry_points.get("traffik", {})
     if not entry_points:
         problems.append("declares no [project.entry-points.traffik] entry point")
@@ -151,6 +163,25 @@ def check_plugin(wheel: Wheel, subpackage: str, core_version: Version) -> list[s
         if f"{module_path}.py" not in wheel.files and f"{module_path}/__init__.py" not in wheel.files:
             problems.append(f"entry point {name} = {value} names a module the wheel does not contain")
     problems += _check_requirement(wheel, "traffik-core", core_version, extra=None)
+    return problems
+
+
+def check_testing(wheel: Wheel, core_version: Version) -> list[str]:
+    """traffik-testing ships only ``traffik/testing``, registers its pytest plugin, and admits the current core."""
+    problems = _check_only_subpackage(wheel, TESTING_SUBPACKAGE)
+    group, name, module = TESTING_ENTRY_POINT
+    declared = wheel.entry_points.get(group, {}).get(name)
+    if declared is None:
+        problems.append(f"declares no [project.entry-points.{group}] {name} = {module!r}")
+    elif declared.partition(":")[0].strip() != module:
+        problems.append(f"entry point {group} {name} = {declared}, expected {module}")
+    elif f"{module.replace('.', '/')}.py" not in wheel.files:
+        problems.append(f"entry point {group} {name} = {declared} names a module the wheel does not contain")
+    if wheel.entry_points.get("traffik"):
+        problems.append("declares a [project.entry-points.traffik] entry point, but it is no traffik plugin")
+    problems += _check_requirement(wheel, "traffik-core", core_version, extra=None)
+    required = {canonicalize_name(requirement.name) for requirement in wheel.requirements if requirement.marker is None}
+    problems += [f"its dependencies do not require {name}" for name in TESTING_REQUIRES if name not in required]
     return problems
 
 
@@ -165,6 +196,11 @@ def check_root(wheel: Wheel, versions: dict[str, Version]) -> list[str]:
             continue
         for distribution in sorted(distributions):
             problems += _check_requirement(wheel, distribution, versions[distribution], extra=extra)
+    problems += [
+        f"extra [{RUNTIME_ONLY_EXTRA}] requires traffik-testing, which is test code"
+        for requirement in wheel.requirements
+        if canonicalize_name(requirement.name) == "traffik-testing" and _marker_applies(requirement, RUNTIME_ONLY_EXTRA)
+    ]
     return problems
 
 
@@ -181,6 +217,19 @@ def check_sources(wheel: Wheel, source: Path, folder: str) -> list[str]:
         if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     )
     return [f"does not ship {name}, which is in its source tree" for name in expected if name not in wheel.files]
+
+
+def _check_only_subpackage(wheel: Wheel, subpackage: str) -> list[str]:
+    problems = [f"contains {name}, which belongs to traffik-core" for name in CORE_OWNED if name in wheel.files]
+    problems += [
+        f"contains {name}, outside its sub-package {subpackage}/"
+        for name in wheel.files
+        if not _inside(name, subpackage) and name not in CORE_OWNED
+    ]
+    for required in (f"{subpackage}/__init__.py", f"{subpackage}/py.typed"):
+        if required not in wheel.files:
+            problems.append(f"missing {required}")
+    return problems
 
 
 def _check_requirement(wheel: Wheel, distribution: str, current: Version, extra: str | None) -> list[str]:
@@ -240,6 +289,9 @@ def check_all(wheels: dict[str, Wheel]) -> dict[str, list[str]]:
         elif name == "traffik-core":
             problems += check_core(wheel)
             problems += check_sources(wheel, SOURCES[name], "traffik")
+        elif name == "traffik-testing":
+            problems += check_testing(wheel, versions["traffik-core"])
+            problems += check_sources(wheel, SOURCES[name], TESTING_SUBPACKAGE)
         else:
             problems += check_plugin(wheel, PLUGIN_SUBPACKAGES[name], versions["traffik-core"])
             problems += check_sources(wheel, SOURCES[name], PLUGIN_SUBPACKAGES[name])

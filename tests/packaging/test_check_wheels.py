@@ -84,6 +84,10 @@ def test_clean_core_and_plugin_have_no_problems() -> None:
             "contains traffik/decorators/x.py, which belongs to traffik-fastapi",
         ),
         ([*CORE_FILES, "tests/test_x.py"], "contains tests/test_x.py, outside the traffik package"),
+        (
+            [*CORE_FILES, "traffik/testing/__init__.py"],
+            "contains traffik/testing/__init__.py, which belongs to traffik-testing",
+        ),
     ],
 )
 def test_core_violations_are_reported(files: list[str], problem: str) -> None:
@@ -120,6 +124,66 @@ def test_plugin_violations_are_reported(wheel: object, problem: str) -> None:
     assert check_wheels.check_plugin(wheel, "traffik/backends/redis", Version("2.0.0")) == [problem]
 
 
+TESTING_FILES = [
+    "traffik/testing/__init__.py",
+    "traffik/testing/py.typed",
+    "traffik/testing/pytest_plugin.py",
+    "traffik/testing/spec/__init__.py",
+]
+TESTING_ENTRY = {"pytest11": {"traffik": "traffik.testing.pytest_plugin"}}
+TESTING_REQUIRES = (CORE_RANGE, "pytest>=8.2", "pytest-asyncio>=0.24")
+
+
+def _testing(files: list[str] = TESTING_FILES, **options: object) -> object:
+    settings: dict[str, object] = {"requires": TESTING_REQUIRES, "entry_points": TESTING_ENTRY}
+    settings.update(options)
+    return _wheel("traffik-testing", files, **settings)  # type: ignore[arg-type]  # test helper passes through
+
+
+def test_clean_testing_wheel_has_no_problems() -> None:
+    assert check_wheels.check_testing(_testing(), Version("2.0.0")) == []
+
+
+@pytest.mark.parametrize(
+    ("wheel", "problem"),
+    [
+        (
+            _testing([*TESTING_FILES, "traffik/__init__.py"]),
+            "contains traffik/__init__.py, which belongs to traffik-core",
+        ),
+        (
+            _testing([*TESTING_FILES, "traffik/clock.py"]),
+            "contains traffik/clock.py, outside its sub-package traffik/testing/",
+        ),
+        (_testing(TESTING_FILES[::2]), "missing traffik/testing/py.typed"),
+        (
+            _testing(entry_points={}),
+            "declares no [project.entry-points.pytest11] traffik = 'traffik.testing.pytest_plugin'",
+        ),
+        (
+            _testing(entry_points={"pytest11": {"traffik": "traffik.testing.other"}}),
+            "entry point pytest11 traffik = traffik.testing.other, expected traffik.testing.pytest_plugin",
+        ),
+        (
+            _testing(TESTING_FILES[:2] + TESTING_FILES[3:]),
+            "entry point pytest11 traffik = traffik.testing.pytest_plugin names a module the wheel does not contain",
+        ),
+        (
+            _testing(entry_points={**TESTING_ENTRY, **REDIS_ENTRY}),
+            "declares a [project.entry-points.traffik] entry point, but it is no traffik plugin",
+        ),
+        (_testing(requires=TESTING_REQUIRES[1:]), "its dependencies do not require traffik-core"),
+        (
+            _testing(requires=("traffik-core>=3,<4", *TESTING_REQUIRES[1:])),
+            "its dependencies: traffik-core<4,>=3 does not admit the current traffik-core 2.0.0",
+        ),
+        (_testing(requires=TESTING_REQUIRES[:2]), "its dependencies do not require pytest-asyncio"),
+    ],
+)
+def test_testing_violations_are_reported(wheel: object, problem: str) -> None:
+    assert check_wheels.check_testing(wheel, Version("2.0.0")) == [problem]
+
+
 ROOT_REQUIRES = (
     CORE_RANGE,
     'traffik-redis<3,>=2.0.0; extra == "redis"',
@@ -128,14 +192,17 @@ ROOT_REQUIRES = (
     'traffik-redis<3,>=2.0.0; extra == "all"',
     'traffik-memcached<3,>=2.0.0; extra == "all"',
     'traffik-fastapi<3,>=2.0.0; extra == "all"',
+    'traffik-testing<3,>=2.0.0; extra == "testing"',
 )
+ROOT_EXTRAS = ("redis", "memcached", "fastapi", "all", "testing")
 VERSIONS = {
-    name: Version("2.0.0") for name in ("traffik-core", "traffik-redis", "traffik-memcached", "traffik-fastapi")
+    name: Version("2.0.0")
+    for name in ("traffik-core", "traffik-redis", "traffik-memcached", "traffik-fastapi", "traffik-testing")
 }
 
 
 def test_clean_root_has_no_problems() -> None:
-    root = _wheel("traffik", [], requires=ROOT_REQUIRES, extras=("redis", "memcached", "fastapi", "all"))
+    root = _wheel("traffik", [], requires=ROOT_REQUIRES, extras=ROOT_EXTRAS)
     assert check_wheels.check_root(root, VERSIONS) == []
 
 
@@ -145,21 +212,29 @@ def test_clean_root_has_no_problems() -> None:
         (
             ["traffik/__init__.py"],
             ROOT_REQUIRES,
-            ("redis", "memcached", "fastapi", "all"),
+            ROOT_EXTRAS,
             "contains traffik/__init__.py, but the traffik distribution has no code",
         ),
         (
             [],
             ROOT_REQUIRES[1:],
-            ("redis", "memcached", "fastapi", "all"),
+            ROOT_EXTRAS,
             "its dependencies do not require traffik-core",
         ),
-        ([], ROOT_REQUIRES, ("redis", "memcached", "fastapi"), "has no extra [all]"),
+        ([], ROOT_REQUIRES, ("redis", "memcached", "fastapi", "testing"), "has no extra [all]"),
         (
             [],
-            ROOT_REQUIRES[:-1],
-            ("redis", "memcached", "fastapi", "all"),
+            ROOT_REQUIRES[:-2] + ROOT_REQUIRES[-1:],
+            ROOT_EXTRAS,
             "extra [all] do not require traffik-fastapi",
+        ),
+        ([], ROOT_REQUIRES, ROOT_EXTRAS[:-1], "has no extra [testing]"),
+        ([], ROOT_REQUIRES[:-1], ROOT_EXTRAS, "extra [testing] do not require traffik-testing"),
+        (
+            [],
+            (*ROOT_REQUIRES, 'traffik-testing<3,>=2.0.0; extra == "all"'),
+            ROOT_EXTRAS,
+            "extra [all] requires traffik-testing, which is test code",
         ),
     ],
 )
@@ -203,7 +278,8 @@ def test_built_wheels_contain_only_their_own_files(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    for name in ("traffik", "traffik-core", "traffik-redis", "traffik-memcached", "traffik-fastapi"):
+    names = ("traffik", "traffik-core", "traffik-redis", "traffik-memcached", "traffik-fastapi", "traffik-testing")
+    for name in names:
         assert any(line.split()[0] == name and line.endswith("  ok") for line in lines), result.stdout
-    assert lines[-1] == "check_wheels: all 5 wheels contain only their own files"
-    assert len(list(tmp_path.glob("*.whl"))) == 5
+    assert lines[-1] == "check_wheels: all 6 wheels contain only their own files"
+    assert len(list(tmp_path.glob("*.whl"))) == 6
