@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Mapping
 from typing import TYPE_CHECKING, Any, Final, TypedDict, TypeVar
 
-from traffik.backends.base import ErrorPolicy
+from traffik.backends.base import DEFAULT_CALL_TIMEOUT, ErrorPolicy
 from traffik.exceptions import BackendTimeoutError, ConfigurationError
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ __all__ = [
 
 T = TypeVar("T")
 
-DEFAULT_BACKEND_TIMEOUT: Final = 1.5
+DEFAULT_BACKEND_TIMEOUT: Final = DEFAULT_CALL_TIMEOUT
 """Seconds a backend call may take before it counts as failed (override with ``backend.call_timeout``)."""
 
 ERROR_WAIT_MS: Final = 1_000.0

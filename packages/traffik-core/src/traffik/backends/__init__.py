@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 __path__ = extend_path(__path__, __name__)
 
-from traffik._lazy import lazy_attributes
 from traffik.backends.base import ThrottleBackend, get_active_backend
+from traffik.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from traffik.plugins import backend_from_url

@@ -1,10 +1,21 @@
-"""The contract every backend follows, and the generic (slow) execution path.
+"""The contract every backend follows: the plugin API for backends.
 
 A backend stores strategy states and applies a strategy's step to them
-atomically. Backends that can do so natively (in-process, Lua, CAS) override
-:meth:`ThrottleBackend.hit` and :meth:`ThrottleBackend.peek`; a third-party
-backend that only implements :meth:`load_state`, :meth:`store_state` and
-:meth:`clear` gets a correct lock + read + step + write path for free.
+atomically. It declares what it does itself in :attr:`ThrottleBackend.CAPABILITIES`
+(checked when it is constructed): run some strategies natively (overriding
+:meth:`ThrottleBackend.hit` and :meth:`ThrottleBackend.peek`, and deciding which
+with :class:`NativeStrategies`), store states (:meth:`ThrottleBackend.load_state`
+and :meth:`ThrottleBackend.store_state`, which give every strategy a correct
+lock + load + step + store path for free), share its locks between processes,
+or route calls to other backends.
+
+This module is the public home of everything a backend plugin needs from
+core's backend machinery; its names follow the semantic versioning of
+traffik-core. The generic path (:mod:`traffik.backends._generic`), the state
+codec (:mod:`traffik.backends._codec`), the active-backend context
+(:mod:`traffik.backends._context`) and the native-strategy decision
+(:mod:`traffik.backends._native`) live in their own modules and are
+re-exported here: import them from here.
 """
 
 from __future__ import annotations
@@ -12,26 +23,37 @@ from __future__ import annotations
 import abc
 import contextlib
 import contextvars
-import logging
-import math
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, Union, runtime_checkable
 
+from traffik.backends._codec import decode_state, encode_state
+from traffik.backends._context import active_backend as _active_backend
+from traffik.backends._context import get_active_backend, install_backend, uninstall_backend
+from traffik.backends._generic import generic_hit, generic_peek, peek_or_reset, step_or_reset
+from traffik.backends._native import NativeStrategies, runs_natively
 from traffik.clock import Clock, monotonic_ms
 from traffik.exceptions import ConfigurationError
 from traffik.rates import Rate
-from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
+from traffik.strategies import Decision, State, ThrottleStrategy
+from traffik.validation import any_of, boolean, callable_, non_empty_string, non_negative_number, one_of, optional
 
 if TYPE_CHECKING:
     from traffik.locks import AsyncLock
 
 __all__ = [
+    "DEFAULT_CALL_TIMEOUT",
+    "BackendCapabilities",
+    "BackendRouter",
     "ErrorPolicy",
+    "NativeStrategies",
     "ThrottleBackend",
+    "check_capabilities",
     "decode_state",
     "encode_state",
     "get_active_backend",
     "peek_or_reset",
+    "runs_natively",
     "step_or_reset",
     "validate_on_error",
 ]
@@ -39,104 +61,93 @@ __all__ = [
 ErrorPolicy = Union[Literal["allow", "throttle", "raise"], Callable[..., Awaitable[Any]]]
 """What to do when a backend call fails: fail open, fail closed, re-raise, or ask a callable."""
 
-_ERROR_POLICIES = ("allow", "throttle", "raise")
-_logger = logging.getLogger(__name__)
+DEFAULT_CALL_TIMEOUT: Final = 1.5
+"""Seconds a backend call may take before it counts as failed (:attr:`ThrottleBackend.call_timeout`)."""
 
-_active_backend: contextvars.ContextVar[ThrottleBackend | None] = contextvars.ContextVar(
-    "traffik_active_backend", default=None
+_ON_ERROR = any_of(
+    one_of("allow", "throttle", "raise"),
+    callable_(),
+    description="'allow', 'throttle', 'raise' or a callable",
 )
-# A lifespan runs in its own task, so a context variable set there is invisible
-# to request tasks; the backend installed by the most recent lifespan is kept
-# here as the process-wide fallback.
-_installed_backends: list[ThrottleBackend] = []
-
-
-def get_active_backend() -> ThrottleBackend | None:
-    """The backend of the active context: ``async with backend:`` first, else the lifespan-installed one."""
-    backend = _active_backend.get()
-    if backend is not None:
-        return backend
-    return _installed_backends[-1] if _installed_backends else None
+_OPTIONAL_SECONDS = optional(non_negative_number(unit="seconds"))
+_OPTIONAL_CALLABLE = optional(callable_())
+_OPTIONAL_BOOLEAN = optional(boolean).described("True, False or None")
+_CLOCK = callable_("a callable returning milliseconds")
 
 
 def validate_on_error(value: object, owner: str) -> ErrorPolicy:
     """Return ``value`` if it is a valid ``on_error`` policy, else raise naming ``owner``."""
-    if isinstance(value, str):
-        if value in _ERROR_POLICIES:
-            return value  # type: ignore[return-value]  # mypy cannot narrow a str to the Literal by membership
-    elif callable(value):
-        return value
-    raise ConfigurationError(f"{owner}: on_error must be 'allow', 'throttle', 'raise' or a callable, got {value!r}")
+    policy: ErrorPolicy = _ON_ERROR(owner, "on_error", value)
+    return policy
 
 
-def _validate_optional_seconds(value: object, name: str, owner: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
-        raise ConfigurationError(f"{owner}: {name} must be a non-negative number of seconds or None, got {value!r}")
-    return float(value)
+@runtime_checkable
+class BackendRouter(Protocol):
+    """An ``on_error`` policy that routes a throttle's calls itself (:func:`traffik.error_handlers.failover`).
+
+    A throttle binding a backend asks such a policy once for the backend to call instead.
+    """
+
+    def route_backend(self, primary: ThrottleBackend) -> ThrottleBackend:
+        """The backend a throttle should call instead of ``primary`` (called once per binding)."""
+        ...
 
 
-def encode_state(state: State) -> bytes:
-    """Serialise a state for a byte store (exact: ``repr`` of a float round-trips)."""
-    return ",".join(map(repr, state)).encode("ascii")
+@dataclass(frozen=True)
+class BackendCapabilities:
+    """What a backend does itself, declared as :attr:`ThrottleBackend.CAPABILITIES`.
+
+    Each declared capability is checked against the methods the class
+    implements when the first instance is constructed (:func:`check_capabilities`).
+
+    Attributes:
+        native_strategies: Runs some strategies natively (a script, a CAS loop, an
+            in-process structure): overrides ``hit`` and ``peek``, and picks the
+            strategies with :class:`NativeStrategies`.
+        state_store: Implements ``load_state`` and ``store_state``: the generic lock +
+            load + step + store path runs every strategy.
+        shared_locks: ``lock`` is shared by every process using the store (a
+            distributed lock): overrides ``lock``.
+        routing: Forwards calls to other backends and stores nothing itself
+            (failover): overrides ``hit`` and ``peek``.
+    """
+
+    native_strategies: bool = False
+    state_store: bool = False
+    shared_locks: bool = False
+    routing: bool = False
 
 
-def decode_state(raw: bytes | str) -> State:
-    """Inverse of :func:`encode_state`.
+_REQUIRED_METHODS: Final = {
+    "native_strategies": ("hit", "peek"),
+    "state_store": ("load_state", "store_state"),
+    "shared_locks": ("lock",),
+    "routing": ("hit", "peek"),
+}
+_checked: set[type[ThrottleBackend]] = set()
+
+
+def check_capabilities(cls: type[ThrottleBackend]) -> None:
+    """Check that ``cls`` implements what its :attr:`~ThrottleBackend.CAPABILITIES` declare.
+
+    Called by :class:`ThrottleBackend` on construction (once per class).
 
     Raises:
-        ValueError: ``raw`` is not a list of finite numbers (corrupt or foreign data;
-            a caller treats it as no state).
+        TypeError: A declared capability lacks its methods (a backend's bug, not a
+            configuration error), naming the class, the capability and the methods.
     """
-    text = raw.decode("ascii") if isinstance(raw, bytes) else raw
-    state = tuple(float(part) for part in text.split(","))
-    # No strategy stores inf or nan; such a value is garbage that float() happened to accept.
-    if not all(math.isfinite(value) for value in state):
-        raise ValueError(f"not a state: {text[:64]!r}")
-    return state
-
-
-# What a strategy's step raises when handed a state of another shape (wrong length, wrong values).
-_UNREADABLE_STATE_ERRORS = (ValueError, TypeError, IndexError, ArithmeticError)
-
-
-def step_or_reset(
-    strategy: ThrottleStrategy, state: State | None, now: float, cost: int, rate: Rate, key: str = ""
-) -> tuple[State | None, Decision]:
-    """``strategy.step``, treating a stored state the strategy cannot read as no state.
-
-    A store shared with other software (or damaged) can hold a value that
-    decodes to numbers of the wrong shape; the request is then decided as if
-    the key were new (its state is overwritten by the result) and a warning is
-    logged, instead of failing every request on that key until it expires.
-    """
-    if state is None:
-        return strategy.step(None, now, cost, rate)
-    try:
-        return strategy.step(state, now, cost, rate)
-    except ConfigurationError:
-        raise
-    except _UNREADABLE_STATE_ERRORS as exc:
-        _logger.warning(
-            "discarding an unreadable %s state under %r: %s: %s", strategy.NAME, key, type(exc).__name__, exc
-        )
-        return strategy.step(None, now, cost, rate)
-
-
-def peek_or_reset(
-    strategy: ThrottleStrategy, state: State | None, now: float, cost: int, rate: Rate, key: str = ""
-) -> Decision:
-    """``strategy.peek``, treating a stored state the strategy cannot read as no state (see :func:`step_or_reset`)."""
-    if state is None:
-        return strategy.peek(None, now, cost, rate)
-    try:
-        return strategy.peek(state, now, cost, rate)
-    except ConfigurationError:
-        raise
-    except _UNREADABLE_STATE_ERRORS as exc:
-        _logger.warning("ignoring an unreadable %s state under %r: %s: %s", strategy.NAME, key, type(exc).__name__, exc)
-        return strategy.peek(None, now, cost, rate)
+    if cls in _checked:
+        return
+    capabilities = cls.CAPABILITIES
+    if not isinstance(capabilities, BackendCapabilities):
+        raise TypeError(f"{cls.__name__}: CAPABILITIES must be a BackendCapabilities, got {capabilities!r}")
+    for capability, methods in _REQUIRED_METHODS.items():
+        if not getattr(capabilities, capability):
+            continue
+        missing = [name for name in methods if getattr(cls, name) is getattr(ThrottleBackend, name)]
+        if missing:
+            raise TypeError(f"{cls.__name__} declares {capability}=True but does not implement {', '.join(missing)}()")
+    _checked.add(cls)
 
 
 class ThrottleBackend(abc.ABC):
@@ -158,6 +169,14 @@ class ThrottleBackend(abc.ABC):
     """Registry name, e.g. ``"inmemory"``."""
     URL_SCHEMES: ClassVar[tuple[str, ...]] = ()
     """URL schemes :func:`traffik.backends.backend_from_url` maps to this backend."""
+    CAPABILITIES: ClassVar[BackendCapabilities] = BackendCapabilities()
+    """What this backend does itself; each declared capability is checked at construction."""
+
+    default_strategy: ThrottleStrategy | None = None
+    """The strategy of throttles that name none (``None``: :data:`traffik.strategies.DEFAULT_STRATEGY_CLASS`)."""
+    call_timeout: float | None = DEFAULT_CALL_TIMEOUT
+    """Seconds a throttle lets one call of this backend take before it counts as failed; ``None``
+    when the backend bounds its calls itself."""
 
     def __init__(
         self,
@@ -173,26 +192,17 @@ class ThrottleBackend(abc.ABC):
         clock: Clock | None = None,
     ) -> None:
         owner = type(self).__name__
-        if not isinstance(namespace, str) or not namespace:
-            raise ConfigurationError(f"{owner}: namespace must be a non-empty string, got {namespace!r}")
-        if not isinstance(persistent, bool):
-            raise ConfigurationError(f"{owner}: persistent must be True or False, got {persistent!r}")
-        if identifier is not None and not callable(identifier):
-            raise ConfigurationError(f"{owner}: identifier must be callable or None, got {identifier!r}")
-        if handle_throttled is not None and not callable(handle_throttled):
-            raise ConfigurationError(f"{owner}: handle_throttled must be callable or None, got {handle_throttled!r}")
-        if lock_blocking is not None and not isinstance(lock_blocking, bool):
-            raise ConfigurationError(f"{owner}: lock_blocking must be True, False or None, got {lock_blocking!r}")
-        if clock is not None and not callable(clock):
-            raise ConfigurationError(f"{owner}: clock must be a callable returning milliseconds, got {clock!r}")
-        self.namespace = namespace
-        self.persistent = persistent
+        check_capabilities(type(self))
+        self.namespace: str = non_empty_string(owner, "namespace", namespace)
+        self.persistent: bool = boolean(owner, "persistent", persistent)
+        self.identifier = _OPTIONAL_CALLABLE(owner, "identifier", identifier)
+        self.handle_throttled = _OPTIONAL_CALLABLE(owner, "handle_throttled", handle_throttled)
+        self.lock_blocking: bool | None = _OPTIONAL_BOOLEAN(owner, "lock_blocking", lock_blocking)
+        if clock is not None:
+            _CLOCK(owner, "clock", clock)
         self.on_error: ErrorPolicy = validate_on_error(on_error, owner)
-        self.identifier = identifier
-        self.handle_throttled = handle_throttled
-        self.lock_blocking = lock_blocking
-        self.lock_ttl = _validate_optional_seconds(lock_ttl, "lock_ttl", owner)
-        self.lock_blocking_timeout = _validate_optional_seconds(lock_blocking_timeout, "lock_blocking_timeout", owner)
+        self.lock_ttl = _OPTIONAL_SECONDS(owner, "lock_ttl", lock_ttl)
+        self.lock_blocking_timeout = _OPTIONAL_SECONDS(owner, "lock_blocking_timeout", lock_blocking_timeout)
         self.clock: Clock = clock if clock is not None else monotonic_ms
         self._context_tokens: list[contextvars.Token[ThrottleBackend | None]] = []
 
@@ -201,40 +211,15 @@ class ThrottleBackend(abc.ABC):
     async def hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
         """Apply one hit of ``cost`` to ``key`` atomically and return the decision.
 
-        The generic implementation serialises hits on a key with :meth:`lock`;
+        The generic implementation serialises hits on a key with :meth:`lock`
+        around :meth:`load_state`, the strategy's step and :meth:`store_state`;
         backends with a native atomic path override it.
         """
-        if rate.unlimited:
-            return UNLIMITED_DECISION
-        async with self.lock(key):
-            now = self.clock()
-            state = await self._load_readable(key)
-            if state is not None and state[0] <= now:
-                state = None
-            new_state, decision = step_or_reset(strategy, state, now, cost, rate, key)
-            if new_state is not state and new_state is not None:
-                await self.store_state(key, new_state, max(1, math.ceil(new_state[0] - now)))
-            return with_reset(decision, new_state, now)
+        return await generic_hit(self, key, strategy, rate, cost)
 
     async def peek(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
         """The decision a hit of ``cost`` would get now, consuming nothing."""
-        if rate.unlimited:
-            return UNLIMITED_DECISION
-        now = self.clock()
-        state = await self._load_readable(key)
-        if state is not None and state[0] <= now:
-            state = None
-        return with_reset(peek_or_reset(strategy, state, now, cost, rate, key), state, now)
-
-    async def _load_readable(self, key: str) -> State | None:
-        # A value load_state cannot decode (ValueError from decode_state) is no state: the hit overwrites it.
-        try:
-            return await self.load_state(key)
-        except ConfigurationError:
-            raise
-        except ValueError as exc:
-            _logger.warning("%s: discarding an unreadable state under %r: %s", type(self).__name__, key, exc)
-            return None
+        return await generic_peek(self, key, strategy, rate, cost)
 
     # -- storage primitives of the generic path ---------------------------
 
@@ -290,12 +275,11 @@ class ThrottleBackend(abc.ABC):
         ``persistent=True``, then closes the backend.
         """
         await self.initialize()
-        _installed_backends.append(self)
+        install_backend(self)
         try:
             yield
         finally:
-            with contextlib.suppress(ValueError):
-                _installed_backends.remove(self)
+            uninstall_backend(self)
             try:
                 if not self.persistent:
                     await self.clear()

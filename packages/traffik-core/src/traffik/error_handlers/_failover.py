@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from traffik._error_policy import ExceptionInfo, resolve_error
-from traffik.backends.base import ErrorPolicy, ThrottleBackend, validate_on_error
+from traffik.backends.base import BackendCapabilities, ErrorPolicy, ThrottleBackend, validate_on_error
 from traffik.error_handlers._breaker import CircuitBreaker
 from traffik.error_handlers._calls import call_backend, timeout_of, wait_of
 from traffik.error_handlers._monitor import note_failure
@@ -124,6 +124,7 @@ class FailoverBackend(ThrottleBackend):
     """
 
     NAME = "failover"
+    CAPABILITIES = BackendCapabilities(routing=True)
     call_timeout = None  # each of the two calls inside is bounded on its own
 
     def __init__(self, primary: ThrottleBackend, policy: Failover) -> None:
@@ -137,7 +138,7 @@ class FailoverBackend(ThrottleBackend):
         )
         self.primary = primary
         self.policy = policy
-        self.default_strategy = getattr(primary, "default_strategy", None)
+        self.default_strategy = primary.default_strategy
         self._primary_timeout = timeout_of(primary)
 
     async def hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:

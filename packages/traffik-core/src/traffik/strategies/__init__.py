@@ -5,6 +5,10 @@ without reading a clock or touching storage (see
 :class:`~traffik.strategies.ThrottleStrategy`). Each module documents its state
 layout and reference algorithm; native backend implementations follow them.
 
+This module is part of the public plugin API: :class:`ThrottleStrategy`,
+:class:`Decision`, :data:`State`, :data:`UNLIMITED_DECISION` and
+:func:`with_reset` are what a backend plugin builds on.
+
 Example:
     >>> from traffik.rates import Rate
     >>> from traffik.strategies import DEFAULT_STRATEGY_CLASS, FixedWindow
@@ -18,7 +22,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy
+from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
 from traffik.strategies._fixed_window import FixedWindow
 from traffik.strategies._gcra import GCRA
 from traffik.strategies._leaky_bucket import LeakyBucket, LeakyBucketWithQueue
@@ -48,6 +52,7 @@ __all__ = [
     "TokenBucketWithDebt",
     "TokenBucketWithDebtStrategy",
     "UNLIMITED_DECISION",
+    "with_reset",
 ]
 
 # Names kept for code written against the 1.x API: the same classes.

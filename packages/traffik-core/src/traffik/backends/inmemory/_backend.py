@@ -3,32 +3,35 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
-from traffik.backends.base import ErrorPolicy, ThrottleBackend
+from traffik.backends.base import BackendCapabilities, ErrorPolicy, NativeStrategies, ThrottleBackend
 from traffik.backends.inmemory._sliding_log import NativeLog
-from traffik.backends.inmemory._store import SEGMENTS, RoomMaker, Slot, expiry_of, sweep_slices
+from traffik.backends.inmemory._store import SEGMENTS, RoomMaker, Slot, expiry_of
+from traffik.backends.inmemory._sweep import ShardSweeper
 from traffik.backends.inmemory._url import namespace_from_url
 from traffik.clock import Clock
 from traffik.exceptions import ConfigurationError
 from traffik.locks import LocalLock, LocalLockTable, LockKind
 from traffik.rates import Rate
-from traffik.strategies import UNLIMITED_DECISION, Decision, SlidingWindowLog, State, ThrottleStrategy
-from traffik.strategies._base import with_reset
+from traffik.strategies import UNLIMITED_DECISION, Decision, SlidingWindowLog, State, ThrottleStrategy, with_reset
+from traffik.validation import one_of, optional, positive_number, whole_number
 
 __all__ = ["InMemoryBackend"]
 
-_LOCK_KINDS: Final = ("fair", "unfair")
+_SHARDS: Final = whole_number(min=1).described("an int >= 1")
+_CLEANUP_FREQUENCY: Final = optional(positive_number(unit="seconds"))
+_LOCK_KIND: Final = one_of("fair", "unfair")
+_MAX_KEYS: Final = optional(_SHARDS)
 _SMALL_LOG: Final = 17
 """Longest sliding-window-log tuple kept as is: its expiry and up to 8 (time, cost) entries."""
 _GENERIC: Final = ""
 """Table of states stored by :meth:`InMemoryBackend.store_state` without a strategy name."""
 
 
-class InMemoryBackend(ThrottleBackend):
+class InMemoryBackend(ShardSweeper, ThrottleBackend):
     """Keeps every state in this process: fast, and not shared with other processes.
 
     A hit reads the state, runs the strategy's pure step and writes the new
@@ -92,8 +95,7 @@ class InMemoryBackend(ThrottleBackend):
 
     NAME: ClassVar[str] = "inmemory"
     URL_SCHEMES: ClassVar[tuple[str, ...]] = ("memory", "inmemory")
-    SWEEP_SLICE: ClassVar[int] = 1_024
-    """Most keys the sweep examines before it yields to the event loop."""
+    CAPABILITIES: ClassVar[BackendCapabilities] = BackendCapabilities(native_strategies=True, state_store=True)
 
     def __init__(
         self,
@@ -123,22 +125,11 @@ class InMemoryBackend(ThrottleBackend):
             lock_blocking_timeout=lock_blocking_timeout,
             clock=clock,
         )
-        if isinstance(number_of_shards, bool) or not isinstance(number_of_shards, int) or number_of_shards < 1:
-            raise ConfigurationError(f"InMemoryBackend: number_of_shards must be an int >= 1, got {number_of_shards!r}")
-        if cleanup_frequency is not None and (
-            isinstance(cleanup_frequency, bool)
-            or not isinstance(cleanup_frequency, (int, float))
-            or not math.isfinite(cleanup_frequency)
-            or cleanup_frequency <= 0
-        ):
-            raise ConfigurationError(
-                f"InMemoryBackend: cleanup_frequency must be a positive number of seconds or None, "
-                f"got {cleanup_frequency!r}"
-            )
-        if lock_kind not in _LOCK_KINDS:
-            raise ConfigurationError(f"InMemoryBackend: lock_kind must be 'fair' or 'unfair', got {lock_kind!r}")
-        if max_keys is not None and (isinstance(max_keys, bool) or not isinstance(max_keys, int) or max_keys < 1):
-            raise ConfigurationError(f"InMemoryBackend: max_keys must be an int >= 1 or None, got {max_keys!r}")
+        owner = "InMemoryBackend"
+        _SHARDS(owner, "number_of_shards", number_of_shards)
+        _CLEANUP_FREQUENCY(owner, "cleanup_frequency", cleanup_frequency)
+        _LOCK_KIND(owner, "lock_kind", lock_kind)
+        _MAX_KEYS(owner, "max_keys", max_keys)
         self.number_of_shards: int = number_of_shards
         self.cleanup_frequency: float | None = None if cleanup_frequency is None else float(cleanup_frequency)
         self.lock_kind: LockKind = lock_kind
@@ -161,6 +152,9 @@ class InMemoryBackend(ThrottleBackend):
             blocking=self.lock_blocking,
             ttl=self.lock_ttl,
             blocking_timeout=self.lock_blocking_timeout,
+        )
+        self._native: NativeStrategies[type[NativeLog]] = NativeStrategies(
+            self.NAME, builtin=[NativeLog], registered=False
         )
         self._next_shard = 0
         self._sweeper: asyncio.Task[None] | None = None
@@ -210,8 +204,8 @@ class InMemoryBackend(ThrottleBackend):
         """Apply one hit of ``cost`` to ``key`` and return the decision (atomic in this loop)."""
         if rate.unlimited:
             return UNLIMITED_DECISION
-        # The exact class only: a subclass may change the step the native log mirrors.
-        if type(strategy) is SlidingWindowLog:
+        # The exact class only (runs_natively): a subclass may change the step the native log mirrors.
+        if self._native[type(strategy)] is not None:
             return self._log_hit(key, strategy, rate, cost, True)
         name = strategy.NAME
         table = self._tables.get(name)
@@ -249,7 +243,7 @@ class InMemoryBackend(ThrottleBackend):
         """The decision a hit of ``cost`` would get now, consuming nothing."""
         if rate.unlimited:
             return UNLIMITED_DECISION
-        if type(strategy) is SlidingWindowLog:
+        if self._native[type(strategy)] is not None:
             return self._log_hit(key, strategy, rate, cost, False)
         now = self.clock()
         table = self._tables.get(strategy.NAME)
@@ -366,89 +360,6 @@ class InMemoryBackend(ThrottleBackend):
         """Number of keys whose state has not expired."""
         now = self.clock()
         return sum(1 for _, slot in self._all_slots for stored in slot.values() if expiry_of(stored) > now)
-
-    # -- expiry -----------------------------------------------------------
-
-    def _sweep_steps(self, index: int, tally: list[int]) -> Iterator[int]:
-        """Sweep shard ``index`` slice by slice; yields the keys each slice examined, adds the drops to ``tally``."""
-        spent = self._spent
-
-        def dropped(name: str, keys: list[str]) -> None:
-            self._count -= len(keys)
-            tally[0] += len(keys)
-            if spent is not None:
-                spent.difference_update((name, key) for key in keys)
-
-        yield from sweep_slices(self._shard_slots[index], self.clock, self.SWEEP_SLICE, dropped)
-
-    def _next_shard_index(self, index: int | None) -> int:
-        if index is None:
-            index = self._next_shard
-            self._next_shard = (index + 1) % self.number_of_shards
-        elif isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < self.number_of_shards:
-            raise ValueError(f"shard index must be in 0..{self.number_of_shards - 1}, got {index!r}")
-        return index
-
-    def sweep_shard(self, index: int | None = None) -> int:
-        """Drop the expired states of one shard at once; returns how many were dropped.
-
-        Args:
-            index: The shard to sweep; by default the next one in turn, which
-                is what the periodic cleanup does on every tick (in slices).
-        """
-        tally = [0]
-        for _ in self._sweep_steps(self._next_shard_index(index), tally):
-            pass
-        return tally[0]
-
-    async def sweep_shard_in_slices(self, index: int | None = None) -> int:
-        """Like :meth:`sweep_shard`, yielding to the event loop after every :attr:`SWEEP_SLICE` keys."""
-        tally = [0]
-        for _ in self._sweep_steps(self._next_shard_index(index), tally):
-            await asyncio.sleep(0)
-        return tally[0]
-
-    def sweep(self) -> int:
-        """Sweep every shard at once; returns how many expired states were dropped."""
-        return sum(self.sweep_shard(index) for index in range(self.number_of_shards))
-
-    async def _sweep_forever(self, interval: float) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            await self.sweep_shard_in_slices()
-
-    @property
-    def cleanup_running(self) -> bool:
-        """Whether the periodic sweep task is running."""
-        return self._sweeper is not None and not self._sweeper.done()
-
-    # -- lifecycle --------------------------------------------------------
-
-    async def initialize(self) -> None:
-        """Start the periodic sweep on the running loop (unless ``cleanup_frequency`` is ``None``).
-
-        Nested start-ups (a lifespan and an ``async with``) share one sweep
-        task, stopped by the last matching :meth:`close`.
-        """
-        self._users += 1
-        if self.cleanup_frequency is not None and not self.cleanup_running:
-            self._sweeper = asyncio.get_running_loop().create_task(
-                self._sweep_forever(self.cleanup_frequency / self.number_of_shards),
-                name=f"traffik-inmemory-sweep:{self.namespace}",
-            )
-
-    async def close(self) -> None:
-        """Stop the periodic sweep once every :meth:`initialize` has been matched."""
-        self._users = max(0, self._users - 1)
-        if self._users:
-            return
-        sweeper, self._sweeper = self._sweeper, None
-        if sweeper is None or sweeper.done():
-            return
-        sweeper.cancel()
-        if sweeper.get_loop() is asyncio.get_running_loop():
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
 
     # -- construction from a URL ------------------------------------------
 

@@ -16,9 +16,10 @@ and waits go through the same rounding helper.
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
 from traffik.rates import Rate
-from traffik.strategies._base import Decision, State
+from traffik.strategies import Decision, SlidingWindowLog, State, ThrottleStrategy
 from traffik.strategies._support import time_until
 
 __all__ = ["NativeLog"]
@@ -31,6 +32,9 @@ class NativeLog:
     """The mutable log of one key: ``entries[head:]`` is ``t1, c1, ..., tn, cn``."""
 
     __slots__ = ("entries", "expires_at", "head", "total")
+
+    strategy_class: ClassVar[type[ThrottleStrategy]] = SlidingWindowLog
+    """The exact strategy class this log mirrors (see :func:`traffik.backends.base.runs_natively`)."""
 
     def __init__(self) -> None:
         self.expires_at = -math.inf

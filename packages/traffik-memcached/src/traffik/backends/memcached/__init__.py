@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from traffik._lazy import lazy_attributes
 from traffik.backends.memcached.__about__ import __version__
+from traffik.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from traffik.backends.memcached._backend import MemcachedBackend

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, Final, cast
+from typing import Any, ClassVar, Final
 from urllib.parse import parse_qsl, unquote
 
-from traffik.backends.base import ErrorPolicy, ThrottleBackend
+from traffik.backends.base import BackendCapabilities, ErrorPolicy, NativeStrategies, ThrottleBackend
 from traffik.backends.memcached._client import MemcachedClient
 from traffik.backends.memcached._keys import generation_key, state_key
 from traffik.backends.memcached._native import CAS_RUNNER, StrategyRunner
@@ -18,7 +17,8 @@ from traffik.backends.memcached._ring import HashRing
 from traffik.clock import Clock, monotonic_ms, wall_ms
 from traffik.exceptions import BackendError, ConfigurationError, PluginError
 from traffik.rates import Rate
-from traffik.strategies._base import UNLIMITED_DECISION, Decision, ThrottleStrategy
+from traffik.strategies import UNLIMITED_DECISION, Decision, ThrottleStrategy
+from traffik.validation import positive_number, whole_number
 
 __all__ = ["MemcachedBackend"]
 
@@ -53,14 +53,10 @@ def _check_servers(servers: object) -> tuple[tuple[str, int], ...]:
     return tuple(checked)
 
 
-def _positive(value: object, name: str, *, integer: bool = False) -> Any:
-    ok = not isinstance(value, bool) and (
-        isinstance(value, int) if integer else isinstance(value, (int, float)) and math.isfinite(value)
-    )
-    if not ok or not value > 0:  # type: ignore[operator]  # `ok` guarantees a number
-        kind = "a positive integer" if integer else "a positive number of seconds"
-        raise ConfigurationError(f"MemcachedBackend: {name} must be {kind}, got {value!r}")
-    return value
+_OWNER: Final = "MemcachedBackend"
+_SECONDS: Final = positive_number(unit="seconds")
+_POSITIVE_INT: Final = whole_number(min=1).described("a positive integer")
+_RETRIES: Final = whole_number(min=0).described("an integer >= 0")
 
 
 class MemcachedBackend(ThrottleBackend):
@@ -130,6 +126,7 @@ class MemcachedBackend(ThrottleBackend):
 
     NAME: ClassVar[str] = "memcached"
     URL_SCHEMES: ClassVar[tuple[str, ...]] = ("memcached",)
+    CAPABILITIES: ClassVar[BackendCapabilities] = BackendCapabilities(native_strategies=True)
 
     def __init__(
         self,
@@ -157,15 +154,13 @@ class MemcachedBackend(ThrottleBackend):
             clock=clock,
         )
         self.servers: tuple[tuple[str, int], ...] = _check_servers(servers)
-        self.timeout: float = float(_positive(timeout, "timeout"))
-        self.connect_timeout: float = float(_positive(connect_timeout, "connect_timeout"))
-        self.pool_size: int = _positive(pool_size, "pool_size", integer=True)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise ConfigurationError(f"MemcachedBackend: max_retries must be an integer >= 0, got {max_retries!r}")
-        self.max_retries: int = max_retries
-        self.virtual_nodes: int = _positive(virtual_nodes, "virtual_nodes", integer=True)
+        self.timeout: float = _SECONDS(_OWNER, "timeout", timeout)
+        self.connect_timeout: float = _SECONDS(_OWNER, "connect_timeout", connect_timeout)
+        self.pool_size: int = _POSITIVE_INT(_OWNER, "pool_size", pool_size)
+        self.max_retries: int = _RETRIES(_OWNER, "max_retries", max_retries)
+        self.virtual_nodes: int = _POSITIVE_INT(_OWNER, "virtual_nodes", virtual_nodes)
         self.generation_refresh: float | None = (
-            None if generation_refresh is None else float(_positive(generation_refresh, "generation_refresh"))
+            None if generation_refresh is None else _SECONDS(_OWNER, "generation_refresh", generation_refresh)
         )
         self._clients = [
             MemcachedClient(
@@ -178,6 +173,7 @@ class MemcachedBackend(ThrottleBackend):
         self._generation: int | None = None
         self._generation_due = 0.0
         self._runners: dict[type[ThrottleStrategy], StrategyRunner] = {}
+        self._native: NativeStrategies[StrategyRunner] = NativeStrategies(self.NAME)
 
     # -- the hit path -----------------------------------------------------
 
@@ -208,18 +204,13 @@ class MemcachedBackend(ThrottleBackend):
         return runner
 
     def _native_runner(self, strategy: ThrottleStrategy) -> StrategyRunner | None:
-        from traffik.plugins import get_plugin_registry
-
         try:
-            found = get_plugin_registry().strategy_implementation(self.NAME, strategy.NAME)
+            # The exact class only (runs_natively): a subclass may change the algorithm and keep NAME.
+            return self._native.find(strategy)
         except PluginError:
             # The CAS loop is exact for every strategy: a broken plugin costs speed, not correctness.
             _logger.exception("memcached: cannot load the native %s implementation; using gets/cas", strategy.NAME)
             return None
-        # A subclass may change the algorithm while keeping NAME: only the exact class runs natively.
-        if found is None or getattr(found, "strategy_class", None) is not type(strategy):
-            return None
-        return cast("StrategyRunner", found)
 
     # -- the namespace generation -------------------------------------------
 

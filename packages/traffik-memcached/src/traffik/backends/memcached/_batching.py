@@ -20,7 +20,7 @@ import asyncio
 from typing import TYPE_CHECKING, Final
 
 from traffik.rates import Rate
-from traffik.strategies._base import Decision, ThrottleStrategy
+from traffik.strategies import Decision, ThrottleStrategy
 
 if TYPE_CHECKING:
     from traffik.backends.memcached._client import MemcachedClient

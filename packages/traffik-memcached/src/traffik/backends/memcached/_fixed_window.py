@@ -25,8 +25,7 @@ from traffik.backends.memcached._errors import NonNumericValueError
 from traffik.backends.memcached._keys import expiry_seconds
 from traffik.exceptions import BackendError, StateContentionError
 from traffik.rates import Rate
-from traffik.strategies import FixedWindow
-from traffik.strategies._base import Decision, State, ThrottleStrategy, with_reset
+from traffik.strategies import Decision, FixedWindow, State, ThrottleStrategy, with_reset
 
 if TYPE_CHECKING:
     from traffik.backends.memcached._client import MemcachedClient

@@ -35,7 +35,7 @@ from traffik.backends.base import decode_state, encode_state, peek_or_reset, ste
 from traffik.backends.memcached._batching import MAX_BATCH, BatchingRunner, Hit
 from traffik.backends.memcached._keys import expiry_seconds
 from traffik.rates import Rate
-from traffik.strategies._base import Decision, State, ThrottleStrategy, with_reset
+from traffik.strategies import Decision, State, ThrottleStrategy, with_reset
 
 if TYPE_CHECKING:
     from traffik.backends.memcached._client import MemcachedClient

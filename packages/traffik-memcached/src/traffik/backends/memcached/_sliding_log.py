@@ -26,8 +26,7 @@ from typing import Final
 from traffik.backends.base import step_or_reset
 from traffik.backends.memcached._native import CasRunner
 from traffik.rates import Rate
-from traffik.strategies import SlidingWindowLog
-from traffik.strategies._base import Decision, State, ThrottleStrategy
+from traffik.strategies import Decision, SlidingWindowLog, State, ThrottleStrategy
 
 __all__ = ["COMPACTED_ENTRIES", "MAX_LOG_ENTRIES", "SLIDING_LOG_RUNNER", "SlidingLogRunner", "compact"]
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from traffik._lazy import lazy_attributes
+from traffik.lazy import lazy_attributes
 from traffik.backends.redis.__about__ import __version__
 
 if TYPE_CHECKING:

@@ -8,7 +8,14 @@ import math
 from collections.abc import Callable
 from typing import Any, ClassVar, Final, Union
 
-from traffik.backends.base import ErrorPolicy, ThrottleBackend, decode_state, encode_state
+from traffik.backends.base import (
+    BackendCapabilities,
+    ErrorPolicy,
+    NativeStrategies,
+    ThrottleBackend,
+    decode_state,
+    encode_state,
+)
 from traffik.backends.redis._cluster import run_once
 from traffik.backends.redis._commands import ScriptCall
 from traffik.backends.redis._connections import KeptConnections
@@ -19,9 +26,10 @@ from traffik.backends.redis._scripts import LuaScript, format_number
 from traffik.backends.redis._startup import check_server
 from traffik.backends.redis._urls import URL_SCHEMES, check_url, client_from_url, is_cluster_url, redact, where
 from traffik.clock import Clock, wall_ms
-from traffik.exceptions import BackendError, ConfigurationError, PluginError
+from traffik.exceptions import BackendError, ConfigurationError
 from traffik.rates import Rate
-from traffik.strategies._base import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
+from traffik.strategies import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
+from traffik.validation import boolean, optional, positive_number, whole_number
 
 from redis.asyncio import Redis, RedisCluster
 from redis.asyncio.retry import Retry
@@ -47,12 +55,9 @@ RedisClient = Union[Redis, RedisCluster]
 """A redis-py asyncio client: a single server (or Sentinel-managed) one, or a cluster one."""
 
 
-def _check_timeout(value: object, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ConfigurationError(f"RedisBackend: {name} must be a positive number of seconds or None, got {value!r}")
-    return float(value)
+_OWNER: Final = "RedisBackend"
+_TIMEOUT: Final = optional(positive_number(unit="seconds"))
+_CLOCK_MARGIN: Final = whole_number(min=0).described("a whole number of milliseconds >= 0")
 
 
 def _decision(reply: bytes | str) -> Decision:
@@ -171,6 +176,7 @@ class RedisBackend(ThrottleBackend):
 
     NAME: ClassVar[str] = "redis"
     URL_SCHEMES: ClassVar[tuple[str, ...]] = URL_SCHEMES
+    CAPABILITIES: ClassVar[BackendCapabilities] = BackendCapabilities(native_strategies=True, shared_locks=True)
 
     def __init__(
         self,
@@ -203,20 +209,11 @@ class RedisBackend(ThrottleBackend):
             lock_blocking_timeout=lock_blocking_timeout,
             clock=clock,
         )
-        if not isinstance(cluster, bool):
-            raise ConfigurationError(f"RedisBackend: cluster must be True or False, got {cluster!r}")
-        self.socket_timeout = _check_timeout(socket_timeout, "socket_timeout")
-        self.connect_timeout = _check_timeout(connect_timeout, "connect_timeout")
-        if isinstance(clock_margin_ms, bool) or not isinstance(clock_margin_ms, int) or clock_margin_ms < 0:
-            raise ConfigurationError(
-                f"RedisBackend: clock_margin_ms must be a whole number of milliseconds >= 0, got {clock_margin_ms!r}"
-            )
-        self.clock_margin_ms = clock_margin_ms
-        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
-            raise ConfigurationError(
-                f"RedisBackend: max_connections must be a whole number >= 1, got {max_connections!r}"
-            )
-        self.max_connections = max_connections
+        boolean(_OWNER, "cluster", cluster)
+        self.socket_timeout = _TIMEOUT(_OWNER, "socket_timeout", socket_timeout)
+        self.connect_timeout = _TIMEOUT(_OWNER, "connect_timeout", connect_timeout)
+        self.clock_margin_ms = _CLOCK_MARGIN(_OWNER, "clock_margin_ms", clock_margin_ms)
+        self.max_connections = whole_number(min=1)(_OWNER, "max_connections", max_connections)
         self.call_timeout: float | None
         """Set to ``None`` (no throttle-side timer around each hit) wherever this backend bounds
         every step of a hit itself: connecting, the command, asking Sentinel, each by its
@@ -224,11 +221,7 @@ class RedisBackend(ThrottleBackend):
         :mod:`traffik.backends.redis._connections`). An outer timer would count a long queue
         as an outage. Left unset (the throttle's default) for a client passed in whose
         commands this backend cannot bound (a cluster or single-connection client)."""
-        if not isinstance(require_startup_connection, bool):
-            raise ConfigurationError(
-                f"RedisBackend: require_startup_connection must be True or False, got {require_startup_connection!r}"
-            )
-        self.require_startup_connection = require_startup_connection
+        self.require_startup_connection = boolean(_OWNER, "require_startup_connection", require_startup_connection)
         self._kept: KeptConnections | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._background: set[asyncio.Task[None]] = set()
@@ -257,7 +250,7 @@ class RedisBackend(ThrottleBackend):
             self.clock = wall_ms
         self._margin = "0" if clock is None else str(clock_margin_ms)
         self._keys = KeyLayout(namespace)
-        self._scripts: dict[type[ThrottleStrategy], LuaScript | None] = {}
+        self._native: NativeStrategies[LuaScript] = NativeStrategies(self.NAME, kind=LuaScript)
         self._calls: dict[int, ScriptCall | _NoScript] = {}
 
     @classmethod
@@ -345,25 +338,9 @@ class RedisBackend(ThrottleBackend):
         return call
 
     def _script_for(self, strategy: ThrottleStrategy) -> LuaScript | None:
-        kind = type(strategy)
-        try:
-            return self._scripts[kind]
-        except KeyError:
-            pass
-        from traffik.plugins import get_plugin_registry
-
-        found = get_plugin_registry().strategy_implementation(self.NAME, strategy.NAME)
-        if found is not None and not isinstance(found, LuaScript):
-            raise PluginError(
-                f"the implementation of strategy {strategy.NAME!r} for backend 'redis' must be a "
-                f"traffik.backends.redis._scripts.LuaScript, got {found!r}"
-            )
-        if found is not None and found.strategy_class not in (None, kind):
-            # A subclass may override step() and keep NAME: its parent's script would
-            # enforce the parent's algorithm. Only the exact class runs natively.
-            found = None
-        self._scripts[kind] = found
-        return found
+        # The exact class only (runs_natively): a subclass may override step() and keep
+        # NAME, and its parent's script would enforce the parent's algorithm.
+        return self._native.find(strategy)
 
     async def _generic(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, *, commit: bool) -> Decision:
         client = self._client_here()

@@ -16,7 +16,7 @@ from typing import Final
 
 from traffik.backends.redis._scripts import LuaScript
 from traffik.rates import Rate
-from traffik.strategies._base import ThrottleStrategy
+from traffik.strategies import ThrottleStrategy
 
 __all__ = ["ScriptCall", "bulk", "command"]
 

@@ -29,7 +29,7 @@ from importlib import resources
 from typing import Final
 
 from traffik import strategies
-from traffik.strategies._base import ThrottleStrategy
+from traffik.strategies import ThrottleStrategy
 
 __all__ = [
     "FIXED_WINDOW",
@@ -129,8 +129,9 @@ class LuaScript:
         filename: Its file under ``lua/`` (the prelude and the helpers it uses are prepended).
         params: Maps a strategy instance to the extra ``ARGV`` strings (``ARGV[7]`` on).
         strategy_class: The exact class whose step the script mirrors: the backend runs it for
-            instances of that class only (a subclass may override ``step`` and keep ``NAME``);
-            ``None`` runs it for any strategy with that ``NAME``.
+            instances of that class only (a subclass may override ``step`` and keep ``NAME``;
+            see :func:`traffik.backends.base.runs_natively`, the rule every backend follows);
+            ``None`` runs it for no strategy.
     """
 
     strategy: str
