@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 from starlette.requests import Request
 from traffik import HTTPThrottle
-from traffik.backends.base import ThrottleBackend
+from traffik.backends.base import BackendCapabilities, ThrottleBackend
 from traffik.clock import Clock, ManualClock
 from traffik.exceptions import ConfigurationError, ConnectionThrottled
 from traffik.plugins import BackendInfo, PluginRegistry, hookimpl
@@ -18,6 +18,9 @@ class DictBackend(ThrottleBackend):
 
     NAME: ClassVar[str] = "dict"
     URL_SCHEMES: ClassVar[tuple[str, ...]] = ("dict",)
+    # Checked when the first DictBackend is built: declaring a state store without
+    # load_state/store_state raises TypeError there, not on the first hit.
+    CAPABILITIES: ClassVar[BackendCapabilities] = BackendCapabilities(state_store=True)
 
     def __init__(self, namespace: str = "dict", *, clock: Clock | None = None, **options: Any) -> None:
         super().__init__(namespace, clock=clock, **options)
@@ -56,6 +59,8 @@ async def main() -> None:
     backend = registry.backend_from_url("dict://shop", clock=ManualClock())
     assert isinstance(backend, DictBackend)
     assert backend.namespace == "shop"
+    assert backend.CAPABILITIES.state_store
+    assert not backend.CAPABILITIES.native_strategies  # every strategy takes the generic path
 
     throttle = HTTPThrottle("extending:dict", rate="2/min", backend=backend)
     request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.6", 1)})
