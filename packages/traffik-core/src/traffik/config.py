@@ -23,6 +23,7 @@ import os
 from typing import Final
 
 from traffik.exceptions import ConfigurationError
+from traffik.validation import boolean, non_negative_number, optional
 
 __all__ = [
     "TRAFFIK_DEFAULT_BLOCKING",
@@ -59,12 +60,12 @@ _lock_blocking: bool | _Unset = _UNSET
 _lock_blocking_timeout: float | _Unset | None = _UNSET
 
 
+_OWNER: Final = "traffik.config"
+_OPTIONAL_SECONDS: Final = optional(non_negative_number(unit="seconds"))
+
+
 def _check_seconds(value: object, name: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
-        raise ConfigurationError(f"{name} must be a non-negative number of seconds or None, got {value!r}")
-    return float(value)
+    return _OPTIONAL_SECONDS(_OWNER, name, value)
 
 
 def _env_seconds(variable: str) -> float | None:
@@ -139,9 +140,7 @@ def set_lock_blocking(value: bool) -> None:
         ConfigurationError: ``value`` is not a bool.
     """
     global _lock_blocking
-    if not isinstance(value, bool):
-        raise ConfigurationError(f"lock_blocking must be True or False, got {value!r}")
-    _lock_blocking = value
+    _lock_blocking = boolean(_OWNER, "lock_blocking", value)
 
 
 def get_lock_blocking_timeout() -> float | None:

@@ -11,6 +11,7 @@ import re
 from typing import Final
 
 from traffik.exceptions import ConfigurationError
+from traffik.validation import whole_number
 
 __all__ = ["MAX_EXACT_INT", "Rate"]
 
@@ -22,6 +23,8 @@ integer up to 2**53 is exact and ``n + 1 == n`` above it: a larger limit or
 cost would be rounded, and a search stepping by one unit would never end.
 """
 
+_PART: Final = whole_number(min=0)
+"""Each of ``Rate``'s arguments: a whole number (not a bool) >= 0."""
 _MS_PER_UNIT: Final[dict[str, int]] = {
     "ms": 1,
     "msec": 1,
@@ -128,10 +131,7 @@ class Rate:
             "days": days,
         }
         for name, value in parts.items():
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise ConfigurationError(f"Rate {name} must be a whole number, got {value!r}")
-            if value < 0:
-                raise ConfigurationError(f"Rate {name} must not be negative, got {value!r}")
+            _PART("Rate", name, value)
         expire = milliseconds + seconds * 1_000 + minutes * 60_000 + hours * 3_600_000 + days * 86_400_000
         if limit > MAX_EXACT_INT:
             raise ConfigurationError(

@@ -124,19 +124,21 @@ def positive_number(*, unit: str = "", finite: bool = True) -> Validator[float]:
     return Validator(f"a positive number of {unit}" if unit else "a positive number", accepts, float)
 
 
-def non_negative_number(*, unit: str = "", finite: bool = False) -> Validator[float]:
-    """A number (not a bool, not ``nan``) of at least 0, returned as a float.
+def non_negative_number(*, unit: str = "", finite: bool = False, max: float | None = None) -> Validator[float]:
+    """A number (not a bool, not ``nan``) of at least 0 (and at most ``max``), returned as a float.
 
     Args:
         unit: Named in the description: ``unit="seconds"`` reads "a non-negative number of seconds".
         finite: Also refuse ``inf``.
+        max: The largest value accepted (``None``: no bound); say it in the description.
     """
+    high = max
 
     def accepts(value: object) -> bool:
         if not _is_number(value):
             return False
         number = cast(float, value)
-        return number >= 0 and (math.isfinite(number) or not finite)
+        return number >= 0 and (math.isfinite(number) or not finite) and (high is None or number <= high)
 
     return Validator(f"a non-negative number of {unit}" if unit else "a non-negative number", accepts, float)
 

@@ -9,8 +9,8 @@ from typing import Any, ClassVar, Final, Literal, Union
 
 from starlette.requests import HTTPConnection
 
-from traffik.exceptions import ConfigurationError
 from traffik.types import StrategyStat
+from traffik.validation import any_of, callable_, instance_of, one_of
 
 __all__ = ["DISABLE", "Disable", "Header", "HeaderResolver", "HeaderWhen"]
 
@@ -41,10 +41,13 @@ _THROTTLED: Final = 1
 _CUSTOM: Final = 2
 
 
+_WHEN: Final = any_of(one_of("always", "throttled"), callable_(), description="'always', 'throttled' or a callable")
+_VALUE: Final = any_of(instance_of(str), callable_(), description="a string or a callable")
+
+
 def _require_when(builder: str, when: object) -> HeaderWhen:
-    if when in ("always", "throttled") or callable(when):
-        return when
-    raise ConfigurationError(f"Header.{builder}: when must be 'always', 'throttled' or a callable, got {when!r}")
+    checked: HeaderWhen = _WHEN(f"Header.{builder}", "when", when)
+    return checked
 
 
 def _remaining(stat: StrategyStat) -> int:
@@ -104,20 +107,10 @@ class Header:
     """Sentinel that suppresses a header for one ``get_headers`` call or in a merge."""
 
     def __init__(self, v: str | HeaderResolver, when: HeaderWhen = "throttled") -> None:
-        if isinstance(v, str):
-            self._static: str | None = v
-        elif callable(v):
-            self._static = None
-        else:
-            raise ConfigurationError(f"Header: v must be a string or a callable, got {v!r}")
-        if when == "always":
-            self._mode = _ALWAYS
-        elif when == "throttled":
-            self._mode = _THROTTLED
-        elif callable(when):
-            self._mode = _CUSTOM
-        else:
-            raise ConfigurationError(f"Header: when must be 'always', 'throttled' or a callable, got {when!r}")
+        _VALUE("Header", "v", v)
+        _WHEN("Header", "when", when)
+        self._static: str | None = v if isinstance(v, str) else None
+        self._mode = _ALWAYS if when == "always" else _THROTTLED if when == "throttled" else _CUSTOM
         self.v = v
         self.when = when
 

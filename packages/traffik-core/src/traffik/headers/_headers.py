@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, MutableMapping
-from typing import Any, Union
+from typing import Any, Final, Union
 
 from starlette.requests import HTTPConnection
 
 from traffik.exceptions import ConfigurationError
 from traffik.headers._header import DISABLE, Disable, Header
 from traffik.types import StrategyStat
+from traffik.validation import Validator, invalid, non_empty_string
 
 __all__ = ["HeaderValue", "Headers", "HeadersLike", "as_headers"]
 
@@ -19,16 +20,22 @@ HeaderValue = Union[Header, str, Disable]
 HeadersLike = Union["Headers", Mapping[str, HeaderValue]]
 
 
+_NAME: Final = non_empty_string.described("non-empty strings")
+_VALUE: Final[Validator[object]] = Validator(
+    "a Header, a string or Header.DISABLE", lambda value: isinstance(value, (Header, str)) or value is DISABLE
+)
+_HEADERS: Final[Validator[object]] = Validator("a mapping of name -> Header", lambda value: isinstance(value, Mapping))
+
+
 def _coerce(name: object, value: object) -> tuple[str, Header | Disable]:
-    if not isinstance(name, str) or not name:
-        raise ConfigurationError(f"Headers: header names must be non-empty strings, got {name!r}")
-    if isinstance(value, Header) or value is DISABLE:
-        return name, value
+    checked_name: str = _NAME("Headers", "header names", name)
+    _VALUE("Headers", f"value of {name!r}", value)
     if isinstance(value, str):
         # A plain string is a fixed header the user wants to see; sending it
         # only on 429s would surprise, so it goes out on every response.
-        return name, Header(value, when="always")
-    raise ConfigurationError(f"Headers: value of {name!r} must be a Header, a string or Header.DISABLE, got {value!r}")
+        return checked_name, Header(value, when="always")
+    assert isinstance(value, (Header, Disable))  # what _VALUE accepts
+    return checked_name, value
 
 
 class Headers(MutableMapping[str, Union[Header, Disable]]):
@@ -58,8 +65,7 @@ class Headers(MutableMapping[str, Union[Header, Disable]]):
         self._names: dict[str, str] = {}
         self._frozen = False
         if headers is not None:
-            if not isinstance(headers, Mapping):
-                raise ConfigurationError(f"Headers: expected a mapping of name -> Header, got {headers!r}")
+            _HEADERS("Headers", "headers", headers)
             for name, value in headers.items():
                 self[name] = value
         self._frozen = frozen
@@ -165,4 +171,4 @@ def as_headers(value: object, owner: str) -> Headers | None:
             return Headers(value)
         except ConfigurationError as exc:
             raise ConfigurationError(f"{owner}: invalid headers: {exc}") from None
-    raise ConfigurationError(f"{owner}: headers must be a Headers collection, a dict or None, got {value!r}")
+    raise invalid(owner, "headers", "a Headers collection, a dict or None", value)

@@ -23,7 +23,8 @@ from traffik.plugins._info import (
     StrategyInfo,
     load_object,
 )
-from traffik.strategies._base import ThrottleStrategy
+from traffik.strategies import ThrottleStrategy
+from traffik.validation import instance_of, invalid
 
 __all__ = ["BUILTIN_PLUGIN_NAME", "PluginRegistry"]
 
@@ -36,6 +37,7 @@ _SCHEME_PROVIDERS: Final = {
     "rediss": "traffik.backends.redis",
     "memcached": "traffik.backends.memcached",
 }
+_URL: Final = instance_of(str, description="a string such as 'memory://'")
 
 
 class PluginRegistry:
@@ -200,11 +202,10 @@ class PluginRegistry:
             ConfigurationError: ``url`` has no scheme, or no plugin handles it
                 (a :class:`~traffik.exceptions.PluginError`).
         """
-        if not isinstance(url, str):
-            raise ConfigurationError(f"url must be a string such as 'memory://', got {url!r}")
+        _URL("backend_from_url", "url", url)
         scheme, separator, _ = url.partition(":")
         if not separator or not scheme:
-            raise ConfigurationError(f"url must start with a scheme such as 'memory://', got {url!r}")
+            raise invalid("backend_from_url", "url", "a URL starting with a scheme such as 'memory://'", url)
         return self.backend_for_scheme(scheme).from_url(url, **options)
 
     # -- strategies ---------------------------------------------------------

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Final, Union
 
 from traffik.exceptions import ConfigurationError
+from traffik.validation import invalid
 
 __all__ = ["PathMatcher", "compile_path"]
 
@@ -85,11 +86,11 @@ def compile_path(pattern: object, owner: str = "ThrottleRule") -> PathMatcher | 
         return None
     if isinstance(pattern, re.Pattern):
         if not isinstance(pattern.pattern, str):
-            raise ConfigurationError(f"{owner}: path regex must be a str pattern, got {pattern!r}")
+            raise invalid(owner, "path regex", "a str pattern", pattern)
         search = pattern.search
         return lambda path: search(path) is not None
     if not isinstance(pattern, str):
-        raise ConfigurationError(f"{owner}: path must be a string, a compiled regex or None, got {pattern!r}")
+        raise invalid(owner, "path", "a string, a compiled regex or None", pattern)
     if not pattern:
         raise ConfigurationError(f"{owner}: path must not be empty, got {pattern!r} (use None for every path)")
     if "*" not in pattern:

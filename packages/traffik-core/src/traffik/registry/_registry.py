@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import gc
 import weakref
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from traffik.exceptions import ConfigurationError
 from traffik.registry._rules import ThrottleRule
+from traffik.validation import instance_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
 __all__ = ["GLOBAL_REGISTRY", "RegisteredThrottle", "ThrottleRegistry"]
+
+_RULE: Final = instance_of(ThrottleRule, description="ThrottleRule or BypassThrottleRule")
 
 
 class RegisteredThrottle(Protocol):
@@ -100,10 +103,7 @@ class ThrottleRegistry:
         if not self.exist(uid):
             raise ConfigurationError(f"ThrottleRegistry.add_rules: uid {uid!r} is not registered")
         for rule in rules:
-            if not isinstance(rule, ThrottleRule):
-                raise ConfigurationError(
-                    f"ThrottleRegistry.add_rules: rules must be ThrottleRule or BypassThrottleRule, got {rule!r}"
-                )
+            _RULE("ThrottleRegistry.add_rules", "rules", rule)
         # A new tuple in one assignment: a concurrent reader sees the old or the new rules, never a mix.
         self._rules[uid] = self._rules.get(uid, ()) + tuple(rules)
 

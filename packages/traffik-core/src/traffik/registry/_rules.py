@@ -11,6 +11,7 @@ from starlette.requests import HTTPConnection
 
 from traffik.exceptions import ConfigurationError
 from traffik.registry._glob import PathMatcher, compile_path
+from traffik.validation import callable_, non_empty_string, optional
 
 __all__ = ["BypassThrottleRule", "RulePredicate", "ThrottleRule"]
 
@@ -18,6 +19,8 @@ RulePredicate = Callable[..., Union[bool, Awaitable[bool]]]
 """``(connection) -> bool`` or ``(connection, context) -> bool``, sync or async."""
 
 _WEBSOCKET_METHODS: Final = frozenset({"WEBSOCKET", "WS"})
+_METHOD: Final = non_empty_string.described("non-empty strings")
+_PREDICATE: Final = optional(callable_())
 
 
 def with_head(methods: frozenset[str] | None) -> frozenset[str] | None:
@@ -99,12 +102,10 @@ class ThrottleRule:
             except TypeError:
                 raise ConfigurationError(f"{owner}: methods must be an iterable of strings, got {methods!r}") from None
             for name in names:
-                if not isinstance(name, str) or not name:
-                    raise ConfigurationError(f"{owner}: methods must be non-empty strings, got {name!r}")
+                _METHOD(owner, "methods", name)
             self.methods = frozenset(name.upper() for name in names)
         self._match_methods = with_head(self.methods)
-        if predicate is not None and not callable(predicate):
-            raise ConfigurationError(f"{owner}: predicate must be callable or None, got {predicate!r}")
+        _PREDICATE(owner, "predicate", predicate)
         self.predicate = predicate
         self._predicate_takes_context = predicate is not None and _takes_context(predicate, owner)
 

@@ -37,8 +37,8 @@ from __future__ import annotations
 import math
 from typing import Final
 
-from traffik.exceptions import ConfigurationError
 from traffik.rates import MAX_EXACT_INT
+from traffik.validation import non_negative_number, optional, whole_number
 
 __all__ = [
     "CORRECTION_STEPS",
@@ -145,34 +145,27 @@ def whole_units(units: float) -> int:
     return whole if whole > 0 else 0
 
 
+_OPTIONAL_POSITIVE_INT: Final = optional(
+    whole_number(min=1, max=MAX_EXACT_INT).described(f"a positive whole number up to 2**53 = {MAX_EXACT_INT}")
+)
+_NON_NEGATIVE_INT: Final = whole_number(min=0, max=MAX_EXACT_INT).described(
+    f"a non-negative whole number up to 2**53 = {MAX_EXACT_INT}"
+)
+_NON_NEGATIVE_MS: Final = non_negative_number(finite=True, max=MAX_EXACT_INT).described(
+    f"a finite non-negative number of milliseconds up to 2**53 = {MAX_EXACT_INT}"
+)
+
+
 def check_optional_positive_int(owner: str, name: str, value: object) -> int | None:
     """Return ``value`` if it is ``None`` or an ``int`` from 1 to 2**53; else raise ``ConfigurationError``."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_EXACT_INT):
-        return value
-    raise ConfigurationError(
-        f"{owner}: {name} must be a positive whole number up to 2**53 = {MAX_EXACT_INT} or None, got {value!r}"
-    )
+    return _OPTIONAL_POSITIVE_INT(owner, name, value)
 
 
 def check_non_negative_int(owner: str, name: str, value: object) -> int:
     """Return ``value`` if it is an ``int`` from 0 to 2**53; else raise ``ConfigurationError``."""
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_EXACT_INT:
-        return value
-    raise ConfigurationError(
-        f"{owner}: {name} must be a non-negative whole number up to 2**53 = {MAX_EXACT_INT}, got {value!r}"
-    )
+    return _NON_NEGATIVE_INT(owner, name, value)
 
 
 def check_non_negative_number(owner: str, name: str, value: object) -> float:
     """Return ``value`` as a float if it is a number from 0 to 2**53; else raise ``ConfigurationError``."""
-    if (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and 0 <= value <= MAX_EXACT_INT
-    ):
-        return float(value)
-    raise ConfigurationError(
-        f"{owner}: {name} must be a finite non-negative number of milliseconds up to 2**53 = {MAX_EXACT_INT}, "
-        f"got {value!r}"
-    )
+    return _NON_NEGATIVE_MS(owner, name, value)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Final
 from urllib.parse import parse_qsl, urlsplit
 
 from traffik.exceptions import ConfigurationError
+from traffik.validation import instance_of
 
 __all__ = ["namespace_from_url"]
+
+_URL: Final = instance_of(str, description="a string")
 
 
 def namespace_from_url(url: object, schemes: tuple[str, ...]) -> str | None:
@@ -16,8 +20,7 @@ def namespace_from_url(url: object, schemes: tuple[str, ...]) -> str | None:
         ConfigurationError: Not a string, another scheme, a host or path, or an
             unknown or repeated query parameter.
     """
-    if not isinstance(url, str):
-        raise ConfigurationError(f"InMemoryBackend.from_url: url must be a string, got {url!r}")
+    url = _URL("InMemoryBackend.from_url", "url", url)
     try:
         parts = urlsplit(url)
     except ValueError as exc:

@@ -18,7 +18,7 @@ from traffik.clock import Clock, monotonic_ms, wall_ms
 from traffik.exceptions import BackendError, ConfigurationError, PluginError
 from traffik.rates import Rate
 from traffik.strategies import UNLIMITED_DECISION, Decision, ThrottleStrategy
-from traffik.validation import positive_number, whole_number
+from traffik.validation import instance_of, positive_number, whole_number
 
 __all__ = ["MemcachedBackend"]
 
@@ -299,8 +299,7 @@ class MemcachedBackend(ThrottleBackend):
             >>> MemcachedBackend.from_url("memcached://10.0.0.1:11211,10.0.0.2?namespace=api").servers
             (('10.0.0.1', 11211), ('10.0.0.2', 11211))
         """
-        if not isinstance(url, str):
-            raise ConfigurationError(f"MemcachedBackend.from_url: url must be a string, got {url!r}")
+        url = instance_of(str, description="a string")("MemcachedBackend.from_url", "url", url)
         scheme, sep, rest = url.partition("://")
         if not sep or scheme.lower() not in cls.URL_SCHEMES:
             raise ConfigurationError(f"MemcachedBackend.from_url: expected 'memcached://host:port', got {url!r}")
