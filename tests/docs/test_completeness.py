@@ -36,7 +36,11 @@ def _slugs(page: Path) -> set[str]:
 
 
 def _guide_pages() -> list[Path]:
-    return [page for page in sorted(DOCS.rglob("*.md")) if page.name != "api-reference.md"]
+    """Pages written by hand: not the contract, not the reference generated from docstrings."""
+    generated = DOCS / "reference"
+    return [
+        page for page in sorted(DOCS.rglob("*.md")) if page.name != "api-reference.md" and generated not in page.parents
+    ]
 
 
 def _strategy_classes() -> list[str]:
