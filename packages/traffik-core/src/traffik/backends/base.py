@@ -27,8 +27,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, Union, runtime_checkable
 
+from traffik.backends import _context
 from traffik.backends._codec import decode_state, encode_state
-from traffik.backends._context import active_backend as _active_backend
 from traffik.backends._context import get_active_backend, install_backend, uninstall_backend
 from traffik.backends._generic import generic_hit, generic_peek, peek_or_reset, step_or_reset
 from traffik.backends._native import NativeStrategies, runs_natively
@@ -57,6 +57,8 @@ __all__ = [
     "step_or_reset",
     "validate_on_error",
 ]
+
+_active_backend = _context.active_backend  # core's middleware sets it; kept under its former name
 
 ErrorPolicy = Union[Literal["allow", "throttle", "raise"], Callable[..., Awaitable[Any]]]
 """What to do when a backend call fails: fail open, fail closed, re-raise, or ask a callable."""
