@@ -3,12 +3,16 @@
 Every strategy gets the same bursty traffic (timestamps in ms, cost 1) at the
 same rate; each row of the chart shows which hits it admitted and which it
 rejected. Nothing here reads a clock or a backend: the chart is a pure
-function of the strategies, so a test can check the committed SVG is current.
+function of the strategies, so a test can check the committed SVGs are current.
+
+The chart is drawn twice, once per palette of the site (light and dark). Both
+have a transparent background; the page shows the one that matches the reader's
+palette through mkdocs-material's ``#only-light`` / ``#only-dark`` image suffixes.
 
 Usage::
 
-    python scripts/make_strategy_charts.py          # rewrite the SVG
-    python scripts/make_strategy_charts.py --check  # exit 1 if it is stale
+    python scripts/make_strategy_charts.py          # rewrite the SVGs
+    python scripts/make_strategy_charts.py --check  # exit 1 if one is stale
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final
+from typing import Final, NamedTuple
 from xml.sax.saxutils import escape
 
 from traffik.rates import Rate
@@ -35,7 +39,7 @@ from traffik.strategies import (
 )
 
 ROOT: Final = Path(__file__).resolve().parents[1]
-OUTPUT: Final = ROOT / "docs" / "core-concepts" / "img" / "strategies.svg"
+IMAGES: Final = ROOT / "docs" / "core-concepts" / "img"
 RATE: Final = Rate.parse("10/s")
 DURATION_MS: Final = 3_000
 
@@ -59,8 +63,31 @@ _ROW_H: Final = 44
 _TOP: Final = 56
 _RIGHT: Final = 40
 _BOTTOM: Final = 34
-_ADMIT: Final = "#2e7d32"
-_REJECT: Final = "#c62828"
+
+
+class Palette(NamedTuple):
+    """Colours of one variant of the chart (the background stays transparent)."""
+
+    text: str
+    muted: str  # the counts under each label
+    grid: str
+    stripe: str  # every other row
+    admit: str
+    reject: str
+
+
+# Contrast against the site's backgrounds: white (light) and mkdocs-material's slate (dark).
+LIGHT: Final = Palette(
+    text="#212121", muted="#616161", grid="#9e9e9e", stripe="#f5f5f5", admit="#2e7d32", reject="#c62828"
+)
+DARK: Final = Palette(
+    text="#e8eaed", muted="#b0b4bc", grid="#80868b", stripe="#2a2d38", admit="#66bb6a", reject="#ff6e6e"
+)
+# File -> palette: the page shows strategies.svg in light mode and strategies-dark.svg in dark mode.
+OUTPUTS: Final[dict[Path, Palette]] = {
+    IMAGES / "strategies.svg": LIGHT,
+    IMAGES / "strategies-dark.svg": DARK,
+}
 
 
 def traffic() -> list[float]:
@@ -89,65 +116,75 @@ def _x(ms: float) -> str:
     return f"{_LABEL_W + ms / DURATION_MS * _PLOT_W:.1f}"
 
 
-def render_svg() -> str:
-    """The chart, as SVG text (deterministic: same strategies, same bytes)."""
+def render_svg(palette: Palette = LIGHT) -> str:
+    """The chart in ``palette``'s colours, as SVG text (deterministic: same strategies, same bytes)."""
     times = traffic()
     rows = [(label, simulate(strategy, RATE, times)) for label, strategy in STRATEGIES]
     width = _LABEL_W + _PLOT_W + _RIGHT
     height = _TOP + _ROW_H * len(rows) + _BOTTOM
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12">',
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12" fill="{palette.text}">',
         f"<title>Admitted and rejected hits of the same bursty traffic at {escape(str(RATE.limit))} per second, "
         "per strategy</title>",
-        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
         f'<text x="10" y="20" font-size="14" font-weight="bold">Same traffic ({len(times)} hits), '
         f"rate 10/s: admitted vs rejected</text>",
-        f'<circle cx="14" cy="38" r="4" fill="{_ADMIT}"/><text x="24" y="42">admitted</text>',
-        f'<circle cx="104" cy="38" r="4" fill="none" stroke="{_REJECT}" stroke-width="1.5"/>'
+        f'<circle cx="14" cy="38" r="4" fill="{palette.admit}"/><text x="24" y="42">admitted</text>',
+        f'<circle cx="104" cy="38" r="4" fill="none" stroke="{palette.reject}" stroke-width="1.5"/>'
         '<text x="114" y="42">rejected</text>',
     ]
     plot_bottom = _TOP + _ROW_H * len(rows)
+    # Stripes first: the grid lines are drawn over them.
+    for index in range(1, len(rows), 2):
+        out.append(
+            f'<rect x="0" y="{_TOP + index * _ROW_H}" width="{width}" height="{_ROW_H}" fill="{palette.stripe}"/>'
+        )
     for second in range(0, DURATION_MS + 1, 1_000):
         x = _x(second)
         out.append(
-            f'<line x1="{x}" y1="{_TOP - 4}" x2="{x}" y2="{plot_bottom}" stroke="#9e9e9e" stroke-dasharray="3,3"/>'
+            f'<line x1="{x}" y1="{_TOP - 4}" x2="{x}" y2="{plot_bottom}" '
+            f'stroke="{palette.grid}" stroke-dasharray="3,3"/>'
         )
         out.append(f'<text x="{x}" y="{plot_bottom + 16}" text-anchor="middle">{second} ms</text>')
     for index, (label, admitted) in enumerate(rows):
         top = _TOP + index * _ROW_H
-        if index % 2:
-            out.append(f'<rect x="0" y="{top}" width="{width}" height="{_ROW_H}" fill="#f5f5f5"/>')
         count = sum(admitted)
         out.append(f'<text x="10" y="{top + 20}">{escape(label)}</text>')
-        out.append(f'<text x="10" y="{top + 36}" fill="#616161">{count} admitted, {len(times) - count} rejected</text>')
+        out.append(
+            f'<text x="10" y="{top + 36}" fill="{palette.muted}">{count} admitted, {len(times) - count} rejected</text>'
+        )
         for now, allowed in zip(times, admitted, strict=False):
             if allowed:
-                out.append(f'<circle cx="{_x(now)}" cy="{top + 15}" r="3" fill="{_ADMIT}"/>')
+                out.append(f'<circle cx="{_x(now)}" cy="{top + 15}" r="3" fill="{palette.admit}"/>')
             else:
                 out.append(
-                    f'<circle cx="{_x(now)}" cy="{top + 31}" r="3" fill="none" stroke="{_REJECT}" stroke-width="1.2"/>'
+                    f'<circle cx="{_x(now)}" cy="{top + 31}" r="3" fill="none" '
+                    f'stroke="{palette.reject}" stroke-width="1.2"/>'
                 )
     out.append("</svg>")
     return "\n".join(out) + "\n"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Write the chart, or with ``--check`` report whether the committed one is current."""
+    """Write the charts, or with ``--check`` report whether the committed ones are current."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the SVG on disk is not current")
+    parser.add_argument("--check", action="store_true", help="exit 1 if an SVG on disk is not current")
     args = parser.parse_args(argv)
-    svg = render_svg()
-    if args.check:
-        current = OUTPUT.read_text(encoding="utf-8") if OUTPUT.exists() else ""
-        if current != svg:
-            print(f"{OUTPUT.relative_to(ROOT)} is stale: run python scripts/make_strategy_charts.py", file=sys.stderr)
-            return 1
-        return 0
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(svg, encoding="utf-8")
-    print(f"wrote {OUTPUT.relative_to(ROOT)}")
-    return 0
+    stale = 0
+    for output, palette in OUTPUTS.items():
+        svg = render_svg(palette)
+        if args.check:
+            current = output.read_text(encoding="utf-8") if output.exists() else ""
+            if current != svg:
+                print(
+                    f"{output.relative_to(ROOT)} is stale: run python scripts/make_strategy_charts.py", file=sys.stderr
+                )
+                stale += 1
+            continue
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(svg, encoding="utf-8")
+        print(f"wrote {output.relative_to(ROOT)}")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -29,8 +29,44 @@ def charts() -> ModuleType:
 
 
 def test_chart_is_current(charts: ModuleType) -> None:
-    on_disk = charts.OUTPUT.read_text(encoding="utf-8")
-    assert on_disk == charts.render_svg(), "the chart is stale: run python scripts/make_strategy_charts.py"
+    for output, palette in charts.OUTPUTS.items():
+        on_disk = output.read_text(encoding="utf-8")
+        assert on_disk == charts.render_svg(palette), (
+            f"{output.name} is stale: run python scripts/make_strategy_charts.py"
+        )
+
+
+def test_page_shows_each_palette_its_own_chart(charts: ModuleType) -> None:
+    """mkdocs-material shows an image whose URL ends in #only-light / #only-dark in that palette only."""
+    page = (charts.ROOT / "docs" / "core-concepts" / "strategies.md").read_text(encoding="utf-8")
+    shown = {"light": charts.LIGHT, "dark": charts.DARK}
+    for output, palette in charts.OUTPUTS.items():
+        scheme = next(name for name, candidate in shown.items() if candidate == palette)
+        assert f"(img/{output.name}#only-{scheme})" in page
+
+
+def _luminance(colour: str) -> float:
+    """Relative luminance of ``#rrggbb`` (WCAG 2)."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+# The page backgrounds the charts are drawn on (transparent SVGs): white, and mkdocs-material's slate.
+@pytest.mark.parametrize(("scheme", "background"), [("LIGHT", "#ffffff"), ("DARK", "#1e2129")])
+def test_chart_colours_read_on_their_background(charts: ModuleType, scheme: str, background: str) -> None:
+    palette = getattr(charts, scheme)
+    assert 'fill="#ffffff"' not in charts.render_svg(palette), "the background must stay transparent"
+    for surface in (background, palette.stripe):
+        assert _contrast(palette.text, surface) >= 7  # WCAG AAA for text
+        assert _contrast(palette.muted, surface) >= 4.5  # WCAG AA
+        assert _contrast(palette.admit, surface) >= 3  # WCAG non-text contrast
+        assert _contrast(palette.reject, surface) >= 3
 
 
 def test_check_mode_reports_current(charts: ModuleType) -> None:
