@@ -2,38 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
 from collections.abc import Callable
-from typing import Any, ClassVar, Final, Union
+from typing import Any, ClassVar, Final
 
 from traffik.backends.base import (
     BackendCapabilities,
     ErrorPolicy,
     NativeStrategies,
     ThrottleBackend,
-    decode_state,
-    encode_state,
 )
+from traffik.backends.redis._clearing import clear_namespace
+from traffik.backends.redis._client_lifecycle import ClientLifecycle, RedisClient
 from traffik.backends.redis._cluster import run_once
-from traffik.backends.redis._commands import ScriptCall
-from traffik.backends.redis._connections import KeptConnections
+from traffik.backends.redis._commands import ScriptCall, decision_from_reply
 from traffik.backends.redis._errors import translate_errors
+from traffik.backends.redis._generic_path import NoScript, locked_decision
 from traffik.backends.redis._keys import KeyLayout
 from traffik.backends.redis._lock import RedisLock
 from traffik.backends.redis._scripts import LuaScript, format_number
-from traffik.backends.redis._startup import check_server
-from traffik.backends.redis._urls import URL_SCHEMES, check_url, client_from_url, is_cluster_url, redact, where
+from traffik.backends.redis._startup import check_server, registered_scripts
+from traffik.backends.redis._urls import URL_SCHEMES, redact, where
 from traffik.clock import Clock, wall_ms
-from traffik.exceptions import BackendError, ConfigurationError
+from traffik.exceptions import BackendError
 from traffik.rates import Rate
-from traffik.strategies import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
+from traffik.strategies import UNLIMITED_DECISION, Decision, ThrottleStrategy
 from traffik.validation import boolean, optional, positive_number, whole_number
 
-from redis.asyncio import Redis, RedisCluster
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+from redis.asyncio import RedisCluster
 from redis.exceptions import NoScriptError
 
 __all__ = ["DEFAULT_CLOCK_MARGIN_MS", "DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOUT", "RedisBackend"]
@@ -45,52 +41,15 @@ DEFAULT_CLOCK_MARGIN_MS: Final = 1000
 DEFAULT_MAX_CONNECTIONS: Final = 50
 """Default number of connections kept for hits, hence of hits in flight at once."""
 
-_UNLINK_BATCH: Final = 500
-_SCAN_COUNT: Final = 1000
 _logger = logging.getLogger("traffik.backends.redis")
 _MAX_STRATEGIES: Final = 1024  # strategy objects remembered; an app has a handful, a leak would have many
-_ALLOWED: Final = (b"1", "1")
-
-RedisClient = Union[Redis, RedisCluster]
-"""A redis-py asyncio client: a single server (or Sentinel-managed) one, or a cluster one."""
-
 
 _OWNER: Final = "RedisBackend"
 _TIMEOUT: Final = optional(positive_number(unit="seconds"))
 _CLOCK_MARGIN: Final = whole_number(min=0).described("a whole number of milliseconds >= 0")
 
 
-def _decision(reply: bytes | str) -> Decision:
-    """Parse the scripts' reply line: ``allowed wait_ms hits_remaining reset_ms [queue_delay_ms]``."""
-    parts = reply.split()
-    remaining = parts[2]
-    decision = Decision(
-        parts[0] in _ALLOWED,
-        float(parts[1]),
-        int(remaining) if remaining.isdigit() else _number(remaining),
-        {"queue_delay_ms": float(parts[4])} if len(parts) > 4 else None,
-    )
-    decision.reset_ms = float(parts[3])
-    return decision
-
-
-def _number(text: bytes | str) -> float | int:
-    """A reply number that is not a plain non-negative integer: an int when whole, else the float."""
-    value = float(text)
-    return int(value) if value.is_integer() else value
-
-
-class _NoScript:
-    """A strategy with no Lua implementation: it takes the lock-based path."""
-
-    __slots__ = ("strategy",)
-    script: None = None
-
-    def __init__(self, strategy: ThrottleStrategy) -> None:
-        self.strategy = strategy
-
-
-class RedisBackend(ThrottleBackend):
+class RedisBackend(ClientLifecycle, ThrottleBackend):
     """Shares counters between every process that uses the same Redis and namespace.
 
     Every built-in strategy runs as a Lua script (loaded once, run with
@@ -214,35 +173,8 @@ class RedisBackend(ThrottleBackend):
         self.connect_timeout = _TIMEOUT(_OWNER, "connect_timeout", connect_timeout)
         self.clock_margin_ms = _CLOCK_MARGIN(_OWNER, "clock_margin_ms", clock_margin_ms)
         self.max_connections = whole_number(min=1)(_OWNER, "max_connections", max_connections)
-        self.call_timeout: float | None
-        """Set to ``None`` (no throttle-side timer around each hit) wherever this backend bounds
-        every step of a hit itself: connecting, the command, asking Sentinel, each by its
-        timeout, while waiting for a kept connection is contention, not a failure (see
-        :mod:`traffik.backends.redis._connections`). An outer timer would count a long queue
-        as an outage. Left unset (the throttle's default) for a client passed in whose
-        commands this backend cannot bound (a cluster or single-connection client)."""
         self.require_startup_connection = boolean(_OWNER, "require_startup_connection", require_startup_connection)
-        self._kept: KeptConnections | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._background: set[asyncio.Task[None]] = set()
-        self._url: str | None
-        self._client: RedisClient | None
-        if isinstance(url, (Redis, RedisCluster)):
-            self._url, self._client, self._owns_client = None, url, False
-            self.cluster = isinstance(url, RedisCluster)
-            self._kept = self._keep_connections(url)
-            if self._kept is not None:
-                self.call_timeout = None  # see the attribute's note above
-        elif isinstance(url, str):
-            check_url(url, cluster)
-            self._url, self._client, self._owns_client = url, None, True
-            self.call_timeout = None  # see the attribute's note above
-            self.cluster = cluster or is_cluster_url(url)
-        else:
-            raise ConfigurationError(
-                f"RedisBackend: url must be a Redis URL ({', '.join(URL_SCHEMES)}) or a redis.asyncio client, "
-                f"got {url!r}"
-            )
+        self._adopt(url, cluster)  # the client, or the URL to build it from (see _client_lifecycle)
         # Scripts read the server's TIME unless a clock was given; the lock-based
         # fallback needs a clock shared by every instance, hence wall time.
         self._server_time = clock is None
@@ -251,7 +183,7 @@ class RedisBackend(ThrottleBackend):
         self._margin = "0" if clock is None else str(clock_margin_ms)
         self._keys = KeyLayout(namespace)
         self._native: NativeStrategies[LuaScript] = NativeStrategies(self.NAME, kind=LuaScript)
-        self._calls: dict[int, ScriptCall | _NoScript] = {}
+        self._calls: dict[int, ScriptCall | NoScript] = {}
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisBackend:
@@ -292,7 +224,7 @@ class RedisBackend(ThrottleBackend):
         if call is None:
             call = self._call_for(strategy)
         if call.script is None:
-            return await self._generic(key, strategy, rate, cost, commit=commit)
+            return await locked_decision(self, key, strategy, rate, cost, commit=commit)
         client = self._client_here()
         kept = self._kept
         now = "" if self._server_time else format_number(self.clock())
@@ -320,17 +252,17 @@ class RedisBackend(ThrottleBackend):
             # Translated here rather than by a context manager around the call: this is the hot path.
             with translate_errors(f"{strategy.NAME} on key {key!r}"):
                 raise exc
-        return _decision(reply)
+        return decision_from_reply(reply)
 
-    def _call_for(self, strategy: ThrottleStrategy) -> ScriptCall | _NoScript:
+    def _call_for(self, strategy: ThrottleStrategy) -> ScriptCall | NoScript:
         """How to run ``strategy``, worked out once per strategy object.
 
         Keyed by ``id``: the entry holds the strategy itself, so the id cannot be
         reused by another object while the entry is cached.
         """
         script = self._script_for(strategy)
-        call: ScriptCall | _NoScript = (
-            _NoScript(strategy) if script is None else ScriptCall(strategy, script, self._margin)
+        call: ScriptCall | NoScript = (
+            NoScript(strategy) if script is None else ScriptCall(strategy, script, self._margin)
         )
         if len(self._calls) >= _MAX_STRATEGIES:
             self._calls.clear()
@@ -341,34 +273,6 @@ class RedisBackend(ThrottleBackend):
         # The exact class only (runs_natively): a subclass may override step() and keep
         # NAME, and its parent's script would enforce the parent's algorithm.
         return self._native.find(strategy)
-
-    async def _generic(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, *, commit: bool) -> Decision:
-        client = self._client_here()
-        state_key = self._keys.state_key(key, strategy.NAME)
-        if not commit:
-            now = self.clock()
-            state = await self._load(client, state_key, now)
-            return with_reset(strategy.peek(state, now, cost, rate), state, now)
-        async with self.lock(state_key):
-            now = self.clock()
-            state = await self._load(client, state_key, now)
-            new_state, decision = strategy.step(state, now, cost, rate)
-            if new_state is not state and new_state is not None:
-                ttl = max(1, math.ceil(new_state[0] - now)) + self.clock_margin_ms
-                with translate_errors(f"{strategy.NAME} on key {key!r}"):
-                    await client.set(state_key, encode_state(new_state), px=ttl)
-            return with_reset(decision, new_state, now)
-
-    async def _load(self, client: RedisClient, state_key: str, now: float) -> State | None:
-        with translate_errors(f"reading {state_key!r}"):
-            raw = await client.get(state_key)
-        if raw is None:
-            return None
-        try:
-            state = decode_state(raw)
-        except ValueError:
-            return None  # not written by this backend: the same as no state
-        return state if state and state[0] > now else None
 
     # -- locks, clearing, lifecycle -----------------------------------------
 
@@ -393,20 +297,7 @@ class RedisBackend(ThrottleBackend):
         """
         client = self._client_here()
         with translate_errors(f"clearing namespace {self.namespace!r}"):
-            if isinstance(client, RedisCluster):
-                keys = client.scan_iter(
-                    match=self._keys.scan_pattern, count=_SCAN_COUNT, target_nodes=RedisCluster.PRIMARIES
-                )
-            else:
-                keys = client.scan_iter(match=self._keys.scan_pattern, count=_SCAN_COUNT)
-            batch: list[Any] = []
-            async for found in keys:
-                batch.append(found)
-                if len(batch) >= _UNLINK_BATCH:
-                    await client.unlink(*batch)
-                    batch.clear()
-            if batch:
-                await client.unlink(*batch)
+            await clear_namespace(client, self._keys.scan_pattern)
 
     async def initialize(self) -> None:
         """Check at start-up that Redis answers, and load every strategy's script.
@@ -426,18 +317,11 @@ class RedisBackend(ThrottleBackend):
         client = self._client_here()
         server = where(self._url) if self._url is not None else type(client).__name__
         try:
-            await check_server(client, server, self._all_scripts())
+            await check_server(client, server, registered_scripts(self.NAME))
         except BackendError as exc:
             if self.require_startup_connection:
                 raise
             _logger.warning("%s; starting anyway (require_startup_connection=False): hits follow on_error", exc)
-
-    def _all_scripts(self) -> list[LuaScript]:
-        from traffik.plugins import get_plugin_registry
-
-        registry = get_plugin_registry()
-        found = (registry.strategy_implementation(self.NAME, name) for name in registry.strategies())
-        return [script for script in found if isinstance(script, LuaScript)]
 
     async def close(self) -> None:
         """Close the pool this backend created; a client passed in stays open.
@@ -445,105 +329,9 @@ class RedisBackend(ThrottleBackend):
         The connections kept for hits go back to the client's pool either way.
         """
         self._follow_loop()
-        client, owned, kept = self._client, self._owns_client, self._kept
         with translate_errors("closing the connection pool"):
-            if kept is not None:
-                await kept.release_all()
-                self._kept = self._keep_connections(client) if client is not None and not owned else None
-            if client is None or not owned:
-                return
-            self._client = None
-            if isinstance(client, Redis):
-                await client.aclose(close_connection_pool=True)
-            else:
-                await client.aclose()
-
-    def _client_here(self) -> RedisClient:
-        """The client, usable on the running event loop.
-
-        Connections belong to the event loop that opened them. When the backend
-        is used from a new loop (each ``asyncio.run``, a ``TestClient`` without
-        ``with``, a test framework's fresh loop per test), what the old loop
-        opened is left behind: a client this backend made is replaced, and a
-        client passed in keeps serving (its pool is the application's) while
-        this backend's kept connections go back to it.
-        """
-        self._follow_loop()
-        return self._ensure_client()
-
-    def _follow_loop(self) -> None:
-        loop = _running_loop()
-        if loop is not self._loop and loop is not None:
-            if self._loop is not None:
-                self._leave_loop()
-            self._loop = loop
-
-    def _leave_loop(self) -> None:
-        if self._owns_client:
-            # Its sockets belong to a loop that no longer runs them; they are closed when collected.
-            self._client, self._kept = None, None
-            return
-        client, old = self._client, self._kept
-        assert client is not None  # a client passed in is never dropped
-        self._kept = self._keep_connections(client)
-        if old is not None:
-            task = asyncio.get_running_loop().create_task(_hand_back(old))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
-
-    def _ensure_client(self) -> RedisClient:
-        client = self._client
-        if client is not None:
-            return client
-        assert self._url is not None  # only a backend built from a URL has no client yet
-        options: dict[str, Any] = {
-            "socket_timeout": self.socket_timeout,
-            "socket_connect_timeout": self.connect_timeout,
-            # No retries: a timed-out EVALSHA may have run, and retrying would count it
-            # twice; one failed attempt is also what keeps a dead server's cost bounded.
-            "retry": Retry(NoBackoff(), 0),
-        }
-        # Half the pool for the connections kept for hits (which queue for one of
-        # theirs), half for everything else (locks, clearing, strategies without a
-        # script), so neither starves the other.
-        created = client_from_url(self._url, cluster=self.cluster, pool_size=2 * self.max_connections, **options)
-        self._client = created
-        self._kept = self._keep_connections(created)
-        return created
-
-    def _keep_connections(self, client: RedisClient) -> KeptConnections | None:
-        """Connections kept for hits, for a plain client; a cluster client routes each command itself.
-
-        At most half the pool's connections are kept, so the rest of the application
-        (or this backend's locks and clearing) always finds one.
-        """
-        if not isinstance(client, Redis) or client.single_connection_client:
-            return None
-        pool = client.connection_pool
-        pool_size = getattr(pool, "max_connections", None)
-        limit = self.max_connections
-        if isinstance(pool_size, int):
-            limit = min(limit, max(1, pool_size // 2))
-        # A client passed in keeps its own options, but a hit on it is still bounded by
-        # socket_timeout (a default redis-py client has no timeout at all).
-        hit_timeout = None if self._owns_client else self.socket_timeout
-        return KeptConnections(pool, limit, hit_timeout)
+            await self._close_client()
 
     def __repr__(self) -> str:
         where = redact(self._url) if self._url is not None else type(self._client).__name__
         return f"RedisBackend({where!r}, namespace={self.namespace!r}, persistent={self.persistent!r})"
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-async def _hand_back(kept: KeptConnections) -> None:
-    """Return connections kept on a former event loop to their pool, as redis-py would have them."""
-    try:
-        await kept.release_all()
-    except Exception as exc:  # best effort: those connections are unusable from this loop anyway
-        _logger.debug("redis: handing back connections from a former event loop failed: %r", exc)

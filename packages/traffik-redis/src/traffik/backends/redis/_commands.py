@@ -8,6 +8,7 @@ packs those once, so a hit only packs its key, its clock reading and its cost.
 
 The encoding is the Redis protocol's request form, an array of bulk strings:
 ``*<count>\\r\\n`` then ``$<length>\\r\\n<bytes>\\r\\n`` per argument.
+The scripts' reply, one line of numbers, is read back by :func:`decision_from_reply`.
 """
 
 from __future__ import annotations
@@ -16,13 +17,14 @@ from typing import Final
 
 from traffik.backends.redis._scripts import LuaScript
 from traffik.rates import Rate
-from traffik.strategies import ThrottleStrategy
+from traffik.strategies import Decision, ThrottleStrategy
 
-__all__ = ["ScriptCall", "bulk", "command"]
+__all__ = ["ScriptCall", "bulk", "command", "decision_from_reply"]
 
 _MAX_RATES: Final = 256  # rates remembered per strategy; an app has a handful
 _HIT: Final = "1"
 _PEEK: Final = "0"
+_ALLOWED: Final = (b"1", "1")
 
 
 def bulk(value: bytes) -> bytes:
@@ -81,3 +83,23 @@ class ScriptCall:
             self._rates.clear()
         self._rates[rate] = packed
         return packed
+
+
+def decision_from_reply(reply: bytes | str) -> Decision:
+    """Parse the scripts' reply line: ``allowed wait_ms hits_remaining reset_ms [queue_delay_ms]``."""
+    parts = reply.split()
+    remaining = parts[2]
+    decision = Decision(
+        parts[0] in _ALLOWED,
+        float(parts[1]),
+        int(remaining) if remaining.isdigit() else _number(remaining),
+        {"queue_delay_ms": float(parts[4])} if len(parts) > 4 else None,
+    )
+    decision.reset_ms = float(parts[3])
+    return decision
+
+
+def _number(text: bytes | str) -> float | int:
+    """A reply number that is not a plain non-negative integer: an int when whole, else the float."""
+    value = float(text)
+    return int(value) if value.is_integer() else value

@@ -45,11 +45,19 @@ of a command on an open, idle socket:
 from __future__ import annotations
 
 import asyncio
-import inspect
-import sys
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
+
+from traffik.backends.redis._timeouts import (
+    fired_late,
+    longest_pool_timeout,
+    longest_timeout,
+    pool_bounds_commands,
+    shorter,
+    within,
+)
+from traffik.backends.redis._versions import checkout_takes_command_name, closed_or_dirty, pool_is_full
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -57,14 +65,6 @@ from redis.exceptions import MaxConnectionsError, ReadOnlyError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 __all__ = ["KeptConnections"]
-
-_T = TypeVar("_T")
-
-
-def _takes_command_name(pool: ConnectionPool) -> bool:
-    """redis-py before 5.3 requires ``get_connection(command_name)``; later versions warn when given it."""
-    parameter = inspect.signature(pool.get_connection).parameters.get("command_name")
-    return parameter is not None and parameter.default is inspect.Parameter.empty
 
 
 class KeptConnections:
@@ -98,18 +98,18 @@ class KeptConnections:
     def __init__(self, pool: ConnectionPool, limit: int, hit_timeout: float | None = None) -> None:
         self.pool = pool
         self.limit = limit
-        self._hit_timeout = None if _pool_bounds_commands(pool, hit_timeout) else hit_timeout
-        self._checkout_bound = self._hit_timeout or _longest_pool_timeout(pool)
+        self._hit_timeout = None if pool_bounds_commands(pool, hit_timeout) else hit_timeout
+        self._checkout_bound = self._hit_timeout or longest_pool_timeout(pool)
         # Reads are bounded through redis-py's own read timeout (no timer of ours on the hot
         # path); the client's own socket_timeout still wins where it is shorter.
-        self._read_timeout = _shorter(self._hit_timeout, pool.connection_kwargs.get("socket_timeout"))
+        self._read_timeout = shorter(self._hit_timeout, pool.connection_kwargs.get("socket_timeout"))
         self._idle: list[AbstractConnection] = []
         self._waiters: deque[asyncio.Future[AbstractConnection | None]] = deque()
         self._silent_at = -1  # _answered when a checkout last timed out
         self._answered = 0  # replies received: how a failure tells a dead server from a slow command
         self._held = 0
         self._closed = False
-        self._legacy_get = _takes_command_name(pool)
+        self._legacy_get = checkout_takes_command_name(pool)
         self._get_connection: Callable[..., Awaitable[AbstractConnection]] = pool.get_connection
         self.encode: Callable[[str], bytes] = pool.get_encoder().encode  # type: ignore[no-untyped-call]
         """Text to bytes as the client's own commands would encode it (its ``encoding`` setting)."""
@@ -133,7 +133,7 @@ class KeptConnections:
             self._answered += 1
             return reply
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            if not _fired_late(exc, started, self._hit_timeout or _longest_timeout(connection)):
+            if not fired_late(exc, started, self._hit_timeout or longest_timeout(connection)):
                 self._after_failure(exc, answered)
             raise
         finally:
@@ -159,7 +159,7 @@ class KeptConnections:
             elif self._hit_timeout is None:
                 await _send_on_public_path(connection, command, streams)
             else:
-                await _within(self._hit_timeout, _send_on_public_path(connection, command, streams))
+                await within(self._hit_timeout, _send_on_public_path(connection, command, streams))
             if self._read_timeout is None:
                 return await connection.read_response()
             reply = await connection.read_response(timeout=self._read_timeout)
@@ -197,7 +197,7 @@ class KeptConnections:
         Waiting out each one's own timeout, a connection at a time, would hold the
         last of a long queue for many timeouts. A demoted primary is not down:
         its connections reconnect to the new one. Nor is a timeout that fired
-        late (see :func:`_fired_late`).
+        late (see :func:`~traffik.backends.redis._timeouts.fired_late`).
         """
         if self._answered != answered or not self._waiters or isinstance(exc.__context__, ReadOnlyError):
             return
@@ -216,9 +216,9 @@ class KeptConnections:
                 connection = await self._checkout()
             except BaseException as exc:
                 self._held -= 1
-                full = _pool_is_full(exc)
+                full = pool_is_full(exc)
                 failed = isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError))
-                if failed and not full and not _fired_late(exc, started, self._checkout_bound):
+                if failed and not full and not fired_late(exc, started, self._checkout_bound):
                     self._after_checkout_failure(exc, answered)
                 # The application's own use filled a pool we share: wait for one of ours.
                 if self._held == 0 or not full:
@@ -258,7 +258,7 @@ class KeptConnections:
         checkout = self._get_connection("EVALSHA") if self._legacy_get else self._get_connection()
         if self._hit_timeout is None:
             return await checkout
-        return await _within(self._hit_timeout, checkout)
+        return await within(self._hit_timeout, checkout)
 
     async def _wait(self) -> AbstractConnection | None:
         """A connection handed over, or ``None``: a failed checkout left a place to try for."""
@@ -326,7 +326,7 @@ def _open(streams: _Streams) -> bool:
 async def _send_on_public_path(connection: AbstractConnection, command: bytes, streams: _Streams | None) -> None:
     """Make ``connection`` ready and send ``command`` with redis-py's public API only."""
     if connection.is_connected:
-        stale = not _open(streams) if streams is not None else await _closed_or_dirty(connection)
+        stale = not _open(streams) if streams is not None else await closed_or_dirty(connection)
         if stale:
             await connection.disconnect()
     if not connection.is_connected:
@@ -335,87 +335,3 @@ async def _send_on_public_path(connection: AbstractConnection, command: bytes, s
         # primary went.
         await connection.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
     await connection.send_packed_command(command)  # pings first when a health check is due
-
-
-async def _closed_or_dirty(connection: AbstractConnection) -> bool:
-    """redis-py's own checkout probe: closed by the server, failed, or unread data waiting."""
-    # can_read() from redis-py 8 on; can_read_destructive() before (deprecated since).
-    probe: Callable[[], Awaitable[object]] | None = getattr(connection, "can_read", None)
-    if probe is None:
-        probe = connection.can_read_destructive
-    try:
-        # False: nothing to read. True or data: out of step. b"" (before 8): end of stream.
-        return (await probe()) is not False
-    except (RedisConnectionError, RedisTimeoutError, OSError):
-        return True
-    except ResponseError:
-        raise
-    except Exception:  # "Buffer is closed" and the like: not usable as it is
-        return True
-
-
-def _shorter(bound: float | None, own: object) -> float | None:
-    """``bound``, or the client's own timeout ``own`` where that one is shorter."""
-    if bound is None:
-        return None
-    return min(bound, float(own)) if isinstance(own, (int, float)) and own > 0 else bound
-
-
-def _longest_timeout(connection: AbstractConnection) -> float | None:
-    """The longest of the connection's own timeouts (``None`` when one of them is unbounded)."""
-    limits = (connection.socket_timeout, connection.socket_connect_timeout)
-    return None if None in limits else max(limit for limit in limits if limit is not None)
-
-
-def _fired_late(exc: BaseException, started: float, bound: float | None) -> bool:
-    """Whether ``exc`` is a timeout that took well over ``bound``: the event loop was held up, not Redis.
-
-    A burst of work that holds the loop (thousands of requests arriving in one
-    turn) delays every timer due meanwhile, and replies already received wait
-    unread behind it: no client can tell that from a silent server. It is not
-    evidence of an outage, so it fails only its own command.
-    """
-    if bound is None or not isinstance(exc, RedisTimeoutError):
-        return False
-    return asyncio.get_running_loop().time() - started > 1.5 * bound
-
-
-def _longest_pool_timeout(pool: ConnectionPool) -> float | None:
-    """The longest timeout the pool gives its connections (``None`` when one of them is unbounded)."""
-    options = pool.connection_kwargs
-    limits = [options.get("socket_timeout"), options.get("socket_connect_timeout")]
-    numbers = [float(limit) for limit in limits if isinstance(limit, (int, float)) and limit > 0]
-    return max(numbers) if len(numbers) == len(limits) else None
-
-
-def _pool_bounds_commands(pool: ConnectionPool, seconds: float | None) -> bool:
-    """Whether the pool's connections time out connecting and reading within ``seconds`` by themselves."""
-    if seconds is None:
-        return True
-    longest = _longest_pool_timeout(pool)
-    return longest is not None and longest <= seconds
-
-
-def _pool_is_full(exc: BaseException) -> bool:
-    """``MaxConnectionsError``, or what redis-py before 7.2 raises: ``ConnectionError("Too many connections")``."""
-    if isinstance(exc, MaxConnectionsError):
-        return True
-    return type(exc) is RedisConnectionError and exc.args == ("Too many connections",)
-
-
-if sys.version_info >= (3, 11):
-
-    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
-        try:
-            async with asyncio.timeout(seconds):
-                return await awaitable
-        except TimeoutError:
-            raise RedisTimeoutError(f"no answer from Redis within {seconds} s (RedisBackend socket_timeout)") from None
-
-else:
-
-    async def _within(seconds: float, awaitable: Awaitable[_T]) -> _T:
-        try:
-            return await asyncio.wait_for(awaitable, seconds)
-        except asyncio.TimeoutError:
-            raise RedisTimeoutError(f"no answer from Redis within {seconds} s (RedisBackend socket_timeout)") from None

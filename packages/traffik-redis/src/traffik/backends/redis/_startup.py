@@ -20,7 +20,7 @@ from traffik.exceptions import BackendConnectionError, BackendError, BackendTime
 from redis import exceptions as redis_errors
 from redis.asyncio import Redis, RedisCluster
 
-__all__ = ["STARTUP_LIMIT_S", "check_server"]
+__all__ = ["STARTUP_LIMIT_S", "check_server", "registered_scripts"]
 
 STARTUP_LIMIT_S: Final = 10.0
 """Seconds the whole check may take, whatever the client's own timeouts (a passed-in client may have none)."""
@@ -39,6 +39,15 @@ async def check_server(client: Union[Redis, RedisCluster], server: str, scripts:
         await asyncio.wait_for(_check(client, scripts), STARTUP_LIMIT_S)
     except Exception as exc:
         raise _startup_error(exc, server) from exc
+
+
+def registered_scripts(backend: str) -> list[LuaScript]:
+    """Every Lua script registered for ``backend`` with the plugin registry (built-in and third-party)."""
+    from traffik.plugins import get_plugin_registry
+
+    registry = get_plugin_registry()
+    found = (registry.strategy_implementation(backend, name) for name in registry.strategies())
+    return [script for script in found if isinstance(script, LuaScript)]
 
 
 async def _check(client: Union[Redis, RedisCluster], scripts: Sequence[LuaScript]) -> None:
