@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from traffik.lazy import lazy_attributes
 from traffik.decorators.__about__ import __version__
+from traffik.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from traffik.decorators._decorator import ThrottledDependency, throttled

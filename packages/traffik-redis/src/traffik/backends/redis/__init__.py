@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Final
 
-from traffik.lazy import lazy_attributes
 from traffik.backends.redis.__about__ import __version__
+from traffik.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from traffik.backends.redis._backend import RedisBackend
