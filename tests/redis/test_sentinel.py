@@ -15,7 +15,7 @@ from traffik.backends.redis._sentinel import SentinelURL, parse_sentinel_url, se
 from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError, ConfigurationError
 from traffik.rates import Rate
 from traffik.strategies import FixedWindow
-from traffik.testing import ServerNotInstalledError
+from traffik.testing import RedisServer, ServerNotInstalledError
 from traffik.testing._pytest_servers import in_ci
 
 from tests.redis.conftest import unique_namespace
@@ -150,6 +150,26 @@ async def test_hits_reach_the_primary_sentinel_names(backend: RedisBackend, topo
     decisions = [await backend.hit("k", FixedWindow(), Rate.parse("3/day")) for _ in range(4)]
     assert [decision.allowed for decision in decisions] == [True, True, True, False]
     assert await _count_on(topology.primary_address(), backend.namespace, "k") == 3
+
+
+@pytest.mark.parametrize("scheme", ["redis", "redis+sentinel"])
+async def test_a_sentinel_url_sizes_its_pool_as_a_redis_url_does(
+    scheme: str, topology: SentinelTopology, redis_server: RedisServer
+) -> None:
+    # Twice max_connections: half kept for hits, half for locks and clearing. A
+    # redis+sentinel:// pool once got redis-py's default instead (2**31 connections).
+    url = topology.url if scheme == "redis+sentinel" else redis_server.url
+    backend = RedisBackend(url, namespace=unique_namespace("pool"), max_connections=3)
+    try:
+        assert (await backend.hit("k", FixedWindow(), UNCAPPED)).allowed
+        client = backend._client
+        assert isinstance(client, Redis)
+        assert client.connection_pool.max_connections == 6
+        assert backend._kept is not None
+        assert backend._kept.limit == 3
+    finally:
+        await backend.clear()
+        await backend.close()
 
 
 @dataclass

@@ -147,12 +147,15 @@ def client_from_url(url: str, *, cluster: bool, pool_size: int, **options: Any) 
     Args:
         url: A URL that :func:`check_url` accepted.
         cluster: Connect to a ``redis://``/``rediss://`` URL as a Redis Cluster.
-        pool_size: Most connections of a standalone client's pool.
+        pool_size: Most connections of a standalone or Sentinel-managed client's pool (a
+            cluster client has a pool per node, sized by redis-py).
         **options: Client keywords (timeouts, ``retry``); a URL parameter of the same name wins.
     """
     scheme = _scheme(url)
     if scheme in SENTINEL_SCHEMES:
-        client: RedisClient = _sentinel_function("sentinel_client_from_url", url)(url, **options)
+        client: RedisClient = _sentinel_function("sentinel_client_from_url", url)(
+            url, max_connections=pool_size, **options
+        )
         return client
     if scheme in CLUSTER_SCHEMES:
         nodes, kwargs = _cluster_arguments(url)
