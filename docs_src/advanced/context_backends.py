@@ -8,11 +8,20 @@ from traffik.backends import get_active_backend
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.exceptions import ConnectionThrottled
 
-throttle = HTTPThrottle("ctx:api", rate="1/min", dynamic_backend=True)  # no fixed backend
+# no fixed backend
+throttle = HTTPThrottle("ctx:api", rate="1/min", dynamic_backend=True)
 
 
 def request() -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.3", 1)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.3", 1),
+        }
+    )
 
 
 async def main() -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.testclient import TestClient
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.clock import ManualClock
 from traffik.exceptions import ConfigurationError
 
 
@@ -19,10 +18,13 @@ async def cost_by_size(request: Request, context: Mapping[str, Any]) -> int:
     return min(size, max_cost)  # 0 would skip the throttle for this request
 
 
-backend = InMemoryBackend(clock=ManualClock())
+backend = InMemoryBackend()
 app = FastAPI(lifespan=backend.lifespan)
-exports = HTTPThrottle("costs:exports", rate="10/min", cost=5)  # a fixed cost: 2 exports a minute
-batch = HTTPThrottle("costs:batch", rate="10/min", cost=cost_by_size, context={"max_cost": 8})
+# a fixed cost: 2 exports a minute
+exports = HTTPThrottle("costs:exports", rate="10/min", cost=5)
+batch = HTTPThrottle(
+    "costs:batch", rate="10/min", cost=cost_by_size, context={"max_cost": 8}
+)
 
 
 @app.get("/export", dependencies=[Depends(exports)])
@@ -37,17 +39,30 @@ async def run_batch(size: int = 1) -> dict[str, int]:
 
 @app.get("/cheap-or-dear")
 async def cheap_or_dear(request: Request, dear: bool = False) -> str:
-    await exports.hit(request, cost=10 if dear else 1)  # a per-call cost overrides the throttle's
+    # a per-call cost overrides the throttle's
+    await exports.hit(request, cost=10 if dear else 1)
     return "done"
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    # frozen time: the demo never crosses a window edge
+    backend.clock = ManualClock()
+
     with TestClient(app) as client:
         assert [client.get("/export").status_code for _ in range(3)] == [200, 200, 429]
         assert client.get("/batch", params={"size": 8}).status_code == 200  # 8 of 10
-        assert client.get("/batch", params={"size": 3}).status_code == 429  # 3 more would be 11
+        # 3 more would be 11
+        assert client.get("/batch", params={"size": 3}).status_code == 429
         assert client.get("/batch", params={"size": 2}).status_code == 200  # exactly 10
-        assert client.get("/batch", params={"size": 0}).status_code == 200  # cost 0: not throttled
+        # cost 0: not throttled
+        assert client.get("/batch", params={"size": 0}).status_code == 200
         assert client.get("/cheap-or-dear", params={"dear": True}).status_code == 200
         assert client.get("/cheap-or-dear").status_code == 429
     try:
@@ -58,3 +73,6 @@ def main() -> None:
         raise AssertionError("a negative cost is a configuration error")
     assert "cost" in message
     assert "-1" in message
+
+
+# --8<-- [end:demo]

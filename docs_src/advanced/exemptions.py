@@ -1,13 +1,15 @@
-"""Exemptions: skip throttling entirely for some clients (no quota used, no backend call)."""
+"""Exemptions: skip throttling entirely for some clients.
+
+No quota used, no backend call.
+"""
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
 from starlette.requests import HTTPConnection
 from traffik import EXEMPTED, HTTPThrottle, get_remote_address
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.clock import ManualClock
 from traffik.types import Exempted
 
 ADMIN_KEY = "s3cret"
@@ -19,7 +21,8 @@ async def identify(connection: HTTPConnection) -> str | Exempted:
     return get_remote_address(connection)
 
 
-backend = InMemoryBackend(clock=ManualClock(), identifier=identify)  # a default for every throttle on it
+# a default for every throttle on it
+backend = InMemoryBackend(identifier=identify)
 app = FastAPI(lifespan=backend.lifespan)
 throttle = HTTPThrottle("exempt:api", rate="1/min")
 
@@ -29,9 +32,24 @@ async def index() -> str:
     return "hi"
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    # frozen time: the demo never crosses a window edge
+    backend.clock = ManualClock()
+
     with TestClient(app) as client:
         for _ in range(5):
-            assert client.get("/", headers={"x-admin-key": ADMIN_KEY}).status_code == 200
+            assert (
+                client.get("/", headers={"x-admin-key": ADMIN_KEY}).status_code == 200
+            )
         assert client.get("/").status_code == 200
         assert client.get("/").status_code == 429
+
+
+# --8<-- [end:demo]

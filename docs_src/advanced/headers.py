@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from collections.abc import Mapping
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.testclient import TestClient
 from starlette.requests import HTTPConnection
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.clock import ManualClock
-from traffik.headers import DEFAULT_HEADERS_THROTTLED, DRAFT_RATELIMIT_HEADERS, Header, Headers
+from traffik.headers import (
+    DEFAULT_HEADERS_THROTTLED,
+    DRAFT_RATELIMIT_HEADERS,
+    Header,
+    Headers,
+)
 from traffik.types import StrategyStat
 
 
-def low_quota(connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]) -> bool:
+def low_quota(
+    connection: HTTPConnection, stat: StrategyStat, context: Mapping[str, Any]
+) -> bool:
     return stat.hits_remaining < stat.rate.limit / 2  # a custom condition
 
 
@@ -23,13 +29,15 @@ headers = Headers(
     {
         "X-RateLimit-Limit": Header.LIMIT(when="always"),
         "X-RateLimit-Remaining": Header.REMAINING(when="always"),
-        "Retry-After": Header.RESET_SECONDS(when="throttled"),  # "throttled": out of quota
+        # "throttled": out of quota
+        "Retry-After": Header.RESET_SECONDS(when="throttled"),
         "X-Quota-Warning": Header("running low", when=low_quota),
-        "X-Docs": "https://example.com/limits",  # a plain string is sent on every response
+        # a plain string is sent on every response
+        "X-Docs": "https://example.com/limits",
     }
 )
 
-backend = InMemoryBackend(clock=ManualClock())
+backend = InMemoryBackend()
 app = FastAPI(lifespan=backend.lifespan)
 throttle = HTTPThrottle("headers:api", rate="4/min", headers=headers)
 draft = HTTPThrottle("headers:draft", rate="10/min", headers=DRAFT_RATELIMIT_HEADERS)
@@ -49,11 +57,25 @@ async def draft_route() -> list[int]:
 async def quota(request: Request) -> dict[str, str]:
     # Resolve headers yourself: suppress one, add one, for this call only.
     return await throttle.get_headers(
-        request, headers={"Retry-After": Header.DISABLE, "X-Extra": Header("yes", when="always")}
+        request,
+        headers={
+            "Retry-After": Header.DISABLE,
+            "X-Extra": Header("yes", when="always"),
+        },
     )
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    # frozen time: the demo never crosses a window edge
+    backend.clock = ManualClock()
+
     with TestClient(app) as client:
         first = client.get("/items")
         assert first.headers["X-RateLimit-Remaining"] == "3"
@@ -61,9 +83,11 @@ def main() -> None:
         assert "X-Quota-Warning" not in first.headers
         assert first.headers["X-Docs"] == "https://example.com/limits"
         client.get("/items")
-        assert client.get("/items").headers["X-Quota-Warning"] == "running low"  # 1 left of 4
+        # 1 left of 4
+        assert client.get("/items").headers["X-Quota-Warning"] == "running low"
         last = client.get("/items")
-        # Spent the last unit: "throttled" headers appear, saying when the window resets.
+        # Spent the last unit: "throttled" headers appear, saying when the window
+        # resets.
         assert last.status_code == 200
         assert last.headers["Retry-After"] == "60"
         denied = client.get("/items")
@@ -77,3 +101,6 @@ def main() -> None:
     mine = DEFAULT_HEADERS_THROTTLED | {"Retry-After": Header.DISABLE}
     assert mine["Retry-After"] is Header.DISABLE
     assert "Retry-After" in DEFAULT_HEADERS_THROTTLED
+
+
+# --8<-- [end:demo]

@@ -1,4 +1,7 @@
-"""The registry: find throttles by uid, disable and enable them, alone or all at once."""
+"""The registry: find throttles by uid, disable and enable them.
+
+Alone or all at once.
+"""
 
 from __future__ import annotations
 
@@ -10,20 +13,34 @@ from traffik.registry import GLOBAL_REGISTRY, ThrottleRegistry
 
 registry = ThrottleRegistry()
 backend = InMemoryBackend()
-search = HTTPThrottle("registry:search", rate="1/hour", backend=backend, registry=registry)
-upload = HTTPThrottle("registry:upload", rate="1/hour", backend=backend, registry=registry)
+search = HTTPThrottle(
+    "registry:search", rate="1/hour", backend=backend, registry=registry
+)
+upload = HTTPThrottle(
+    "registry:upload", rate="1/hour", backend=backend, registry=registry
+)
 
 
 def request() -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.8", 1)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.8", 1),
+        }
+    )
 
 
 async def main() -> None:
     assert registry.exist("registry:search")
     assert registry.get_throttle("registry:search") is search
-    assert not GLOBAL_REGISTRY.exist("registry:search")  # a private registry is separate
+    # a private registry is separate
+    assert not GLOBAL_REGISTRY.exist("registry:search")
 
-    assert await registry.disable("registry:search")  # e.g. from an admin endpoint during an incident
+    # e.g. from an admin endpoint during an incident
+    assert await registry.disable("registry:search")
     assert search.is_disabled
     for _ in range(3):
         await search.hit(request())  # returns at once: nothing counted
@@ -35,7 +52,9 @@ async def main() -> None:
     await registry.enable_all()
 
     try:  # uids are unique per registry: reuse the object to share a quota
-        HTTPThrottle("registry:search", rate="5/min", backend=backend, registry=registry)
+        HTTPThrottle(
+            "registry:search", rate="5/min", backend=backend, registry=registry
+        )
     except ConfigurationError as exc:
         message = str(exc)
     else:

@@ -1,14 +1,16 @@
-"""Rules: fire a throttle only for some paths, methods or requests; bypass it for others."""
+"""Rules: fire a throttle only for some paths, methods or requests.
+
+Bypass it for others.
+"""
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 import re
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.testclient import TestClient
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.clock import ManualClock
 from traffik.registry import BypassThrottleRule, ThrottleRegistry, ThrottleRule
 
 
@@ -17,13 +19,14 @@ async def is_free_plan(request: Request) -> bool:
 
 
 registry = ThrottleRegistry()  # or leave it out: GLOBAL_REGISTRY
-backend = InMemoryBackend(clock=ManualClock())
+backend = InMemoryBackend()
 throttle = HTTPThrottle(
     "rules:api",
     rate="1/min",
     registry=registry,
     rules=[
-        ThrottleRule(path="/api/**", methods={"POST", "PUT"}, predicate=is_free_plan),  # all ANDed
+        # all ANDed
+        ThrottleRule(path="/api/**", methods={"POST", "PUT"}, predicate=is_free_plan),
         BypassThrottleRule(path="/api/*/health"),  # `*` is exactly one segment
     ],
 )
@@ -38,14 +41,29 @@ async def api(rest: str) -> dict[str, str]:
     return {"path": rest}
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    # frozen time: the demo never crosses a window edge
+    backend.clock = ManualClock()
+
     with TestClient(app) as client:
-        assert client.get("/api/items").status_code == 200  # GET: no rule matches, not throttled
+        # GET: no rule matches, not throttled
+        assert client.get("/api/items").status_code == 200
         assert client.get("/api/items").status_code == 200
         assert client.post("/api/items").status_code == 200
         assert client.post("/api/items").status_code == 429  # free plan, second POST
         assert client.post("/api/items", headers={"x-plan": "pro"}).status_code == 200
         assert client.post("/api/v1/health").status_code == 200  # bypassed
         assert client.post("/api/v1/health").status_code == 200
-        assert client.post("/api/internal/jobs").status_code == 200  # bypassed by the registry rule
+        # bypassed by the registry rule
         assert client.post("/api/internal/jobs").status_code == 200
+        assert client.post("/api/internal/jobs").status_code == 200
+
+
+# --8<-- [end:demo]

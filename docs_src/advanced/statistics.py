@@ -10,11 +10,21 @@ from traffik.strategies import TokenBucket
 
 clock = ManualClock()
 backend = InMemoryBackend(clock=clock)
-throttle = HTTPThrottle("stats:api", rate="10/s", backend=backend, strategy=TokenBucket())
+throttle = HTTPThrottle(
+    "stats:api", rate="10/s", backend=backend, strategy=TokenBucket()
+)
 
 
 def request() -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.4", 1)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.4", 1),
+        }
+    )
 
 
 async def main() -> None:

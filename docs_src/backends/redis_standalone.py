@@ -1,12 +1,15 @@
-"""One Redis server: a URL, a start-up check in the lifespan, hits shared by every instance."""
+"""One Redis server.
+
+A URL, a start-up check in the lifespan, hits shared by every instance.
+"""
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 import os
 import uuid
 
 from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
 from traffik.backends.redis import RedisBackend
 from traffik.throttles import HTTPThrottle
 
@@ -28,7 +31,16 @@ async def orders() -> dict[str, str]:
     return {"orders": "..."}
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+
     with TestClient(app) as client:
         statuses = [client.get("/orders").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
+
+
+# --8<-- [end:demo]

@@ -1,4 +1,7 @@
-"""Redis over TLS: rediss:// with the CA (and, for mutual TLS, a client certificate) in the query."""
+"""Redis over TLS.
+
+rediss:// with the CA (and, for mutual TLS, a client certificate) in the query.
+"""
 
 from __future__ import annotations
 
@@ -13,19 +16,25 @@ from traffik.strategies import TokenBucket
 
 # e.g. rediss://:password@redis.internal:6380/0?ssl_ca_certs=/etc/ssl/redis-ca.pem
 #      &ssl_certfile=/etc/ssl/app.pem&ssl_keyfile=/etc/ssl/app.key   (mutual TLS)
-REDIS_TLS_URL = os.environ.get("REDIS_TLS_URL", "rediss://localhost:6380/0?ssl_ca_certs=/etc/ssl/redis-ca.pem")
+REDIS_TLS_URL = os.environ.get(
+    "REDIS_TLS_URL", "rediss://localhost:6380/0?ssl_ca_certs=/etc/ssl/redis-ca.pem"
+)
 
 
 async def hit_over_tls() -> list[bool]:
     backend = RedisBackend(REDIS_TLS_URL, namespace=f"tls-{uuid.uuid4().hex[:8]}")
     async with backend:  # start-up check: the TLS handshake happens here
         rate = Rate.parse("2/min")
-        return [(await backend.hit("client", TokenBucket(), rate)).allowed for _ in range(3)]
+        return [
+            (await backend.hit("client", TokenBucket(), rate)).allowed for _ in range(3)
+        ]
 
 
 async def wrong_ca_fails_at_start_up() -> str:
     # The same server, verified against a CA that did not sign its certificate.
-    wrong = REDIS_TLS_URL.split("?")[0] + "?ssl_ca_certs=/etc/ssl/certs/ca-certificates.crt"
+    wrong = (
+        REDIS_TLS_URL.split("?")[0] + "?ssl_ca_certs=/etc/ssl/certs/ca-certificates.crt"
+    )
     try:
         async with RedisBackend(wrong, namespace="tls-wrong-ca"):
             pass

@@ -14,7 +14,15 @@ throttle = HTTPThrottle("backends:inmemory", rate="2/s", backend=backend)
 
 
 def make_request() -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("203.0.113.9", 1234)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("203.0.113.9", 1234),
+        }
+    )
 
 
 async def main() -> None:

@@ -1,4 +1,7 @@
-"""An in-memory backend with a bound on stored keys: a flood of identities never frees a throttled client."""
+"""An in-memory backend with a bound on stored keys.
+
+A flood of identities never frees a throttled client.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,15 @@ throttle = HTTPThrottle("backends:bounded", rate="5/min", backend=backend)
 
 
 def request_from(address: str) -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": (address, 1234)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": (address, 1234),
+        }
+    )
 
 
 async def throttled(address: str) -> bool:
@@ -31,7 +42,8 @@ async def main() -> None:
             assert not await throttled("203.0.113.9")
         assert await throttled("203.0.113.9")  # out of quota for this minute
 
-        # 10,000 invented IPv6 identities: each gets in, and the store keeps at most 1,000 keys.
+        # 10,000 invented IPv6 identities: each gets in, and the store keeps at most
+        # 1,000 keys.
         for n in range(10_000):
             assert not await throttled(f"2001:db8::{n:x}")
         assert len(backend) <= 1_000

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 
@@ -23,7 +23,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 app = FastAPI(lifespan=lifespan)
-throttle = HTTPThrottle("backends:composed", rate="10/min")  # no backend=: uses the lifespan's
+# no backend=: uses the lifespan's
+throttle = HTTPThrottle("backends:composed", rate="10/min")
 
 
 @app.get("/", dependencies=[Depends(throttle)])
@@ -31,7 +32,16 @@ async def index() -> dict[str, bool]:
     return {"ok": True}
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+
     with TestClient(app) as client:
         assert client.get("/").status_code == 200
     assert events == ["my start-up", "my shutdown"]
+
+
+# --8<-- [end:demo]

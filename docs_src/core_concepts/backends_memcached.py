@@ -12,17 +12,31 @@ from traffik.exceptions import ConnectionThrottled
 
 def servers_from_env() -> list[tuple[str, int]]:
     raw = os.environ.get("MEMCACHED_SERVERS", "127.0.0.1:11211,127.0.0.1:11212")
-    return [(host, int(port)) for host, port in (item.rsplit(":", 1) for item in raw.split(","))]
+    return [
+        (host, int(port))
+        for host, port in (item.rsplit(":", 1) for item in raw.split(","))
+    ]
 
 
-backend = MemcachedBackend(servers=servers_from_env(), namespace="shop-api", persistent=True)
+backend = MemcachedBackend(
+    servers=servers_from_env(), namespace="shop-api", persistent=True
+)
 throttle = HTTPThrottle("backends:memcached", rate="2/hour", backend=backend)
 
 
 async def main() -> None:
-    request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("198.51.100.4", 1)})
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("198.51.100.4", 1),
+        }
+    )
     async with backend:
-        await backend.clear()  # start from nothing: persistent=True kept earlier runs' counters
+        # start from nothing: persistent=True kept earlier runs' counters
+        await backend.clear()
         await throttle.hit(request)
         await throttle.hit(request)
         try:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.strategies import GCRA, FixedWindow, SlidingWindowLog, TokenBucket, TokenBucketWithDebt
+from traffik.strategies import (
+    GCRA,
+    FixedWindow,
+    SlidingWindowLog,
+    TokenBucket,
+    TokenBucketWithDebt,
+)
 
 backend = InMemoryBackend()
 
@@ -12,16 +18,33 @@ backend = InMemoryBackend()
 search = HTTPThrottle("strategies:search", rate="100/min", backend=backend)
 
 # Exact: no edge bursts, memory grows with the limit.
-login = HTTPThrottle("strategies:login", rate="5/min", backend=backend, strategy=SlidingWindowLog())
+login = HTTPThrottle(
+    "strategies:login", rate="5/min", backend=backend, strategy=SlidingWindowLog()
+)
 
 # Smooth refill with a burst allowance of 20 on top of 10/s sustained.
-uploads = HTTPThrottle("strategies:uploads", rate="10/s", backend=backend, strategy=TokenBucket(burst_size=20))
+uploads = HTTPThrottle(
+    "strategies:uploads",
+    rate="10/s",
+    backend=backend,
+    strategy=TokenBucket(burst_size=20),
+)
 
 # Let a client go 5 units into debt, paid back before it may spend again.
-reports = HTTPThrottle("strategies:reports", rate="60/min", backend=backend, strategy=TokenBucketWithDebt(max_debt=5))
+reports = HTTPThrottle(
+    "strategies:reports",
+    rate="60/min",
+    backend=backend,
+    strategy=TokenBucketWithDebt(max_debt=5),
+)
 
 # Evenly spaced: one hit per 100 ms, with up to 300 ms of early arrival tolerated.
-ticks = HTTPThrottle("strategies:ticks", rate="10/s", backend=backend, strategy=GCRA(burst_tolerance_ms=300))
+ticks = HTTPThrottle(
+    "strategies:ticks",
+    rate="10/s",
+    backend=backend,
+    strategy=GCRA(burst_tolerance_ms=300),
+)
 
 
 def main() -> None:

@@ -18,5 +18,6 @@ def main() -> None:
     assert (first.allowed, second.allowed, third.allowed) == (True, True, False)
     assert third.wait_ms == 980.0  # the window [0, 1000) ends in 980 ms
     assert state is not None
-    assert tuple(state) == (1000.0, 2.0)  # (window_end, count): state[0] is always the expiry
+    # (window_end, count): state[0] is always the expiry
+    assert tuple(state) == (1000.0, 2.0)
     assert strategy.describe(state, 20.0, rate)["window_end"] == 1000.0

@@ -1,4 +1,7 @@
-"""A backend plugin: storage primitives only; core runs the strategies atomically around them."""
+"""A backend plugin: storage primitives only.
+
+Core runs the strategies atomically around them.
+"""
 
 from __future__ import annotations
 
@@ -22,14 +25,18 @@ class DictBackend(ThrottleBackend):
     # load_state/store_state raises TypeError there, not on the first hit.
     CAPABILITIES: ClassVar[BackendCapabilities] = BackendCapabilities(state_store=True)
 
-    def __init__(self, namespace: str = "dict", *, clock: Clock | None = None, **options: Any) -> None:
+    def __init__(
+        self, namespace: str = "dict", *, clock: Clock | None = None, **options: Any
+    ) -> None:
         super().__init__(namespace, clock=clock, **options)
         self._data: dict[str, tuple[State, float]] = {}
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> DictBackend:
         if not url.startswith("dict://"):
-            raise ConfigurationError(f"DictBackend: url must start with 'dict://', got {url!r}")
+            raise ConfigurationError(
+                f"DictBackend: url must start with 'dict://', got {url!r}"
+            )
         return cls(url.removeprefix("dict://") or "dict", **options)
 
     async def load_state(self, key: str) -> State | None:
@@ -46,24 +53,41 @@ class DictBackend(ThrottleBackend):
 
 
 class DictPlugin:
-    """What the plugin's entry module provides (here as an object, registered in code)."""
+    """What the plugin's entry module provides.
+
+    Here as an object, registered in code.
+    """
 
     @hookimpl
     def traffik_register_backends(self) -> list[BackendInfo]:
-        return [BackendInfo(name="dict", url_schemes=("dict",), loader=f"{__name__}:DictBackend")]
+        return [
+            BackendInfo(
+                name="dict", url_schemes=("dict",), loader=f"{__name__}:DictBackend"
+            )
+        ]
 
 
 async def main() -> None:
-    registry = PluginRegistry(load_entry_points=False)  # an installed plugin is found through its entry point
+    # an installed plugin is found through its entry point
+    registry = PluginRegistry(load_entry_points=False)
     registry.register(DictPlugin(), name="dict-plugin")
     backend = registry.backend_from_url("dict://shop", clock=ManualClock())
     assert isinstance(backend, DictBackend)
     assert backend.namespace == "shop"
     assert backend.CAPABILITIES.state_store
-    assert not backend.CAPABILITIES.native_strategies  # every strategy takes the generic path
+    # every strategy takes the generic path
+    assert not backend.CAPABILITIES.native_strategies
 
     throttle = HTTPThrottle("extending:dict", rate="2/min", backend=backend)
-    request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.6", 1)})
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.6", 1),
+        }
+    )
     async with backend:
         await throttle.hit(request)
         await throttle.hit(request)

@@ -10,7 +10,7 @@ from traffik.strategies import Decision, State, ThrottleStrategy
 
 
 class AnchoredWindow(ThrottleStrategy):
-    """Up to ``rate.limit`` units in ``rate.expire`` ms, counted from the first hit of the window.
+    """Up to ``rate.limit`` units in ``rate.expire`` ms, from the window's first hit.
 
     State layout: ``(window_end, count)``; ``window_end`` is also the expiry.
     """
@@ -18,7 +18,9 @@ class AnchoredWindow(ThrottleStrategy):
     NAME = "anchored-window"
     __slots__ = ()
 
-    def step(self, state: State | None, now: float, cost: int, rate: Rate) -> tuple[State | None, Decision]:
+    def step(
+        self, state: State | None, now: float, cost: int, rate: Rate
+    ) -> tuple[State | None, Decision]:
         if state is None or state[0] <= now:
             window_end, count = now + rate.expire, 0.0
         else:
@@ -26,7 +28,9 @@ class AnchoredWindow(ThrottleStrategy):
         if cost <= rate.limit and count + cost <= rate.limit:
             if cost == 0:
                 return state, Decision(True, 0.0, rate.limit - count)
-            return (window_end, count + cost), Decision(True, 0.0, rate.limit - count - cost)
+            return (window_end, count + cost), Decision(
+                True, 0.0, rate.limit - count - cost
+            )
         # Denied: return the *same* state object, so a backend can skip the write.
         return state, Decision(False, window_end - now, rate.limit - count)
 
@@ -39,7 +43,9 @@ class AnchoredWindow(ThrottleStrategy):
 class StrategyPlugin:
     @hookimpl
     def traffik_register_strategies(self) -> list[StrategyInfo]:
-        return [StrategyInfo(name="anchored-window", loader=f"{__name__}:AnchoredWindow")]
+        return [
+            StrategyInfo(name="anchored-window", loader=f"{__name__}:AnchoredWindow")
+        ]
 
 
 def main() -> None:

@@ -16,14 +16,27 @@ class HungBackend(InMemoryBackend):
 
     call_timeout = 0.05  # seconds; the default for network backends is 1.5
 
-    async def hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
+    async def hit(
+        self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1
+    ) -> Decision:
         await asyncio.Event().wait()  # forever
         raise AssertionError("unreachable")
 
 
-throttle = HTTPThrottle("errors:hung", rate="5/s", backend=HungBackend(), on_error="allow")
+throttle = HTTPThrottle(
+    "errors:hung", rate="5/s", backend=HungBackend(), on_error="allow"
+)
 
 
 async def main() -> None:
-    request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.7", 1)})
-    await throttle.hit(request)  # BackendTimeoutError after 50 ms -> on_error="allow" -> admitted
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.7", 1),
+        }
+    )
+    # BackendTimeoutError after 50 ms -> on_error="allow" -> admitted
+    await throttle.hit(request)

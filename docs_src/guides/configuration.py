@@ -11,7 +11,8 @@ from traffik.exceptions import ConfigurationError
 
 def main() -> None:
     try:
-        os.environ["TRAFFIK_DEFAULT_BLOCKING_TIMEOUT"] = "2.5"  # read lazily, at the first get_*()
+        # read lazily, at the first get_*()
+        os.environ["TRAFFIK_DEFAULT_BLOCKING_TIMEOUT"] = "2.5"
         config.reset_config()
         assert config.get_lock_blocking_timeout() == 2.5
 
@@ -20,7 +21,9 @@ def main() -> None:
         assert (config.get_lock_ttl(), config.get_lock_blocking()) == (10.0, True)
 
         # A backend's own settings win over both, for the locks it takes.
-        backend = InMemoryBackend(lock_blocking_timeout=0.1, lock_ttl=5.0, lock_kind="fair")
+        backend = InMemoryBackend(
+            lock_blocking_timeout=0.1, lock_ttl=5.0, lock_kind="fair"
+        )
         assert backend.lock_blocking_timeout == 0.1
 
         os.environ["TRAFFIK_DEFAULT_BLOCKING"] = "maybe"

@@ -15,7 +15,9 @@ from traffik.strategies import Decision, ThrottleStrategy
 class BrokenBackend(InMemoryBackend):
     """Stands in for a Redis that went away."""
 
-    async def hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
+    async def hit(
+        self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1
+    ) -> Decision:
         raise BackendConnectionError("connection refused")
 
 
@@ -29,14 +31,25 @@ async def fail_open_for_reads(connection: HTTPConnection, info: Any) -> str:
 
 
 backend = BrokenBackend()
-fail_closed = HTTPThrottle("errors:closed", rate="5/s", backend=backend)  # default: "throttle"
+# default: "throttle"
+fail_closed = HTTPThrottle("errors:closed", rate="5/s", backend=backend)
 fail_open = HTTPThrottle("errors:open", rate="5/s", backend=backend, on_error="allow")
 loud = HTTPThrottle("errors:raise", rate="5/s", backend=backend, on_error="raise")
-custom = HTTPThrottle("errors:custom", rate="5/s", backend=backend, on_error=fail_open_for_reads)
+custom = HTTPThrottle(
+    "errors:custom", rate="5/s", backend=backend, on_error=fail_open_for_reads
+)
 
 
 def request(method: str = "GET") -> Request:
-    return Request({"type": "http", "method": method, "path": "/", "headers": [], "client": ("192.0.2.5", 1)})
+    return Request(
+        {
+            "type": "http",
+            "method": method,
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.5", 1),
+        }
+    )
 
 
 async def main() -> None:

@@ -20,7 +20,9 @@ class FlakyBackend(InMemoryBackend):
 
     down = False
 
-    async def hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
+    async def hit(
+        self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1
+    ) -> Decision:
         if self.down:
             raise BackendConnectionError("primary unreachable")
         return await super().hit(key, strategy, rate, cost)
@@ -35,7 +37,8 @@ throttle = HTTPThrottle(
     "api:failover",
     rate="100/min",
     backend=primary,
-    # While the primary fails, answer from the fallback (clients get a fresh quota there).
+    # While the primary fails, answer from the fallback (clients get a fresh quota
+    # there).
     on_error=failover(backend=fallback, breaker=breaker),
     registry=ThrottleRegistry(),
 )
@@ -46,7 +49,15 @@ def breaker_state() -> str:
 
 
 def request() -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("203.0.113.9", 1)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("203.0.113.9", 1),
+        }
+    )
 
 
 async def main() -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.clock import ManualClock
 
-backend = InMemoryBackend(clock=ManualClock())
-everything = HTTPThrottle("deps:app", rate="1/min", use_method=False)  # one quota per client, all routes
+backend = InMemoryBackend()
+# one quota per client, all routes
+everything = HTTPThrottle("deps:app", rate="1/min", use_method=False)
 app = FastAPI(lifespan=backend.lifespan, dependencies=[Depends(everything)])
 
 
@@ -23,7 +23,20 @@ async def b() -> str:
     return "b"
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    # frozen time: the demo never crosses a window edge
+    backend.clock = ManualClock()
+
     with TestClient(app) as client:
         assert client.get("/a").status_code == 200
         assert client.get("/b").status_code == 429
+
+
+# --8<-- [end:demo]

@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from fastapi import FastAPI, Request
-from fastapi.testclient import TestClient
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.clock import ManualClock
 from traffik.throttles import throttled
 
-backend = InMemoryBackend(clock=ManualClock())
+backend = InMemoryBackend()
 app = FastAPI(lifespan=backend.lifespan)
 throttle = HTTPThrottle("deco:fastapi", rate="1/min")
 
 
 @app.get("/report")
 @throttled(throttle)
-async def report(request: Request) -> dict[str, str]:  # the decorator finds the request argument
+# the decorator finds the request argument
+async def report(request: Request) -> dict[str, str]:
     return {"status": "ready"}
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    # frozen time: the demo never crosses a window edge
+    backend.clock = ManualClock()
+
     with TestClient(app) as client:
         assert client.get("/report").status_code == 200
         denied = client.get("/report")
         assert denied.status_code == 429
         assert denied.json() == {"detail": "Too many requests. Retry in 60 seconds."}
+
+
+# --8<-- [end:demo]

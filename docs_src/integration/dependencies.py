@@ -1,19 +1,22 @@
-"""FastAPI dependencies: per route, per router, per app, and one quota shared by several routes."""
+"""FastAPI dependencies: per route, per router, per app.
+
+And one quota shared by several routes.
+"""
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from fastapi import APIRouter, Depends, FastAPI
-from fastapi.testclient import TestClient
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.clock import ManualClock
 
-backend = InMemoryBackend(clock=ManualClock())  # a frozen clock keeps the demo deterministic
+backend = InMemoryBackend()
 
 # One route.
 search_throttle = HTTPThrottle("deps:search", rate="2/min")
 
-# Every route of a router (each route still counts separately: use_method=True is per method + path).
+# Every route of a router (each route still counts separately: use_method=True is per
+# method + path).
 admin_throttle = HTTPThrottle("deps:admin", rate="100/min")
 admin = APIRouter(prefix="/admin", dependencies=[Depends(admin_throttle)])
 
@@ -46,7 +49,17 @@ async def export_json() -> list[str]:
 app.include_router(admin)
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    # frozen time: the demo never crosses a window edge
+    backend.clock = ManualClock()
+
     with TestClient(app) as client:
         assert [client.get("/search").status_code for _ in range(3)] == [200, 200, 429]
         assert client.get("/admin/stats").status_code == 200
@@ -54,3 +67,6 @@ def main() -> None:
         assert client.get("/exports/csv").status_code == 200
         assert client.get("/exports/json").status_code == 200
         assert client.get("/exports/csv").status_code == 429
+
+
+# --8<-- [end:demo]

@@ -13,7 +13,15 @@ throttle = HTTPThrottle("direct:updates", rate="1/min", backend=backend)
 
 
 def request() -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.9", 1)})
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.9", 1),
+        }
+    )
 
 
 async def main() -> None:
@@ -23,7 +31,8 @@ async def main() -> None:
     await throttle.update_rate("5/min")  # an incident is over: raise the limit
     assert await throttle.check(request())
 
-    await throttle.update_strategy(SlidingWindowLog())  # e.g. switch this endpoint to an exact window
+    # e.g. switch this endpoint to an exact window
+    await throttle.update_strategy(SlidingWindowLog())
     await throttle.update_min_wait_period(5_000)  # throttled clients wait at least 5 s
 
     await throttle.disable()

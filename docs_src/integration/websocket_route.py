@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from fastapi import Depends, FastAPI, WebSocket, WebSocketDisconnect
-from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketDenialResponse
 from traffik import WebSocketThrottle
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.clock import ManualClock
 
-backend = InMemoryBackend(clock=ManualClock())
+backend = InMemoryBackend()
 connections = WebSocketThrottle("ws:connect", rate="2/min")  # checked before accept
 messages = WebSocketThrottle("ws:messages", rate="3/min")  # hit once per message
 
@@ -23,14 +22,25 @@ async def chat(websocket: WebSocket) -> None:
         while True:
             text = await websocket.receive_text()
             allowed = await messages.check(websocket)  # consumes nothing
-            await messages.hit(websocket)  # over the limit: sends {"type": "rate_limit", ...}, no exception
+            # over the limit: sends {"type": "rate_limit", ...}, no exception
+            await messages.hit(websocket)
             if allowed:
                 await websocket.send_json({"type": "echo", "text": text})
     except WebSocketDisconnect:
         pass
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    # frozen time: the demo never crosses a window edge
+    backend.clock = ManualClock()
+
     with TestClient(app) as client:
         with client.websocket_connect("/chat") as ws:
             for text in ("a", "b", "c"):
@@ -52,3 +62,6 @@ def main() -> None:
         else:
             raise AssertionError("the third connection must be denied")
         assert status == 429  # the third handshake in a minute is denied
+
+
+# --8<-- [end:demo]

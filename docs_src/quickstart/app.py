@@ -9,12 +9,14 @@ from traffik.backends.inmemory import InMemoryBackend
 from traffik.headers import DEFAULT_HEADERS_ALWAYS
 
 backend = InMemoryBackend()
-app = FastAPI(lifespan=backend.lifespan)  # initialises the backend and makes it the active one
+# initialises the backend and makes it the active one
+app = FastAPI(lifespan=backend.lifespan)
 
 throttle = HTTPThrottle(
     "quickstart:items",  # unique id: registry key and storage key prefix
     rate="3/min",
-    headers=DEFAULT_HEADERS_ALWAYS,  # X-RateLimit-* headers on every response, not only 429s
+    # X-RateLimit-* headers on every response, not only 429s
+    headers=DEFAULT_HEADERS_ALWAYS,
 )
 
 
@@ -31,7 +33,8 @@ def main() -> None:
     from fastapi.testclient import TestClient
     from traffik.clock import ManualClock
 
-    backend.clock = ManualClock()  # freeze time at 0 ms: the demo never crosses a window edge
+    # freeze time at 0 ms: the demo never crosses a window edge
+    backend.clock = ManualClock()
     with TestClient(app) as client:  # runs the lifespan, like a real server
         for remaining in ("2", "1", "0"):
             response = client.get("/items")

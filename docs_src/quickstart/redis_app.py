@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 import os
 
 from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
 from traffik import HTTPThrottle
 from traffik.backends.redis import RedisBackend
 
@@ -23,8 +23,15 @@ async def list_items() -> list[str]:
     return ["apple", "banana"]
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
-    async def reset() -> None:  # start from a clean namespace (persistent=True keeps data between runs)
+    from fastapi.testclient import TestClient
+
+    # start from a clean namespace (persistent=True keeps data between runs)
+    async def reset() -> None:
         await backend.clear()
 
     with TestClient(app) as client:
@@ -33,3 +40,6 @@ def main() -> None:
     with TestClient(app) as client:  # a restart (or another instance) keeps the count
         assert client.get("/items").status_code == 429
         client.portal.call(reset)
+
+
+# --8<-- [end:demo]

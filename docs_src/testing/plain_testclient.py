@@ -17,8 +17,12 @@ from traffik.registry import ThrottleRegistry
 REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 
 # At most 20 hits in flight at once; more wait for a connection (up to socket_timeout).
-backend = RedisBackend(REDIS_URL, namespace=f"docs-{uuid.uuid4().hex[:8]}", max_connections=20)
-throttle = HTTPThrottle("docs:plain", rate="3/min", backend=backend, registry=ThrottleRegistry())
+backend = RedisBackend(
+    REDIS_URL, namespace=f"docs-{uuid.uuid4().hex[:8]}", max_connections=20
+)
+throttle = HTTPThrottle(
+    "docs:plain", rate="3/min", backend=backend, registry=ThrottleRegistry()
+)
 app = FastAPI()
 
 
@@ -38,5 +42,6 @@ def main() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         test_the_fourth_request_is_throttled()
-        asyncio.run(backend.close())  # on a new loop: lets go of the last request's connections
+        # on a new loop: lets go of the last request's connections
+        asyncio.run(backend.close())
         gc.collect()

@@ -11,9 +11,18 @@ from traffik.testing import RedisServer
 
 async def exercise(url: str) -> None:
     clock = ManualClock(1_000_000.0)
-    backend = RedisBackend(url, namespace="tests", clock=clock)  # persistent=False: cleared at the end
+    # persistent=False: cleared at the end
+    backend = RedisBackend(url, namespace="tests", clock=clock)
     throttle = HTTPThrottle("testing:redis", rate="1/min", backend=backend)
-    request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": ("192.0.2.2", 1)})
+    request = Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.2", 1),
+        }
+    )
     async with backend:
         await throttle.hit(request)
         assert not await throttle.check(request)
@@ -22,5 +31,6 @@ async def exercise(url: str) -> None:
 
 
 async def main() -> None:
-    with RedisServer() as server:  # a fresh redis-server on a free port, stopped on exit
+    # a fresh redis-server on a free port, stopped on exit
+    with RedisServer() as server:
         await exercise(server.url)

@@ -10,7 +10,9 @@ from traffik.clock import ManualClock
 from traffik.registry import ThrottleRegistry
 
 
-def create_app(backend: InMemoryBackend, registry: ThrottleRegistry | None = None) -> FastAPI:
+def create_app(
+    backend: InMemoryBackend, registry: ThrottleRegistry | None = None
+) -> FastAPI:
     """The application factory: tests pass their own backend (and registry)."""
     throttle = HTTPThrottle("app:items", rate="3/min", registry=registry)
     app = FastAPI(lifespan=backend.lifespan)
@@ -25,9 +27,15 @@ def create_app(backend: InMemoryBackend, registry: ThrottleRegistry | None = Non
 
 def test_limit_resets_after_a_minute() -> None:
     clock = ManualClock()
-    app = create_app(InMemoryBackend(clock=clock), ThrottleRegistry())  # a fresh registry per test
+    # a fresh registry per test
+    app = create_app(InMemoryBackend(clock=clock), ThrottleRegistry())
     with TestClient(app) as client:
-        assert [client.get("/items").status_code for _ in range(4)] == [200, 200, 200, 429]
+        assert [client.get("/items").status_code for _ in range(4)] == [
+            200,
+            200,
+            200,
+            429,
+        ]
         clock.advance(60_000)  # no sleeping: move time instead
         assert client.get("/items").status_code == 200
 
