@@ -23,6 +23,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import contextvars
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, Union, runtime_checkable
@@ -59,6 +60,7 @@ __all__ = [
 ]
 
 _active_backend = _context.active_backend  # core's middleware sets it; kept under its former name
+_logger = logging.getLogger(__name__)
 
 ErrorPolicy = Union[Literal["allow", "throttle", "raise"], Callable[..., Awaitable[Any]]]
 """What to do when a backend call fails: fail open, fail closed, re-raise, or ask a callable."""
@@ -274,7 +276,8 @@ class ThrottleBackend(abc.ABC):
 
         Start-up initialises the backend and installs it as the active backend
         for throttles that name none; shutdown clears this namespace unless
-        ``persistent=True``, then closes the backend.
+        ``persistent=True``, then closes the backend. Shutdown is best-effort:
+        a store that is down by then is logged as one warning, not raised.
         """
         await self.initialize()
         install_backend(self)
@@ -282,11 +285,7 @@ class ThrottleBackend(abc.ABC):
             yield
         finally:
             uninstall_backend(self)
-            try:
-                if not self.persistent:
-                    await self.clear()
-            finally:
-                await self.close()
+            await self._shut_down()
 
     def __call__(self, app: Any = None) -> contextlib.AbstractAsyncContextManager[None]:
         """``async with backend(app):`` is the same as the lifespan."""
@@ -300,11 +299,32 @@ class ThrottleBackend(abc.ABC):
 
     async def __aexit__(self, *exc_info: object) -> None:
         _active_backend.reset(self._context_tokens.pop())
-        try:
-            if not self.persistent:
+        await self._shut_down()
+
+    async def _shut_down(self) -> None:
+        """Clear the namespace (unless ``persistent``), then close; best-effort.
+
+        A store that is down when the app stops must not turn its shutdown
+        into a crash: the failure is logged as one warning (the keys expire
+        by their TTL) and the shutdown goes on. Cancellation still propagates.
+        """
+        failures: list[str] = []
+        if not self.persistent:
+            try:
                 await self.clear()
-        finally:
+            except Exception as exc:
+                failures.append(f"clear: {type(exc).__name__}: {exc}")
+        try:
             await self.close()
+        except Exception as exc:
+            failures.append(f"close: {type(exc).__name__}: {exc}")
+        if failures:
+            _logger.warning(
+                "%s(namespace=%r): shutdown could not reach the store, continuing without it (%s)",
+                type(self).__name__,
+                self.namespace,
+                "; ".join(failures),
+            )
 
     # -- construction from a URL ------------------------------------------
 
