@@ -189,9 +189,25 @@ def test_header_shows_the_core_version(site: Path) -> None:
 
 
 def test_doctest_example_sections_render_as_code(site: Path) -> None:
-    rename = _load_hook("griffe_examples").rename_example_headings
+    rename = _load_hook("griffe_docstrings").rename_example_headings
     assert rename("Summary.\n\n    Example:\n        >>> 1\n") == "Summary.\n\n    Examples:\n        >>> 1\n"
     assert rename("See the Example: below.") == "See the Example: below."
     html = (site / "reference" / "rates" / "index.html").read_text(encoding="utf-8")
     assert "&gt;&gt;&gt;" in html
     assert "<blockquote>" not in html
+
+
+def test_sphinx_roles_render_as_links_or_code(site: Path) -> None:
+    replace = _load_hook("griffe_docstrings").replace_sphinx_roles
+    assert replace("See :func:`install`.") == "See `install`."
+    assert replace(":class:`~traffik.middleware.ThrottleMiddleware`") == (
+        '<autoref identifier="traffik.middleware.ThrottleMiddleware" optional><code>ThrottleMiddleware</code></autoref>'
+    )
+    pages = sorted((site / "reference").rglob("index.html"))
+    assert pages
+    assert not [page.parent.name for page in pages if re.search(r":(class|func|meth|attr|mod|data):", page.read_text())]
+    throttles = (site / "reference" / "throttles" / "index.html").read_text(encoding="utf-8")
+    assert re.search(
+        r'<a class="autorefs autorefs-internal"[^>]*href="../middleware/#traffik\.middleware\.ThrottleMiddleware"',
+        throttles,
+    )
