@@ -45,6 +45,8 @@ class Distribution:
     """The folder of its ``pyproject.toml``, relative to the repository root."""
     version_file: Path
     """The file holding its version, relative to the repository root."""
+    sources: tuple[Path, ...]
+    """What its build reads, relative to the repository root: the project folder, or its sdist's ``only-include``."""
 
     @property
     def changelog(self) -> Path:
@@ -101,7 +103,10 @@ def discover(root: Path = ROOT) -> dict[str, Distribution]:
         else:
             hatch_version = data["tool"]["hatch"]["version"]
             version_file = folder / str(hatch_version["path"])
-        found[name] = Distribution(name=name, project=folder, version_file=version_file)
+        sdist = data.get("tool", {}).get("hatch", {}).get("build", {}).get("targets", {}).get("sdist", {})
+        # The root project is the whole repository: its sdist names the few files it ships.
+        sources = tuple(folder / path for path in sdist.get("only-include", [])) or (folder,)
+        found[name] = Distribution(name=name, project=folder, version_file=version_file, sources=sources)
     return found
 
 

@@ -187,7 +187,16 @@ def build_artifacts(root: Path, distribution: Distribution, commit: str, out: Pa
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"{distribution.name}-src-") as scratch:
         archive = subprocess.run(
-            ["git", "-C", str(root), "archive", "--format=tar", commit, "--", distribution.project.as_posix()],
+            [
+                "git",
+                "-C",
+                str(root),
+                "archive",
+                "--format=tar",
+                commit,
+                "--",
+                *(p.as_posix() for p in distribution.sources),
+            ],
             check=True,
             capture_output=True,
         ).stdout
@@ -271,10 +280,39 @@ def build_tag(root: Path, tag: str, out: Path) -> list[Path]:
     raise Refused(f"{tag} is no release tag: expected <distribution>-v<version>, e.g. traffik-redis-v2.1.0")
 
 
+def run_one(root: Path, name: str, bump: str, date: datetime.date, *, dry_run: bool, out: Path | None) -> int:
+    """Plan the release of one distribution and carry it out (or only build, in a dry run); the exit status."""
+    try:
+        plan = make_plan(root, name, bump, date, dry_run=dry_run)
+        with tempfile.TemporaryDirectory(prefix="traffik-release-") as scratch:
+            target = out or (Path(scratch) if dry_run else root / "dist" / plan.distribution.name)
+            print_plan(plan, target, dry_run=dry_run)
+            if plan.problems:
+                for problem in plan.problems:
+                    print(f"release: refused: {problem}", file=sys.stderr)
+                return 1
+            if dry_run:
+                built = build_artifacts(root, plan.distribution, git(root, "rev-parse", "HEAD"), target, plan.new)
+            else:
+                built = release(root, plan, target)
+            for path in built:
+                print(f"  built:     {path.name}  sha256 {sha256(path)}")
+    except Refused as exc:
+        print(f"release: refused: {exc}", file=sys.stderr)
+        return 1
+    except subprocess.CalledProcessError as exc:
+        detail = exc.stderr.decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
+        print(f"release: {' '.join(map(str, exc.cmd))} failed (exit {exc.returncode}) {detail}", file=sys.stderr)
+        return 1
+    if not dry_run:
+        print(f"done: push the commit and the tag ({plan.tag}) to publish {plan.distribution.name} {plan.new}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the arguments, plan, and release (or print the plan)."""
+    """Parse the arguments, then release one distribution, dry-run them all, or build a tag."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
-    parser.add_argument("distribution", nargs="?", help="e.g. traffik-redis")
+    parser.add_argument("distribution", nargs="?", help="e.g. traffik-redis; `all` (with --dry-run) for every one")
     parser.add_argument("bump", nargs="?", help="major, minor, patch or an explicit version")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and build into a scratch folder")
     parser.add_argument("--date", type=datetime.date.fromisoformat, help="the changelog date (default: today, UTC)")
@@ -283,39 +321,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     root: Path = args.root.resolve()
-    try:
-        if args.build_tag:
+    if args.build_tag:
+        try:
             for path in build_tag(root, args.build_tag, args.out or root / "dist"):
                 print(f"{path}  sha256 {sha256(path)}")
-            return 0
-        if not args.distribution or not args.bump:
-            parser.error("give a distribution and a bump (major, minor, patch or a version), or --build-tag")
-        date = args.date or datetime.datetime.now(datetime.timezone.utc).date()
-        plan = make_plan(root, args.distribution, args.bump, date, dry_run=args.dry_run)
-        out = args.out or root / "dist" / plan.distribution.name
-        with tempfile.TemporaryDirectory(prefix="traffik-release-") as scratch:
-            print_plan(plan, args.out or (Path(scratch) if args.dry_run else out), dry_run=args.dry_run)
-            if plan.problems:
-                for problem in plan.problems:
-                    print(f"release: refused: {problem}", file=sys.stderr)
-                return 1
-            if args.dry_run:
-                head = git(root, "rev-parse", "HEAD")
-                built = build_artifacts(root, plan.distribution, head, args.out or Path(scratch), plan.new)
-            else:
-                built = release(root, plan, out)
-            for path in built:
-                print(f"  built:     {path.name}  sha256 {sha256(path)}")
-    except Refused as exc:
-        print(f"release: refused: {exc}", file=sys.stderr)
-        return 1
-    except subprocess.CalledProcessError as exc:
-        detail = (exc.stderr or b"").decode() if isinstance(exc.stderr, bytes) else (exc.stderr or "")
-        print(f"release: {' '.join(map(str, exc.cmd))} failed (exit {exc.returncode}) {detail}", file=sys.stderr)
-        return 1
+        except (Refused, subprocess.CalledProcessError) as exc:
+            print(f"release: {exc}", file=sys.stderr)
+            return 1
+        return 0
+    if not args.distribution or not args.bump:
+        parser.error("give a distribution and a bump (major, minor, patch or a version), or --build-tag")
+    date = args.date or datetime.datetime.now(datetime.timezone.utc).date()
+    if args.distribution != "all":
+        return run_one(root, args.distribution, args.bump, date, dry_run=args.dry_run, out=args.out)
     if not args.dry_run:
-        print(f"done: push the commit and the tag ({plan.tag}) to publish {plan.distribution.name} {plan.new}")
-    return 0
+        parser.error("`all` is for dry runs: release one distribution at a time")
+    statuses = {
+        name: run_one(root, name, args.bump, date, dry_run=True, out=args.out / name if args.out else None)
+        for name in discover(root)
+    }
+    print("dry runs: " + ", ".join(f"{name} {'ok' if status == 0 else 'REFUSED'}" for name, status in statuses.items()))
+    return max(statuses.values())
 
 
 if __name__ == "__main__":
