@@ -1,15 +1,29 @@
-"""Public value types and sentinels."""
+"""Public value types, sentinels, and the types of the callables a throttle accepts.
+
+The callables receive the connection as ``Any``: a function annotated with
+``Request`` (or ``WebSocket``) must be accepted where the throttle passes an
+``HTTPConnection``, and a ``Callable`` type cannot say "any subclass".
+"""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Protocol, Union
+from typing import Any, Final, Optional, Protocol, Union
 
 from traffik.rates import Rate
 
-__all__ = ["EXEMPTED", "Exempted", "Stringable", "StrategyStat"]
+__all__ = [
+    "EXEMPTED",
+    "CostFunc",
+    "Exempted",
+    "IdentifierFunc",
+    "RateFunc",
+    "StrategyStat",
+    "Stringable",
+    "ThrottledHandler",
+]
 
 
 class Stringable(Protocol):
@@ -29,6 +43,19 @@ class Exempted(enum.Enum):
 
 EXEMPTED: Final = Exempted.EXEMPTED
 """Return this from an identifier to skip throttling: no quota used, no backend call."""
+
+RateFunc = Callable[[Any, Mapping[str, Any]], Union[Rate, Awaitable[Rate]]]
+"""``(connection, context) -> Rate``, async (or sync): a rate computed per request."""
+
+CostFunc = Callable[[Any, Mapping[str, Any]], Union[int, Awaitable[int]]]
+"""``(connection, context) -> int``, async (or sync): a cost computed per request (``0`` skips)."""
+
+IdentifierFunc = Callable[[Any], Union[str, Exempted, Awaitable[Union[str, Exempted]]]]
+"""``(connection) -> str``, sync or async: the client's identity, or :data:`EXEMPTED`."""
+
+ThrottledHandler = Callable[[Any, float, Any, Mapping[str, Any]], Optional[Awaitable[None]]]
+"""``(connection, wait_ms, throttle, context)``, sync or async: called for a throttled
+connection; it raises to block an HTTP request."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,60 +4,87 @@
 hit running concurrently sees either the old settings or the new ones, never
 a mix. "String or Rate or callable" arguments become a constant plus an
 optional callable here, so the hit path never inspects types.
+
+A snapshot bound to the backend in use (:class:`Bound`) is computed once per
+(snapshot, backend) and cached on the snapshot: the backend's defaults, the
+strategy, the error policy's routing and the call timeout are never looked
+up per hit.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
-import math
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Union
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
 
+from traffik._error_policy import backend_timeout, bounded
 from traffik.backends.base import ErrorPolicy, ThrottleBackend, validate_on_error
 from traffik.exceptions import ConfigurationError
 from traffik.headers import Headers
 from traffik.headers._headers import as_headers
+from traffik.identifiers import get_remote_address
 from traffik.rates import MAX_EXACT_INT, Rate
-from traffik.strategies import ThrottleStrategy
+from traffik.strategies import DEFAULT_STRATEGY_CLASS, Decision, ThrottleStrategy
+from traffik.types import CostFunc, IdentifierFunc, RateFunc, ThrottledHandler
+from traffik.validation import Validator, callable_, non_negative_number, optional
 
 __all__ = [
     "Bound",
     "Config",
-    "CostFunc",
-    "RateFunc",
-    "is_async_callable",
+    "bind",
     "normalise_backend",
     "normalise_callable",
     "normalise_cost",
+    "normalise_headers",
     "normalise_min_wait",
+    "normalise_on_error",
     "normalise_rate",
     "normalise_strategy",
 ]
 
-RateFunc = Callable[[Any, Mapping[str, Any]], Union[Rate, Awaitable[Rate]]]
-CostFunc = Callable[[Any, Mapping[str, Any]], Union[int, Awaitable[int]]]
+_DEFAULT_STRATEGY: Final = DEFAULT_STRATEGY_CLASS()
+
+_optional_callable: Final = optional(callable_())
+# Validator() rather than instance_of(): mypy refuses an abstract class where instance_of wants type[T].
+_optional_backend: Final[Validator[ThrottleBackend | None]] = optional(
+    Validator("a ThrottleBackend", lambda value: isinstance(value, ThrottleBackend))
+)
+_optional_strategy: Final[Validator[ThrottleStrategy | None]] = optional(
+    Validator("a ThrottleStrategy instance", lambda value: isinstance(value, ThrottleStrategy))
+)
+_min_wait: Final = optional(non_negative_number(unit="milliseconds", finite=True))
 
 
-def is_async_callable(fn: object) -> bool:
-    """Whether calling ``fn`` returns an awaitable (coroutine functions, async ``__call__``, partials)."""
-    if inspect.iscoroutinefunction(fn):
-        return True
-    call = getattr(fn, "__call__", None)  # noqa: B004  # instances with an async __call__
-    return call is not None and inspect.iscoroutinefunction(call)
+BackendCall = Callable[[str, ThrottleStrategy, Rate, int], Awaitable[Decision]]
+"""``backend.hit`` or ``backend.peek``: ``(key, strategy, rate, cost) -> Decision``."""
+
+
+def _bounded_call(call: BackendCall, timeout: float | None, name: str) -> BackendCall:
+    """``call`` itself when it cannot block (``timeout is None``), else ``call`` bounded by ``timeout``."""
+    if timeout is None:
+        return call
+
+    def bounded_call(key: str, strategy: ThrottleStrategy, rate: Rate, cost: int) -> Awaitable[Decision]:
+        return bounded(call(key, strategy, rate, cost), timeout, name)
+
+    return bounded_call
 
 
 @dataclasses.dataclass(slots=True)
 class Bound:
-    """Settings that depend on the backend in use (its defaults fill the throttle's gaps)."""
+    """Settings that depend on the backend in use (its defaults fill the throttle's gaps).
+
+    ``consume`` and ``peek`` are the backend's ``hit`` and ``peek``, bound to
+    the call timeout once here rather than checked on every hit.
+    """
 
     backend: ThrottleBackend
+    consume: BackendCall
+    peek: BackendCall
     strategy: ThrottleStrategy
-    identifier: Callable[..., Any]
-    identifier_is_async: bool
-    handle_throttled: Callable[..., Any] | None
+    identifier: IdentifierFunc
+    handle_throttled: ThrottledHandler | None
     on_error: ErrorPolicy
-    timeout: float | None
 
 
 @dataclasses.dataclass(slots=True)
@@ -70,8 +97,8 @@ class Config:
     cost_func: CostFunc | None
     backend: ThrottleBackend | None
     strategy: ThrottleStrategy | None
-    identifier: Callable[..., Any] | None
-    handle_throttled: Callable[..., Any] | None
+    identifier: IdentifierFunc | None
+    handle_throttled: ThrottledHandler | None
     headers: Headers | None
     on_error: ErrorPolicy | None
     min_wait_period: float
@@ -82,6 +109,33 @@ class Config:
     def evolve(self, **changes: Any) -> Config:
         """A new snapshot with ``changes`` applied (and no cached binding)."""
         return dataclasses.replace(self, bound=None, **changes)
+
+
+def bind(config: Config, backend: ThrottleBackend) -> Bound:
+    """``config`` bound to ``backend``, cached on ``config`` for the next hit on the same backend."""
+    cached = config.bound
+    if cached is not None and cached[0] is backend:
+        return cached[1]
+    resolved = backend
+    identifier: IdentifierFunc = config.identifier or backend.identifier or get_remote_address
+    on_error = config.on_error if config.on_error is not None else backend.on_error
+    # A policy that routes calls itself (traffik.error_handlers.failover) wraps the backend once per binding.
+    route = getattr(on_error, "route_backend", None)
+    if route is not None:
+        backend = route(backend)
+    timeout = backend_timeout(backend)
+    name = type(backend).__name__
+    bound = Bound(
+        backend=backend,
+        consume=_bounded_call(backend.hit, timeout, name),
+        peek=_bounded_call(backend.peek, timeout, name),
+        strategy=config.strategy or getattr(backend, "default_strategy", None) or _DEFAULT_STRATEGY,
+        identifier=identifier,
+        handle_throttled=config.handle_throttled or backend.handle_throttled,
+        on_error=on_error,
+    )
+    config.bound = (resolved, bound)
+    return bound
 
 
 def normalise_rate(value: object, owner: str) -> tuple[Rate | None, RateFunc | None]:
@@ -115,36 +169,25 @@ def normalise_cost(value: object, owner: str) -> tuple[int | None, CostFunc | No
 
 def normalise_min_wait(value: object, owner: str) -> float:
     """``None`` / non-negative number of milliseconds -> float."""
-    if value is None:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ConfigurationError(
-            f"{owner}: min_wait_period must be a non-negative number of milliseconds or None, got {value!r}"
-        )
-    return float(value)
+    wait = _min_wait(owner, "min_wait_period", value)
+    return 0.0 if wait is None else wait
 
 
 def normalise_callable(value: object, name: str, owner: str) -> Callable[..., Any] | None:
     """``None`` or a callable, else :class:`ConfigurationError`."""
-    if value is None or callable(value):
-        return value
-    raise ConfigurationError(f"{owner}: {name} must be callable or None, got {value!r}")
+    return _optional_callable(owner, name, value)
 
 
 def normalise_backend(value: object, owner: str) -> ThrottleBackend | None:
     """``None`` or a :class:`ThrottleBackend`."""
-    if value is None or isinstance(value, ThrottleBackend):
-        return value
-    raise ConfigurationError(f"{owner}: backend must be a ThrottleBackend or None, got {value!r}")
+    return _optional_backend(owner, "backend", value)
 
 
 def normalise_strategy(value: object, owner: str) -> ThrottleStrategy | None:
     """``None`` or a :class:`ThrottleStrategy` instance."""
-    if value is None or isinstance(value, ThrottleStrategy):
-        return value
     if isinstance(value, type) and issubclass(value, ThrottleStrategy):
         raise ConfigurationError(f"{owner}: strategy must be an instance, e.g. {value.__name__}(), got the class")
-    raise ConfigurationError(f"{owner}: strategy must be a ThrottleStrategy instance or None, got {value!r}")
+    return _optional_strategy(owner, "strategy", value)
 
 
 def normalise_on_error(value: object, owner: str) -> ErrorPolicy | None:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Final
 
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from traffik.backends.base import ErrorPolicy, ThrottleBackend
 from traffik.exceptions import ConnectionThrottled
-from traffik.headers._headers import HeadersLike
-from traffik.registry import GLOBAL_REGISTRY, ThrottleRegistry, ThrottleRule
-from traffik.strategies import ThrottleStrategy
 from traffik.throttles._base import BaseThrottle
 from traffik.throttles._scope import merged_headers
 
@@ -76,46 +72,6 @@ class HTTPThrottle(BaseThrottle[HTTPConnection]):
         >>> throttle.rate
         Rate(limit=2, milliseconds=1000)
     """
-
-    def __init__(
-        self,
-        uid: str,
-        rate: Any,
-        cost: Any = 1,
-        backend: ThrottleBackend | None = None,
-        identifier: Any = None,
-        strategy: ThrottleStrategy | None = None,
-        handle_throttled: Any = None,
-        headers: HeadersLike | None = None,
-        on_error: ErrorPolicy | None = None,
-        registry: ThrottleRegistry | None = GLOBAL_REGISTRY,
-        rules: Iterable[ThrottleRule] | None = None,
-        context: Mapping[str, Any] | None = None,
-        dynamic_backend: bool = False,
-        min_wait_period: int | float | None = None,
-        cache_ids: bool = True,
-        dynamic_rules: bool = False,
-        use_method: bool = True,
-    ) -> None:
-        super().__init__(
-            uid,
-            rate,
-            cost=cost,
-            backend=backend,
-            identifier=identifier,
-            strategy=strategy,
-            handle_throttled=handle_throttled,
-            headers=headers,
-            on_error=on_error,
-            registry=registry,
-            rules=rules,
-            context=context,
-            dynamic_backend=dynamic_backend,
-            min_wait_period=min_wait_period,
-            cache_ids=cache_ids,
-            dynamic_rules=dynamic_rules,
-            use_method=use_method,
-        )
 
     async def __call__(self, connection: HTTPConnection, response: Response = _NO_RESPONSE) -> HTTPConnection:
         """FastAPI dependency: hit, and put this request's rate limit headers on ``response``."""

@@ -10,10 +10,12 @@ from typing import Any, Union
 from starlette.requests import HTTPConnection
 
 from traffik.exceptions import ConfigurationError
+from traffik.keys import escape_component
 from traffik.registry import compile_path
 from traffik.registry._rules import with_head
 from traffik.throttles._base import BaseThrottle
 from traffik.throttles._config import normalise_cost
+from traffik.types import CostFunc
 
 __all__ = ["MiddlewareThrottle"]
 
@@ -85,7 +87,7 @@ class MiddlewareThrottle:
     def __init__(
         self,
         throttle: BaseThrottle[Any],
-        cost: Any = None,
+        cost: int | CostFunc | None = None,
         predicate: MiddlewarePredicate | None = None,
         *,
         path: str | re.Pattern[str] | None = None,
@@ -98,7 +100,7 @@ class MiddlewareThrottle:
         self.throttle = throttle
         self.cost = cost
         self._cost: int | None = None
-        self._cost_func: Callable[..., Any] | None = None
+        self._cost_func: CostFunc | None = None
         if cost is not None:
             self._cost, self._cost_func = normalise_cost(cost, owner)
         if predicate is not None and not callable(predicate):
@@ -109,8 +111,9 @@ class MiddlewareThrottle:
         if not isinstance(per_path, bool):
             raise ConfigurationError(f"{owner}: per_path must be True or False, got {per_path!r}")
         self.per_path = per_path
-        # The path component of the key: the pattern itself, so the whole pattern is one counter.
-        self._key_path: str | None = None if per_path else _pattern_key(path)
+        # The path component of the key (escaped once, here): the pattern itself, so the whole
+        # pattern is one counter.
+        self._key_path: str | None = None if per_path else escape_component(_pattern_key(path))
         if methods is None:
             self.methods: frozenset[str] | None = None
         else:
@@ -148,9 +151,7 @@ class MiddlewareThrottle:
         cost = self._cost
         if self._cost_func is not None:
             value = self._cost_func(connection, self.throttle.context)
-            if inspect.isawaitable(value):
-                value = await value
-            cost = value
+            cost = await value if inspect.isawaitable(value) else value
         await self.throttle._hit(connection, cost, None, self._key_path)
 
     def __repr__(self) -> str:
