@@ -272,9 +272,10 @@ class BaseThrottle(HitPipeline[ConnectionT]):
         if hit is None:
             return None
         decision = await self._send(hit, False)
+        _, _, _, _, cost, rate, key = hit
         # A peek that would pass reports what is left *after* it; the snapshot reports what is left now.
-        remaining = decision.hits_remaining + hit.cost if decision.allowed else decision.hits_remaining
-        return StrategyStat(hit.key, hit.rate, remaining, decision.wait_ms, decision.metadata, decision.reset_ms)
+        remaining = decision.hits_remaining + cost if decision.allowed else decision.hits_remaining
+        return StrategyStat(key, rate, remaining, decision.wait_ms, decision.metadata, decision.reset_ms)
 
     async def get_headers(self, connection: ConnectionT, headers: HeadersLike | None = None) -> dict[str, str]:
         """Resolve the rate limit headers for ``connection``.

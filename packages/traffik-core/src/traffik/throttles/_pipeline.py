@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Mapping
-from typing import Any, ClassVar, Final, Generic, NamedTuple, TypeVar
+from typing import Any, ClassVar, Final, Generic, TypeVar
 
 from starlette.requests import HTTPConnection
 
@@ -57,24 +57,13 @@ _METHOD_COMPONENTS: Final[Mapping[str, str]] = {
 }
 
 
-class PreparedHit(NamedTuple):
-    """One hit of one throttle, ready for the backend: what ``hit``, ``check`` and ``stat`` share.
+PreparedHit = tuple[ConnectionT, Config, Bound, Mapping[str, Any], int, Rate, str]
+"""One hit of one throttle, ready for the backend: what ``hit``, ``check`` and ``stat`` share.
 
-    A tuple: built once per hit, it costs less than an object, and the hot
-    path unpacks it in one step.
-    """
-
-    connection: HTTPConnection
-    config: Config  # the one snapshot this hit reads, whatever update_* does meanwhile
-    bound: Bound
-    context: Mapping[str, Any]
-    cost: int
-    rate: Rate
-    key: str
-
-
-# tuple.__new__ directly: a NamedTuple's own __new__ is a Python function, a call more per hit.
-_new_prepared_hit: Final = tuple.__new__
+``(connection, config, bound, context, cost, rate, key)``: ``config`` is the one
+snapshot this hit reads, whatever ``update_*`` does meanwhile. A plain tuple,
+unpacked where it is used: built on every hit, it costs a fraction of an object.
+"""
 
 
 class HitPipeline(Generic[ConnectionT]):
@@ -106,7 +95,7 @@ class HitPipeline(Generic[ConnectionT]):
         context: Mapping[str, Any] | None,
         key_path: str | None = None,
         observe: bool = False,
-    ) -> PreparedHit | None:
+    ) -> PreparedHit[ConnectionT] | None:
         """Rules -> cost -> backend binding -> identity -> rate -> key; ``None``: the throttle does not apply.
 
         ``key_path`` replaces the (escaped) path component of the key (a
@@ -127,7 +116,10 @@ class HitPipeline(Generic[ConnectionT]):
                 return None
             hit_cost = 1
         cached = config.bound
-        bound = cached[1] if cached is not None and self._fixed_backend(config) else self._bind(config)
+        if cached is not None and config.backend is not None and not self._dynamic_backend:
+            bound = cached[1]  # the throttle's own backend, bound at an earlier hit
+        else:
+            bound = self._bind(config)
         identity = self._identify(bound, connection)
         if type(identity) is not str:
             if identity is EXEMPTED:
@@ -139,7 +131,7 @@ class HitPipeline(Generic[ConnectionT]):
         if rate.unlimited and not observe:
             return None
         key = self._key(connection, identity, key_path)
-        return _new_prepared_hit(PreparedHit, (connection, config, bound, ctx, hit_cost, rate, key))
+        return (connection, config, bound, ctx, hit_cost, rate, key)
 
     def _merge_context(self, context: Mapping[str, Any]) -> Mapping[str, Any]:
         if not isinstance(context, Mapping):
@@ -179,15 +171,11 @@ class HitPipeline(Generic[ConnectionT]):
             )
         return value
 
-    def _fixed_backend(self, config: Config) -> bool:
-        """Whether the backend is the throttle's own (else the active one, which may change per hit)."""
-        return config.backend is not None and not self._dynamic_backend
-
     def _bind(self, config: Config) -> Bound:
         """The settings bound to the backend in use (cached per snapshot and backend)."""
-        if self._fixed_backend(config):
-            assert config.backend is not None
+        if config.backend is not None and not self._dynamic_backend:
             return bind(config, config.backend)
+        # No fixed backend: the active one may change (a new app, a new lifespan).
         backend: ThrottleBackend | None = get_active_backend() or config.backend
         if backend is None:
             raise ConfigurationError(
@@ -283,52 +271,54 @@ class HitPipeline(Generic[ConnectionT]):
 
     # -- _send, its failures, and what a decision leaves -----------------------------------
 
-    def _send(self, hit: PreparedHit, consume: bool) -> Awaitable[Decision]:
+    def _send(self, hit: PreparedHit[ConnectionT], consume: bool) -> Awaitable[Decision]:
         """The backend call: ``hit`` if ``consume``, else ``peek`` (each bound to its timeout once, in :func:`bind`)."""
         _, _, bound, _, cost, rate, key = hit
         call = bound.consume if consume else bound.peek
         return call(key, bound.strategy, rate, cost)
 
-    async def _on_backend_error(self, hit: PreparedHit, exc: Exception, consume: bool) -> float | None:
+    async def _on_backend_error(self, hit: PreparedHit[ConnectionT], exc: Exception, consume: bool) -> float | None:
         """The ``on_error`` policy's verdict: ``None`` admits, a wait (ms) rejects."""
-        bound = hit.bound
+        connection, _, bound, context, cost, rate, key = hit
         info: ExceptionInfo = {
             "exception": exc,
             "throttle": self,
             "backend": bound.backend,
-            "cost": hit.cost,
-            "context": hit.context,
-            "key": hit.key,
+            "cost": cost,
+            "context": context,
+            "key": key,
             "strategy": bound.strategy,
-            "rate": hit.rate,
+            "rate": rate,
             "consume": consume,
         }
-        return await resolve_error(bound.on_error, hit.connection, info)
+        return await resolve_error(bound.on_error, connection, info)
 
-    async def _deny(self, hit: PreparedHit, decision: Decision) -> dict[str, str] | None:
+    async def _deny(self, hit: PreparedHit[ConnectionT], decision: Decision) -> dict[str, str] | None:
         """Record the headers of a denied hit, then run the throttled handler."""
-        headers = hit.config.headers
+        _, config, _, _, _, _, _ = hit
+        headers = config.headers
         wait_ms = decision.wait_ms
-        if wait_ms < hit.config.min_wait_period:
-            wait_ms = hit.config.min_wait_period
+        if wait_ms < config.min_wait_period:
+            wait_ms = config.min_wait_period
         resolved = None if headers is None else self._record(hit, headers, decision, wait_ms)
         await self._throttled(hit, wait_ms)
         return resolved
 
-    def _record(self, hit: PreparedHit, headers: Headers, decision: Decision, wait_ms: float) -> dict[str, str]:
-        stat = StrategyStat(hit.key, hit.rate, decision.hits_remaining, wait_ms, decision.metadata, decision.reset_ms)
-        throttled = not decision.allowed or decision.hits_remaining < hit.cost
-        resolved = headers.resolve(hit.connection, stat, hit.context, throttled)
-        record_hit(hit.connection.scope, HitRecord(self, stat, decision.allowed, resolved))
+    def _record(self, hit: PreparedHit[ConnectionT], headers: Headers, decision: Decision, wait_ms: float) -> dict[str, str]:
+        connection, _, _, context, cost, rate, key = hit
+        stat = StrategyStat(key, rate, decision.hits_remaining, wait_ms, decision.metadata, decision.reset_ms)
+        throttled = not decision.allowed or decision.hits_remaining < cost
+        resolved = headers.resolve(connection, stat, context, throttled)
+        record_hit(connection.scope, HitRecord(self, stat, decision.allowed, resolved))
         return resolved
 
-    async def _throttled(self, hit: PreparedHit, wait_ms: float) -> None:
-        handler = hit.bound.handle_throttled
-        connection: Any = hit.connection
+    async def _throttled(self, hit: PreparedHit[ConnectionT], wait_ms: float) -> None:
+        connection, _, bound, context, _, _, _ = hit
+        handler = bound.handle_throttled
         if handler is None:
-            await self.default_handle_throttled(connection, wait_ms, hit.context)
+            await self.default_handle_throttled(connection, wait_ms, context)
             return
-        result = handler(connection, wait_ms, self, hit.context)
+        result = handler(connection, wait_ms, self, context)
         if inspect.isawaitable(result):
             await result
 
