@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -17,6 +18,7 @@ from traffik.rates import Rate
 from traffik.strategies import FixedWindow
 from traffik.testing import RedisServer, ServerNotInstalledError
 from traffik.testing._pytest_servers import in_ci
+from valkey.asyncio.sentinel import Sentinel as ValkeySentinel
 
 from tests.redis.conftest import unique_namespace
 from tests.redis.topologies import SentinelTopology
@@ -51,16 +53,26 @@ def _master_for(topology: SentinelTopology) -> Redis:
     return client
 
 
-@pytest.fixture(params=["url", "master_for"])
+def _valkey_master_for(topology: SentinelTopology) -> Any:
+    """The same, made with valkey-py (whose Sentinel client reports a demoted primary with its own exceptions)."""
+    sentinel = ValkeySentinel(topology.sentinel_addresses)  # type: ignore[no-untyped-call]  # unannotated
+    return sentinel.master_for(topology.service)
+
+
+@pytest.fixture(params=["url", "master_for", "valkey-master_for"])
 async def backend(request: pytest.FixtureRequest, topology: SentinelTopology) -> AsyncIterator[RedisBackend]:
     """A backend on the Sentinel-managed primary: built from the redis+sentinel:// URL, or given a master_for client."""
-    client = _master_for(topology) if request.param == "master_for" else None
+    client: Any = None
+    if request.param == "master_for":
+        client = _master_for(topology)
+    elif request.param == "valkey-master_for":
+        client = _valkey_master_for(topology)
     made = RedisBackend(client if client is not None else topology.url, namespace=unique_namespace("sentinel"))
     yield made
     await made.close()
     if client is not None:
         await client.aclose()
-        for sentinel in _sentinel_pool(client).sentinel_manager.sentinels:
+        for sentinel in client.connection_pool.sentinel_manager.sentinels:
             await sentinel.aclose()
 
 

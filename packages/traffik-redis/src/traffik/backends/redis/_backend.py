@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, ClassVar, Final
+from typing import Any, ClassVar, Final, cast
 
 from traffik.backends.base import (
     BackendCapabilities,
@@ -19,6 +19,7 @@ from traffik.backends.redis._commands import ScriptCall, decision_from_reply
 from traffik.backends.redis._errors import translate_errors
 from traffik.backends.redis._generic_path import NoScript, locked_decision
 from traffik.backends.redis._keys import KeyLayout
+from traffik.backends.redis._libraries import ValkeyClient
 from traffik.backends.redis._lock import RedisLock
 from traffik.backends.redis._scripts import LuaScript, format_number
 from traffik.backends.redis._startup import check_server, registered_scripts
@@ -30,7 +31,6 @@ from traffik.strategies import UNLIMITED_DECISION, Decision, ThrottleStrategy
 from traffik.validation import boolean, optional, positive_number, whole_number
 
 from redis.asyncio import RedisCluster
-from redis.exceptions import NoScriptError
 
 __all__ = ["DEFAULT_CLOCK_MARGIN_MS", "DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOUT", "RedisBackend"]
 
@@ -99,7 +99,8 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         url: ``redis://host:port/db``, ``rediss://...?ssl_ca_certs=...``, ``unix:///path.sock``,
             ``redis+cluster://host:port[,host:port...]``, ``redis+sentinel://...`` (see
             :mod:`traffik.backends.redis._urls`), or an existing ``redis.asyncio.Redis`` /
-            ``RedisCluster`` / Sentinel ``master_for`` client.
+            ``RedisCluster`` / Sentinel ``master_for`` client, or valkey-py's ``Valkey`` /
+            ``ValkeyCluster`` (see :mod:`traffik.backends.redis._libraries`).
         namespace: Prefix that isolates this backend's keys.
         persistent: Keep the data when the lifespan ends (default: delete it).
         on_error: Default failure policy for throttles using this backend.
@@ -139,7 +140,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
 
     def __init__(
         self,
-        url: str | RedisClient,
+        url: str | RedisClient | ValkeyClient,
         namespace: str = "redis",
         persistent: bool = False,
         on_error: ErrorPolicy = "throttle",
@@ -232,20 +233,22 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         try:
             if kept is not None:
                 reply = await kept.call(call.pack(kept.encode(state_key), now.encode(), cost, rate, commit))
-            elif isinstance(client, RedisCluster):  # never retried: a timed-out script may have run
+            elif self.cluster:  # never retried: a timed-out script may have run
                 argv = call.argv(now, cost, rate, commit)
-                reply = await run_once(client, state_key, "EVALSHA", call.script.sha, 1, state_key, *argv)
+                nodes = cast(RedisCluster, client)
+                reply = await run_once(nodes, state_key, "EVALSHA", call.script.sha, 1, state_key, *argv)
             else:
                 reply = await client.evalsha(call.script.sha, 1, state_key, *call.argv(now, cost, rate, commit))
-        except NoScriptError:
+        except self._library.errors.no_script:  # evaluated only when something was raised
             # Not cached on that server (restart, SCRIPT FLUSH, new cluster node):
             # EVAL runs it and caches it in the same round trip.
             with translate_errors(f"{strategy.NAME} on key {key!r}"):
                 if kept is not None:
                     reply = await kept.call(call.pack_source(kept.encode(state_key), now, cost, rate, commit))
-                elif isinstance(client, RedisCluster):
+                elif self.cluster:
                     argv = call.argv(now, cost, rate, commit)
-                    reply = await run_once(client, state_key, "EVAL", call.script.source, 1, state_key, *argv)
+                    nodes = cast(RedisCluster, client)
+                    reply = await run_once(nodes, state_key, "EVAL", call.script.source, 1, state_key, *argv)
                 else:
                     reply = await client.eval(call.script.source, 1, state_key, *call.argv(now, cost, rate, commit))
         except Exception as exc:
@@ -297,7 +300,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         """
         client = self._client_here()
         with translate_errors(f"clearing namespace {self.namespace!r}"):
-            await clear_namespace(client, self._keys.scan_pattern)
+            await clear_namespace(client, self._keys.scan_pattern, cluster=self.cluster)
 
     async def initialize(self) -> None:
         """Check at start-up that Redis answers, and load every strategy's script.
@@ -317,7 +320,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         client = self._client_here()
         server = where(self._url) if self._url is not None else type(client).__name__
         try:
-            await check_server(client, server, registered_scripts(self.NAME))
+            await check_server(client, server, registered_scripts(self.NAME), cluster=self.cluster)
         except BackendError as exc:
             if self.require_startup_connection:
                 raise

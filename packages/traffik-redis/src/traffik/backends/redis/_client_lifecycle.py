@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Union
+from typing import Any, Union, cast
 
 from traffik.backends.redis._connections import KeptConnections
+from traffik.backends.redis._libraries import REDIS_PY, ClientLibrary, library_of
 from traffik.backends.redis._urls import URL_SCHEMES, check_url, client_from_url, is_cluster_url
 from traffik.exceptions import ConfigurationError
 
@@ -30,7 +31,11 @@ from redis.backoff import NoBackoff
 __all__ = ["ClientLifecycle", "RedisClient"]
 
 RedisClient = Union[Redis, RedisCluster]
-"""A redis-py asyncio client: a single server (or Sentinel-managed) one, or a cluster one."""
+"""A redis-py asyncio client: a single server (or Sentinel-managed) one, or a cluster one.
+
+A valkey-py client passed in is used through the same methods, so the backend
+types it as its redis-py original (see :mod:`traffik.backends.redis._libraries`).
+"""
 
 _logger = logging.getLogger("traffik.backends.redis")
 
@@ -49,6 +54,7 @@ class ClientLifecycle:
     cluster: bool
     call_timeout: float | None
     _url: str | None
+    _library: ClientLibrary
     _client: RedisClient | None
     _owns_client: bool
     _kept: KeptConnections | None
@@ -68,26 +74,29 @@ class ClientLifecycle:
         single-connection client).
 
         Raises:
-            ConfigurationError: ``url`` is neither a valid URL nor a redis-py asyncio client.
+            ConfigurationError: ``url`` is neither a valid URL nor an asyncio client of
+                redis-py or valkey-py.
         """
         self._kept = None
         self._loop = None
         self._background = set()
-        if isinstance(url, (Redis, RedisCluster)):
-            self._url, self._client, self._owns_client = None, url, False
-            self.cluster = isinstance(url, RedisCluster)
-            self._kept = self._keep_connections(url)
+        library = library_of(url)
+        if library is not None:
+            client = cast(RedisClient, url)  # valkey-py's classes are redis-py's, renamed
+            self._url, self._library, self._client, self._owns_client = None, library, client, False
+            self.cluster = isinstance(client, library.cluster_client)
+            self._kept = self._keep_connections(client)
             if self._kept is not None:
                 self.call_timeout = None  # see the docstring
         elif isinstance(url, str):
             check_url(url, cluster)
-            self._url, self._client, self._owns_client = url, None, True
+            self._url, self._library, self._client, self._owns_client = url, REDIS_PY, None, True
             self.call_timeout = None  # see the docstring
             self.cluster = cluster or is_cluster_url(url)
         else:
             raise ConfigurationError(
-                f"RedisBackend: url must be a Redis URL ({', '.join(URL_SCHEMES)}) or a redis.asyncio client, "
-                f"got {url!r}"
+                f"RedisBackend: url must be a Redis URL ({', '.join(URL_SCHEMES)}) or a redis.asyncio "
+                f"(or valkey.asyncio) client, got {url!r}"
             )
 
     def _client_here(self) -> RedisClient:
@@ -149,9 +158,12 @@ class ClientLifecycle:
         At most half the pool's connections are kept, so the rest of the application
         (or this backend's locks and clearing) always finds one.
         """
-        if not isinstance(client, Redis) or client.single_connection_client:
+        if not isinstance(client, self._library.client):
             return None
-        pool = client.connection_pool
+        plain = cast(Redis, client)  # or valkey-py's Valkey: the same class, renamed
+        if plain.single_connection_client:
+            return None
+        pool = plain.connection_pool
         pool_size = getattr(pool, "max_connections", None)
         limit = self.max_connections
         if isinstance(pool_size, int):
@@ -159,7 +171,7 @@ class ClientLifecycle:
         # A client passed in keeps its own options, but a hit on it is still bounded by
         # socket_timeout (a default redis-py client has no timeout at all).
         hit_timeout = None if self._owns_client else self.socket_timeout
-        return KeptConnections(pool, limit, hit_timeout)
+        return KeptConnections(pool, limit, hit_timeout, self._library.errors)
 
     async def _close_client(self) -> None:
         """Hand the kept connections back to the pool, and close the client if this backend built it."""

@@ -49,6 +49,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from traffik.backends.redis._libraries import REDIS_PY, ClientErrors
 from traffik.backends.redis._timeouts import (
     fired_late,
     longest_pool_timeout,
@@ -60,9 +61,6 @@ from traffik.backends.redis._timeouts import (
 from traffik.backends.redis._versions import checkout_takes_command_name, closed_or_dirty, pool_is_full
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import MaxConnectionsError, ReadOnlyError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 __all__ = ["KeptConnections"]
 
@@ -76,12 +74,16 @@ class KeptConnections:
         hit_timeout: Seconds that checking out or connecting a connection, and then waiting
             for a reply, may each take, wherever the pool's own timeouts do not already
             bound them to that (``None``: only the pool's own timeouts apply).
+        errors: The exception classes of the pool's library (valkey-py has its own), which
+            the connections raise and the waiting commands are failed with.
     """
 
     __slots__ = (
         "_answered",
         "_checkout_bound",
         "_closed",
+        "_errors",
+        "_failures",
         "_get_connection",
         "_held",
         "_hit_timeout",
@@ -95,9 +97,13 @@ class KeptConnections:
         "pool",
     )
 
-    def __init__(self, pool: ConnectionPool, limit: int, hit_timeout: float | None = None) -> None:
+    def __init__(
+        self, pool: ConnectionPool, limit: int, hit_timeout: float | None = None, errors: ClientErrors = REDIS_PY.errors
+    ) -> None:
         self.pool = pool
         self.limit = limit
+        self._errors = errors
+        self._failures = (errors.connection, errors.timeout, OSError)  # what may show Redis down
         self._hit_timeout = None if pool_bounds_commands(pool, hit_timeout) else hit_timeout
         self._checkout_bound = self._hit_timeout or longest_pool_timeout(pool)
         # Reads are bounded through redis-py's own read timeout (no timer of ours on the hot
@@ -132,8 +138,8 @@ class KeptConnections:
             reply = await self._exchange(connection, command)
             self._answered += 1
             return reply
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            if not fired_late(exc, started, self._hit_timeout or longest_timeout(connection)):
+        except self._failures as exc:
+            if not fired_late(exc, started, self._hit_timeout or longest_timeout(connection), self._errors.timeout):
                 self._after_failure(exc, answered)
             raise
         finally:
@@ -142,10 +148,11 @@ class KeptConnections:
     async def release_all(self) -> None:
         """Return the idle connections to the pool; those still in use go back when their command ends."""
         self._closed = True
+        closed = self._errors.pool_full or self._errors.connection
         idle, self._idle = self._idle, []
         for waiter in self._waiters:
             if not waiter.done():
-                waiter.set_exception(MaxConnectionsError("the backend was closed while this hit waited"))
+                waiter.set_exception(closed("the backend was closed while this hit waited"))
         self._waiters.clear()
         for connection in idle:
             self._held -= 1
@@ -157,19 +164,20 @@ class KeptConnections:
             if streams is not None and _open(streams) and not connection.health_check_interval:
                 streams[1].write(command)  # see _open: the transport sends it at once
             elif self._hit_timeout is None:
-                await _send_on_public_path(connection, command, streams)
+                await _send_on_public_path(connection, command, streams, self._errors)
             else:
-                await within(self._hit_timeout, _send_on_public_path(connection, command, streams))
+                sending = _send_on_public_path(connection, command, streams, self._errors)
+                await within(self._hit_timeout, sending, self._errors.timeout)
             if self._read_timeout is None:
                 return await connection.read_response()
             reply = await connection.read_response(timeout=self._read_timeout)
             if reply is None:  # how redis-py reports that a read timeout it was given expired
-                raise RedisTimeoutError(
+                raise self._errors.timeout(
                     f"no reply from Redis within {self._read_timeout} s (RedisBackend socket_timeout)"
                 )
             return reply
-        except ResponseError as exc:  # a reply: the connection is in step
-            if isinstance(exc, ReadOnlyError):
+        except self._errors.response as exc:  # a reply: the connection is in step
+            if isinstance(exc, self._errors.read_only):
                 await self._leave_demoted_primary(connection)
             raise
         except BaseException as exc:
@@ -178,7 +186,7 @@ class KeptConnections:
             # disconnected it already; not on every version for every step.
             if connection.is_connected:
                 await connection.disconnect(nowait=True)
-            if isinstance(exc.__context__, ReadOnlyError):  # redis-py's Sentinel translation of READONLY
+            if isinstance(exc.__context__, self._errors.read_only):  # redis-py's Sentinel translation of READONLY
                 await self._leave_demoted_primary(connection)
             raise
 
@@ -199,10 +207,11 @@ class KeptConnections:
         its connections reconnect to the new one. Nor is a timeout that fired
         late (see :func:`~traffik.backends.redis._timeouts.fired_late`).
         """
-        if self._answered != answered or not self._waiters or isinstance(exc.__context__, ReadOnlyError):
+        errors = self._errors
+        if self._answered != answered or not self._waiters or isinstance(exc.__context__, errors.read_only):
             return
         waiters, self._waiters = self._waiters, deque()
-        kind = RedisTimeoutError if isinstance(exc, RedisTimeoutError) else RedisConnectionError
+        kind = errors.timeout if isinstance(exc, errors.timeout) else errors.connection
         message = f"a command just failed with no reply from Redis since it began ({exc}); this one waited for it"
         for waiter in waiters:
             if not waiter.done():
@@ -216,9 +225,9 @@ class KeptConnections:
                 connection = await self._checkout()
             except BaseException as exc:
                 self._held -= 1
-                full = pool_is_full(exc)
-                failed = isinstance(exc, (RedisConnectionError, RedisTimeoutError, OSError))
-                if failed and not full and not fired_late(exc, started, self._checkout_bound):
+                full = pool_is_full(exc, self._errors)
+                failed = isinstance(exc, self._failures)
+                if failed and not full and not fired_late(exc, started, self._checkout_bound, self._errors.timeout):
                     self._after_checkout_failure(exc, answered)
                 # The application's own use filled a pool we share: wait for one of ours.
                 if self._held == 0 or not full:
@@ -241,7 +250,7 @@ class KeptConnections:
         first one only hands its place to a waiting command; a second one with no
         answer from Redis in between is evidence enough.
         """
-        if isinstance(exc, RedisTimeoutError) and self._answered == answered and self._silent_at != answered:
+        if isinstance(exc, self._errors.timeout) and self._answered == answered and self._silent_at != answered:
             self._silent_at = answered
         else:
             self._after_failure(exc, answered)
@@ -258,7 +267,7 @@ class KeptConnections:
         checkout = self._get_connection("EVALSHA") if self._legacy_get else self._get_connection()
         if self._hit_timeout is None:
             return await checkout
-        return await within(self._hit_timeout, checkout)
+        return await within(self._hit_timeout, checkout, self._errors.timeout)
 
     async def _wait(self) -> AbstractConnection | None:
         """A connection handed over, or ``None``: a failed checkout left a place to try for."""
@@ -323,10 +332,12 @@ def _open(streams: _Streams) -> bool:
     return not (reader.at_eof() or reader.exception() is not None or writer.transport.is_closing())
 
 
-async def _send_on_public_path(connection: AbstractConnection, command: bytes, streams: _Streams | None) -> None:
+async def _send_on_public_path(
+    connection: AbstractConnection, command: bytes, streams: _Streams | None, errors: ClientErrors
+) -> None:
     """Make ``connection`` ready and send ``command`` with redis-py's public API only."""
     if connection.is_connected:
-        stale = not _open(streams) if streams is not None else await closed_or_dirty(connection)
+        stale = not _open(streams) if streams is not None else await closed_or_dirty(connection, errors)
         if stale:
             await connection.disconnect()
     if not connection.is_connected:

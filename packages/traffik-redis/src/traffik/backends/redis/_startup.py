@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import Sequence
-from typing import Final, Union
+from typing import Final, Union, cast
 
+from traffik.backends.redis._libraries import loaded_errors
 from traffik.backends.redis._scripts import LuaScript
 from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError, ConfigurationError
 
-from redis import exceptions as redis_errors
 from redis.asyncio import Redis, RedisCluster
 
 __all__ = ["STARTUP_LIMIT_S", "check_server", "registered_scripts"]
@@ -26,8 +26,12 @@ STARTUP_LIMIT_S: Final = 10.0
 """Seconds the whole check may take, whatever the client's own timeouts (a passed-in client may have none)."""
 
 
-async def check_server(client: Union[Redis, RedisCluster], server: str, scripts: Sequence[LuaScript]) -> None:
+async def check_server(
+    client: Union[Redis, RedisCluster], server: str, scripts: Sequence[LuaScript], *, cluster: bool
+) -> None:
     """Ping ``client``'s server(s) and load ``scripts`` there; ``server`` names them in messages.
+
+    ``cluster`` says whether ``client`` is a cluster client (of redis-py or valkey-py).
 
     Raises:
         ConfigurationError: Redis rejected the credentials, or the TLS handshake failed.
@@ -36,7 +40,7 @@ async def check_server(client: Union[Redis, RedisCluster], server: str, scripts:
         BackendError: Redis answered the check with another error.
     """
     try:
-        await asyncio.wait_for(_check(client, scripts), STARTUP_LIMIT_S)
+        await asyncio.wait_for(_check(client, scripts, cluster), STARTUP_LIMIT_S)
     except Exception as exc:
         raise _startup_error(exc, server) from exc
 
@@ -50,11 +54,12 @@ def registered_scripts(backend: str) -> list[LuaScript]:
     return [script for script in found if isinstance(script, LuaScript)]
 
 
-async def _check(client: Union[Redis, RedisCluster], scripts: Sequence[LuaScript]) -> None:
-    if isinstance(client, RedisCluster):
-        await client.initialize()  # reads the slot map from the seeds
+async def _check(client: Union[Redis, RedisCluster], scripts: Sequence[LuaScript], cluster: bool) -> None:
+    if cluster:
+        nodes = cast(RedisCluster, client)
+        await nodes.initialize()  # reads the slot map from the seeds
         for script in scripts:
-            await client.execute_command("SCRIPT LOAD", script.source, target_nodes=RedisCluster.PRIMARIES)
+            await nodes.execute_command("SCRIPT LOAD", script.source, target_nodes=RedisCluster.PRIMARIES)
         return
     await client.ping()
     for script in scripts:
@@ -64,7 +69,8 @@ async def _check(client: Union[Redis, RedisCluster], scripts: Sequence[LuaScript
 def _startup_error(exc: Exception, server: str) -> Exception:
     if isinstance(exc, (BackendError, ConfigurationError)):
         return exc
-    auth = _find(exc, redis_errors.AuthenticationError)
+    known = loaded_errors()
+    auth = _find(exc, tuple(errors.authentication for errors in known))
     if auth is not None:
         return ConfigurationError(f"RedisBackend: Redis at {server} rejected the credentials of the url: {auth}")
     tls = _find(exc, ssl.SSLError)
@@ -73,16 +79,16 @@ def _startup_error(exc: Exception, server: str) -> Exception:
             f"RedisBackend: the TLS handshake with Redis at {server} failed (check ssl_ca_certs, "
             f"ssl_certfile, ssl_keyfile and the server's certificate): {tls}"
         )
-    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, redis_errors.TimeoutError)):
+    if isinstance(exc, (TimeoutError, asyncio.TimeoutError, *(errors.timeout for errors in known))):
         return BackendTimeoutError(f"RedisBackend: Redis at {server} did not answer at start-up in time: {exc}")
-    if isinstance(exc, (redis_errors.ConnectionError, redis_errors.RedisClusterException, OSError)):
+    if isinstance(exc, (OSError, *(errors.connection for errors in known), *(errors.cluster for errors in known))):
         return BackendConnectionError(f"RedisBackend: cannot reach Redis at {server} at start-up: {exc}")
-    if isinstance(exc, redis_errors.RedisError):
+    if isinstance(exc, tuple(errors.base for errors in known)):
         return BackendError(f"RedisBackend: Redis at {server} failed the start-up check: {type(exc).__name__}: {exc}")
     return exc
 
 
-def _find(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+def _find(exc: BaseException, kind: type[BaseException] | tuple[type[BaseException], ...]) -> BaseException | None:
     """``exc`` or the first exception it was raised from (or while handling) that is a ``kind``."""
     seen: set[int] = set()
     current: BaseException | None = exc

@@ -16,7 +16,6 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 __all__ = ["fired_late", "longest_pool_timeout", "longest_timeout", "pool_bounds_commands", "shorter", "within"]
 
@@ -36,15 +35,16 @@ def longest_timeout(connection: AbstractConnection) -> float | None:
     return None if None in limits else max(limit for limit in limits if limit is not None)
 
 
-def fired_late(exc: BaseException, started: float, bound: float | None) -> bool:
+def fired_late(exc: BaseException, started: float, bound: float | None, timeout: type[Exception]) -> bool:
     """Whether ``exc`` is a timeout that took well over ``bound``: the event loop was held up, not Redis.
 
     A burst of work that holds the loop (thousands of requests arriving in one
     turn) delays every timer due meanwhile, and replies already received wait
     unread behind it: no client can tell that from a silent server. It is not
-    evidence of an outage, so it fails only its own command.
+    evidence of an outage, so it fails only its own command. ``timeout`` is the
+    client library's ``TimeoutError``.
     """
-    if bound is None or not isinstance(exc, RedisTimeoutError):
+    if bound is None or not isinstance(exc, timeout):
         return False
     return asyncio.get_running_loop().time() - started > 1.5 * bound
 
@@ -67,19 +67,19 @@ def pool_bounds_commands(pool: ConnectionPool, seconds: float | None) -> bool:
 
 if sys.version_info >= (3, 11):
 
-    async def within(seconds: float, awaitable: Awaitable[_T]) -> _T:
-        """``await awaitable``, raising redis-py's ``TimeoutError`` after ``seconds``."""
+    async def within(seconds: float, awaitable: Awaitable[_T], timeout: type[Exception]) -> _T:
+        """``await awaitable``, raising ``timeout`` (the client library's ``TimeoutError``) after ``seconds``."""
         try:
             async with asyncio.timeout(seconds):
                 return await awaitable
         except TimeoutError:
-            raise RedisTimeoutError(f"no answer from Redis within {seconds} s (RedisBackend socket_timeout)") from None
+            raise timeout(f"no answer from Redis within {seconds} s (RedisBackend socket_timeout)") from None
 
 else:
 
-    async def within(seconds: float, awaitable: Awaitable[_T]) -> _T:
-        """``await awaitable``, raising redis-py's ``TimeoutError`` after ``seconds``."""
+    async def within(seconds: float, awaitable: Awaitable[_T], timeout: type[Exception]) -> _T:
+        """``await awaitable``, raising ``timeout`` (the client library's ``TimeoutError``) after ``seconds``."""
         try:
             return await asyncio.wait_for(awaitable, seconds)
         except asyncio.TimeoutError:
-            raise RedisTimeoutError(f"no answer from Redis within {seconds} s (RedisBackend socket_timeout)") from None
+            raise timeout(f"no answer from Redis within {seconds} s (RedisBackend socket_timeout)") from None
