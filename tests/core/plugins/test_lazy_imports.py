@@ -51,19 +51,26 @@ def test_discovery_imports_no_client_library(run_python: PythonRunner) -> None:
     assert report["heavy"] == []
 
 
-def test_discovery_stays_well_under_budget(run_python: PythonRunner) -> None:
-    # The budget is 10 ms on an idle machine; the bound here leaves room for a
-    # busy CI core but still catches an entry module importing FastAPI (~200 ms).
-    # importlib.metadata is imported first, as any FastAPI app has done already.
-    program = """
-        import importlib.metadata
-        from traffik.plugins import get_plugin_registry
-        registry = get_plugin_registry()
-        registry.discover()
-        print(registry.discovery_ms)
-        """
-    fastest = min(float(_stdout(run_python(program))) for _ in range(3))
-    assert fastest < 50.0
+def test_discovery_imports_nothing_but_the_plugins_entry_modules(run_python: PythonRunner) -> None:
+    # What keeps discovery cheap (a few ms; ``python -m benchmarks --scenario discovery``
+    # measures it): it imports each plugin's small entry module and nothing else, so no
+    # client library, web framework or other third-party module. Counted, not timed, so a
+    # busy machine cannot fail it. importlib.metadata is imported first, as any app has.
+    out = _stdout(
+        run_python(
+            """
+            import importlib.metadata, json, sys
+            from traffik.plugins import get_plugin_registry
+            before = set(sys.modules)
+            registry = get_plugin_registry()
+            registry.discover()
+            print(json.dumps(sorted(set(sys.modules) - before)))
+            """
+        )
+    )
+    imported = json.loads(out)
+    assert "traffik.backends.redis._plugin" in imported  # discovery did run
+    assert [name for name in imported if not name.startswith(("traffik.", "traffik_"))] == []
 
 
 @pytest.mark.parametrize(
