@@ -304,7 +304,9 @@ class HitPipeline(Generic[ConnectionT]):
         await self._throttled(hit, wait_ms)
         return resolved
 
-    def _record(self, hit: PreparedHit[ConnectionT], headers: Headers, decision: Decision, wait_ms: float) -> dict[str, str]:
+    def _record(
+        self, hit: PreparedHit[ConnectionT], headers: Headers, decision: Decision, wait_ms: float
+    ) -> dict[str, str]:
         connection, _, _, context, cost, rate, key = hit
         stat = StrategyStat(key, rate, decision.hits_remaining, wait_ms, decision.metadata, decision.reset_ms)
         throttled = not decision.allowed or decision.hits_remaining < cost
