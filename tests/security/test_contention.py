@@ -42,6 +42,11 @@ BACKENDS = [
     pytest.param(("redis", 2_000), marks=[pytest.mark.redis, pytest.mark.slow], id="redis-2000"),
 ]
 POLICIES = ["allow", "throttle", "raise"]
+# The point here is waiting, not timeouts: each round trip gets a bound no loaded CI
+# machine reaches (a starved event loop can fire a short read timer before it reads a
+# reply that has arrived). Waiting itself has no bound at all (tests/memcached/test_waiting.py
+# and tests/redis/test_connections.py show hits outwaiting every timeout).
+STORE_TIMEOUT = 5.0
 
 
 @pytest.fixture
@@ -54,10 +59,23 @@ async def contended(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Throt
         backend = InMemoryBackend(namespace, cleanup_frequency=None, clock=clock)
     elif kind == "memcached":
         servers: tuple[MemcachedServer, MemcachedServer] = request.getfixturevalue("memcached_servers")
-        backend = MemcachedBackend([server.address for server in servers], namespace=namespace, clock=clock)
+        backend = MemcachedBackend(
+            [server.address for server in servers],
+            namespace=namespace,
+            clock=clock,
+            timeout=STORE_TIMEOUT,
+            connect_timeout=STORE_TIMEOUT,
+        )
     else:
         redis: RedisServer = request.getfixturevalue("redis_server")
-        backend = RedisBackend(redis.url, namespace=namespace, clock=clock, max_connections=50)
+        backend = RedisBackend(
+            redis.url,
+            namespace=namespace,
+            clock=clock,
+            max_connections=50,
+            socket_timeout=STORE_TIMEOUT,
+            connect_timeout=STORE_TIMEOUT,
+        )
     await backend.initialize()
     yield backend, hits
     await backend.clear()

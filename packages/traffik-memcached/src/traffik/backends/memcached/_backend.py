@@ -92,7 +92,12 @@ class MemcachedBackend(ThrottleBackend):
     ``connect_timeout`` to connect), so a dead or frozen server hands control
     back within about a second as a
     :class:`~traffik.exceptions.BackendConnectionError` or
-    :class:`~traffik.exceptions.BackendTimeoutError`. Memcached keeps nothing
+    :class:`~traffik.exceptions.BackendTimeoutError`. Waiting is not failing:
+    a hit queued behind its key's other hits, or waiting for one of the
+    ``pool_size`` connections, waits as long as the queue takes to move, and
+    only the server's own silence ends the wait early (with the same error).
+    So the throttle puts no timer of its own around a hit (``call_timeout`` is
+    ``None``): it would count a long queue as an outage. Memcached keeps nothing
     on disk: a restarted server comes back empty, so the counters it held
     start again from zero (clients get a fresh quota for the current window)
     and its namespace generations are re-created from this instance's cached
@@ -106,7 +111,7 @@ class MemcachedBackend(ThrottleBackend):
         identifier: Default identifier for throttles that set none.
         handle_throttled: Default throttled handler for throttles that set none.
         timeout: Seconds a command may take once connected.
-        connect_timeout: Seconds to connect (or to wait for a pooled connection).
+        connect_timeout: Seconds to connect.
         pool_size: Most connections per server.
         max_retries: Lost ``cas`` races a hit may retry before it fails.
         virtual_nodes: Points per server on the hash ring.
@@ -127,6 +132,8 @@ class MemcachedBackend(ThrottleBackend):
     NAME: ClassVar[str] = "memcached"
     URL_SCHEMES: ClassVar[tuple[str, ...]] = ("memcached",)
     CAPABILITIES: ClassVar[BackendCapabilities] = BackendCapabilities(native_strategies=True)
+    call_timeout: float | None = None
+    """No throttle-side timer: each step of a hit is bounded here, and waiting is contention (see **Failure**)."""
 
     def __init__(
         self,

@@ -13,9 +13,12 @@ methods do not fit a rate limiter's failure needs:
   counter needs a plain "not found".
 
 Here every exchange that does not finish cleanly (timeout, cancellation,
-broken or unexpected reply) discards its connection, every wait is bounded,
-and failures surface as :class:`~traffik.exceptions.BackendConnectionError`
-or :class:`~traffik.exceptions.BackendTimeoutError`.
+broken or unexpected reply) discards its connection, every step of I/O is
+bounded (``connect_timeout`` to connect, ``timeout`` for a command), and
+failures surface as :class:`~traffik.exceptions.BackendConnectionError` or
+:class:`~traffik.exceptions.BackendTimeoutError`. Waiting for a free
+connection is contention, not failure: it has no timeout of its own, and ends
+early only when the server shows itself down (:mod:`._gate`).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Final, TypeVar
 
 from aiomcache.pool import Connection, MemcachePool
 from traffik.backends.memcached._errors import NonNumericValueError
+from traffik.backends.memcached._gate import ConnectionGate
 from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError
 
 __all__ = ["MemcachedClient"]
@@ -80,7 +84,8 @@ class MemcachedClient:
         port: Server port.
         pool_size: Most connections kept open to the server.
         timeout: Seconds one command may take once it has a connection.
-        connect_timeout: Seconds to get a connection (connect, or wait for a free one).
+        connect_timeout: Seconds to connect (waiting for a free connection is not bounded: see
+            :mod:`traffik.backends.memcached._gate`).
     """
 
     __slots__ = ("_gate", "_loop", "_pool", "connect_timeout", "host", "pool_size", "port", "timeout")
@@ -94,16 +99,13 @@ class MemcachedClient:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool, self._gate = self._new_pool()
 
-    def _new_pool(self) -> tuple[MemcachePool, asyncio.Semaphore]:
+    def _new_pool(self) -> tuple[MemcachePool, ConnectionGate]:
         # MemcachePool only opens connections up to `minsize` (it never grows past
         # it on demand), so min = max: `pool_size` connections, opened at first use.
         pool = MemcachePool(self.host, self.port, minsize=self.pool_size, maxsize=self.pool_size)
-        # The pool hands idle connections out through an asyncio.Queue, where a
-        # task that releases and at once re-acquires can overtake a woken waiter
-        # again and again: under 50 busy tasks some starved past the timeout.
-        # A FIFO semaphore in front admits only as many commands as there are
-        # connections, so the queue never makes anyone wait.
-        return pool, asyncio.Semaphore(self.pool_size)
+        # A FIFO gate in front admits only as many commands as there are connections,
+        # so the pool's own queue (not first come first served) never makes anyone wait.
+        return pool, ConnectionGate(self.pool_size)
 
     def _follow_loop(self) -> None:
         """Start a new pool when used from a new event loop.
@@ -189,14 +191,27 @@ class MemcachedClient:
     async def _call_once(self, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
         self._follow_loop()
         pool, gate = self._pool, self._gate
+        await gate.enter()  # contention: no timeout (see ConnectionGate)
+        loop = asyncio.get_running_loop()
+        answered, started = gate.answered, loop.time()
         try:
-            conn = await _bounded(_acquire(pool, gate), self.connect_timeout)
-        except asyncio.TimeoutError:
-            raise BackendTimeoutError(
-                f"memcached {self.address}: no connection within {self.connect_timeout:g} s"
-            ) from None
-        except OSError as exc:
-            raise BackendConnectionError(f"memcached {self.address}: cannot connect: {exc}") from exc
+            # Connects when the pool has fewer than pool_size connections; else takes an idle one at once.
+            conn = await _bounded(pool.acquire(), self.connect_timeout)
+        except BaseException as exc:
+            gate.leave()
+            if isinstance(exc, asyncio.TimeoutError):
+                error: BackendError = BackendTimeoutError(
+                    f"memcached {self.address}: cannot connect within {self.connect_timeout:g} s"
+                )
+            elif isinstance(exc, OSError):
+                error = BackendConnectionError(f"memcached {self.address}: cannot connect: {exc}")
+            else:
+                raise  # cancellation and the like pass through untouched
+            gate.after_failure(error, answered, loop.time() - started, self.connect_timeout, self.address)
+            if isinstance(exc, asyncio.TimeoutError):
+                raise error from None
+            raise error from exc
+        answered, started = gate.answered, loop.time()
         try:
             result = await _bounded(_exchange(conn, request, read), self.timeout)
         except BaseException as exc:
@@ -209,7 +224,9 @@ class MemcachedClient:
             translated = self._translate(exc)
             if translated is None:
                 raise  # cancellation and the like pass through untouched
+            gate.after_failure(translated, answered, loop.time() - started, self.timeout, self.address)
             raise translated from exc
+        gate.answered += 1
         _release(pool, gate, conn)
         return result
 
@@ -225,18 +242,9 @@ class MemcachedClient:
         return None
 
 
-async def _acquire(pool: MemcachePool, gate: asyncio.Semaphore) -> Connection:
-    await gate.acquire()
-    try:
-        return await pool.acquire()
-    except BaseException:
-        gate.release()
-        raise
-
-
-def _release(pool: MemcachePool, gate: asyncio.Semaphore, conn: Connection) -> None:
+def _release(pool: MemcachePool, gate: ConnectionGate, conn: Connection) -> None:
     pool.release(conn)
-    gate.release()
+    gate.leave()
 
 
 async def _exchange(conn: Connection, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
