@@ -13,6 +13,7 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 from starlette.requests import Request
 from traffik import HTTPThrottle
+from traffik.backends.base import DEFAULT_CALL_TIMEOUT
 from traffik.backends.redis import RedisBackend, _connections
 from traffik.backends.redis._connections import KeptConnections
 from traffik.exceptions import BackendConnectionError, BackendTimeoutError, ConfigurationError, ConnectionThrottled
@@ -349,22 +350,47 @@ async def test_a_read_only_replica_drops_every_kept_connection(server_factory: S
 
 HITS_AT_ONCE = 10_000
 ARRIVALS_PER_TURN = 250
+PAUSE = DEFAULT_CALL_TIMEOUT + 0.5
+"""How long Redis stays frozen under the burst: longer than any bound that used to end a wait."""
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("policy", ["allow", "throttle"])
-async def test_contention_for_kept_connections_is_not_a_backend_failure(redis_server: RedisServer, policy: str) -> None:
-    # 10,000 hits in flight on 50 connections: most wait their turn far longer than
-    # socket_timeout. Waiting is not an outage, so on_error decides none of them: exactly the
-    # limit passes, and with "throttle" no hit within the limit is refused.
-    backend = RedisBackend(redis_server.url, namespace=unique_namespace(), on_error=policy)  # type: ignore[arg-type]
+async def test_contention_for_kept_connections_is_not_a_backend_failure(
+    server_factory: ServerFactory, policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 10,000 hits in flight on 50 connections while Redis is frozen for PAUSE seconds: the
+    # queued hits wait far longer than the default socket_timeout (0.5 s) and than the 1.5 s
+    # the throttle used to put around a hit. Waiting is not an outage, so on_error decides
+    # none of them: exactly the limit passes, and with "throttle" no hit within the limit is
+    # refused. The read timeout itself is set beyond the pause plus any loaded machine's lag:
+    # this test is about waiting, not about timeouts.
+    server = server_factory(RedisServer)
+    backend = RedisBackend(
+        server.url,
+        namespace=unique_namespace(),
+        on_error=policy,  # type: ignore[arg-type]
+        socket_timeout=PAUSE + 3.0,
+        connect_timeout=PAUSE + 3.0,
+    )
     throttle = HTTPThrottle("contention", rate="50/day", backend=backend, registry=ThrottleRegistry())
+    waits: list[float] = []
+    acquire = KeptConnections._acquire
+
+    async def timed_acquire(kept: KeptConnections) -> AbstractConnection:
+        started = time.perf_counter()
+        try:
+            return await acquire(kept)
+        finally:
+            waits.append(time.perf_counter() - started)
+
     try:
         await asyncio.gather(*(backend.hit(f"warm-{i}", FixedWindow(), LIMIT) for i in range(200)))
         assert _kept(backend).held == 50
-        # Requests arrive over many event-loop turns, as from real sockets. Started all in one
-        # turn, the first steps of 10,000 requests hold the loop for longer than socket_timeout,
-        # which no client can tell from a silent server (the first hits' timers fire late).
+        monkeypatch.setattr(KeptConnections, "_acquire", timed_acquire)  # a hit waits for a connection in it
+        server.pause()
+        asyncio.get_running_loop().call_later(PAUSE, server.resume)
+        # Requests arrive over many event-loop turns, as from real sockets.
         outcomes: list[asyncio.Task[str]] = []
         for _ in range(HITS_AT_ONCE // ARRIVALS_PER_TURN):
             outcomes += [asyncio.create_task(_outcome(throttle)) for _ in range(ARRIVALS_PER_TURN)]
@@ -372,7 +398,10 @@ async def test_contention_for_kept_connections_is_not_a_backend_failure(redis_se
         results = await asyncio.gather(*outcomes)
         assert results.count("admitted") == 50
         assert results.count("throttled") == HITS_AT_ONCE - 50
+        assert max(waits) > DEFAULT_CALL_TIMEOUT  # and still a real decision
     finally:
+        if server.is_paused:
+            server.resume()
         await backend.clear()
         await backend.close()
 
