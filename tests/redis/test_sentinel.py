@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,15 +60,37 @@ def _valkey_master_for(topology: SentinelTopology) -> Any:
     return sentinel.master_for(topology.service)
 
 
-@pytest.fixture(params=["url", "master_for", "valkey-master_for"])
+KINDS = ["url", "master_for", "valkey-master_for"]
+
+
+@pytest.fixture(params=KINDS)
 async def backend(request: pytest.FixtureRequest, topology: SentinelTopology) -> AsyncIterator[RedisBackend]:
     """A backend on the Sentinel-managed primary: built from the redis+sentinel:// URL, or given a master_for client."""
+    async with _backend_on(topology, request.param) as made:
+        yield made
+
+
+@pytest.fixture(params=KINDS)
+async def patient_backend(request: pytest.FixtureRequest, topology: SentinelTopology) -> AsyncIterator[RedisBackend]:
+    """The same with 5 s timeouts, for tests whose point is not timing.
+
+    Right after a failover a hit may ask Sentinel, connect and handshake: on a loaded
+    machine that can exceed the default 0.5 s while every server is fine.
+    """
+    async with _backend_on(topology, request.param, socket_timeout=5.0, connect_timeout=5.0) as made:
+        yield made
+
+
+@asynccontextmanager
+async def _backend_on(topology: SentinelTopology, kind: str, **options: Any) -> AsyncIterator[RedisBackend]:
     client: Any = None
-    if request.param == "master_for":
+    if kind == "master_for":
         client = _master_for(topology)
-    elif request.param == "valkey-master_for":
+    elif kind == "valkey-master_for":
         client = _valkey_master_for(topology)
-    made = RedisBackend(client if client is not None else topology.url, namespace=unique_namespace("sentinel"))
+    made = RedisBackend(
+        client if client is not None else topology.url, namespace=unique_namespace("sentinel"), **options
+    )
     yield made
     await made.close()
     if client is not None:
@@ -84,7 +107,10 @@ def _sentinel_pool(client: Redis) -> SentinelConnectionPool:
 
 async def _count_on(address: tuple[str, int], namespace: str, key: str) -> int:
     """Hits counted for ``key`` on the node at ``address``, read with a peek (never a write)."""
-    observer = RedisBackend(f"redis://{address[0]}:{address[1]}", namespace=namespace)
+    # Generous timeouts: an observer's read must not fail because the machine is busy.
+    observer = RedisBackend(
+        f"redis://{address[0]}:{address[1]}", namespace=namespace, socket_timeout=5.0, connect_timeout=5.0
+    )
     try:
         decision = await observer.peek(key, FixedWindow(), UNCAPPED, cost=0)
         return UNCAPPED.limit - int(decision.hits_remaining)
@@ -265,7 +291,8 @@ async def test_a_forced_failover_under_load_loses_no_hit_twice_and_recovers(
 
 
 @pytest.mark.slow
-async def test_limits_are_exact_after_a_failover(backend: RedisBackend, topology: SentinelTopology) -> None:
+async def test_limits_are_exact_after_a_failover(patient_backend: RedisBackend, topology: SentinelTopology) -> None:
+    backend = patient_backend
     await backend.hit("before", FixedWindow(), UNCAPPED)
     target = await asyncio.to_thread(topology.failover)
     await asyncio.to_thread(topology.wait_until_settled, target)
