@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import traffik.backends
-from traffik.backends.base import ThrottleBackend
+from traffik.backends.base import ThrottleBackend, strategy_state_key
 from traffik.clock import ManualClock
 from traffik.exceptions import ConfigurationError
 from traffik.plugins import BackendInfo, PluginInfo, PluginRegistry, backend_from_url
@@ -128,9 +128,9 @@ async def test_lifespan_clears_a_non_persistent_namespace(tmp_path: Path) -> Non
     backend = SQLiteBackend(database, clock=clock)
     async with backend.lifespan():
         assert (await backend.hit("client", FixedWindow(), Rate.parse("1/min"))).allowed
-        assert await backend.load_state("client") is not None
+        assert await backend.load_state(strategy_state_key("client", FixedWindow())) is not None
     reopened = SQLiteBackend(database, clock=clock)
-    assert await reopened.load_state("client") is None
+    assert await reopened.load_state(strategy_state_key("client", FixedWindow())) is None
     await reopened.close()
 
 

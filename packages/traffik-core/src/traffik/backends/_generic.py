@@ -15,13 +15,14 @@ import math
 from typing import TYPE_CHECKING
 
 from traffik.exceptions import ConfigurationError
+from traffik.keys import escape_component
 from traffik.rates import Rate
 from traffik.strategies import UNLIMITED_DECISION, Decision, State, ThrottleStrategy, with_reset
 
 if TYPE_CHECKING:
     from traffik.backends.base import ThrottleBackend
 
-__all__ = ["generic_hit", "generic_peek", "load_readable", "peek_or_reset", "step_or_reset"]
+__all__ = ["generic_hit", "generic_peek", "load_readable", "peek_or_reset", "step_or_reset", "strategy_state_key"]
 
 _logger = logging.getLogger("traffik.backends.base")  # the logger this path has always used
 
@@ -87,14 +88,15 @@ async def generic_hit(
     """One hit through ``backend``'s lock, ``load_state``, the pure step and ``store_state``."""
     if rate.unlimited:
         return UNLIMITED_DECISION
+    state_key = strategy_state_key(key, strategy)
     async with backend.lock(key):
         now = backend.clock()
-        state = await load_readable(backend, key)
+        state = await load_readable(backend, state_key)
         if state is not None and state[0] <= now:
             state = None
-        new_state, decision = step_or_reset(strategy, state, now, cost, rate, key)
+        new_state, decision = step_or_reset(strategy, state, now, cost, rate, state_key)
         if new_state is not state and new_state is not None:
-            await backend.store_state(key, new_state, max(1, math.ceil(new_state[0] - now)))
+            await backend.store_state(state_key, new_state, max(1, math.ceil(new_state[0] - now)))
         return with_reset(decision, new_state, now)
 
 
@@ -104,8 +106,20 @@ async def generic_peek(
     """The decision a hit would get through the generic path, consuming nothing (no lock: nothing is written)."""
     if rate.unlimited:
         return UNLIMITED_DECISION
+    state_key = strategy_state_key(key, strategy)
     now = backend.clock()
-    state = await load_readable(backend, key)
+    state = await load_readable(backend, state_key)
     if state is not None and state[0] <= now:
         state = None
-    return with_reset(peek_or_reset(strategy, state, now, cost, rate, key), state, now)
+    return with_reset(peek_or_reset(strategy, state, now, cost, rate, state_key), state, now)
+
+
+def strategy_state_key(key: str, strategy: ThrottleStrategy) -> str:
+    """Where the generic path keeps ``strategy``'s state for ``key``: one state per strategy.
+
+    A throttle whose strategy is swapped (``update_strategy``) must not hand the
+    old strategy's state to the new one's step, which would read it as garbage.
+    Keys are built from escaped components joined by ``:`` (:mod:`traffik.keys`),
+    and the name is escaped the same way, so the suffix cannot make two keys meet.
+    """
+    return f"{key}:{escape_component(strategy.NAME)}"

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal, Protocol, Union
 from traffik.backends import _context
 from traffik.backends._codec import decode_state, encode_state
 from traffik.backends._context import get_active_backend, install_backend, uninstall_backend
-from traffik.backends._generic import generic_hit, generic_peek, peek_or_reset, step_or_reset
+from traffik.backends._generic import generic_hit, generic_peek, peek_or_reset, step_or_reset, strategy_state_key
 from traffik.backends._native import NativeStrategies, runs_natively
 from traffik.clock import Clock, monotonic_ms
 from traffik.exceptions import ConfigurationError
@@ -56,6 +56,7 @@ __all__ = [
     "peek_or_reset",
     "runs_natively",
     "step_or_reset",
+    "strategy_state_key",
     "validate_on_error",
 ]
 
