@@ -12,8 +12,10 @@ is either decided by the store or counted as an error.
 
 The summary per backend: hits, admitted by the store vs the most the rate
 allows (faults lose counters, so a restart may admit more: reported as excess),
-errors by class, p50/p99/max latency, and the faults injected. The run stops
-after ``--seconds`` or ``--hits``, whichever comes first.
+errors by class, p50/p99/max latency, the faults injected, and the event loop's
+worst lag (a probe task measures how late its timers fire: a hit's latency
+past its timeout is this machine's, not the backend's). The run stops after
+``--seconds`` or ``--hits``, whichever comes first.
 """
 
 from __future__ import annotations
@@ -43,9 +45,13 @@ from traffik.strategies import TokenBucket
 from traffik.testing import MemcachedServer, RedisServer, ServerProcess
 
 CALL_TIMEOUT = 0.3
-"""Seconds a backend call may take before it counts as failed."""
+"""Seconds a backend call may take before it counts as failed (the throttle's timer around a hit)."""
+STORE_TIMEOUT = 0.25
+"""Seconds each connect and command may take (the backend's own timeouts)."""
 PAUSE_SECONDS = 0.5
 """How long a SIGSTOP fault lasts."""
+LAG_PROBE_INTERVAL = 0.01
+"""Seconds between the lag probe's timers."""
 
 # Set by the error policy, read by the worker that awaited the failed hit.
 _failed: contextvars.ContextVar[bool] = contextvars.ContextVar("soak_failed", default=False)
@@ -69,6 +75,8 @@ class SoakResult:
     p99_ms: float
     max_ms: float
     hits_per_second: float
+    max_loop_lag_ms: float = 0.0
+    """How late the event loop ran a timer at worst (``max_ms`` beyond the timeout is this lag)."""
     unexpected: list[str] = field(default_factory=list)
 
 
@@ -93,14 +101,31 @@ def _request(key: int) -> Request:
     return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": (f"k{key}", 1)})
 
 
-def _make_backend(kind: str, server: ServerProcess) -> ThrottleBackend:
+def _make_backend(
+    kind: str, server: ServerProcess, call_timeout: float | None, store_timeout: float
+) -> ThrottleBackend:
     backend: ThrottleBackend
     if kind == "redis":
-        backend = RedisBackend(server.url, namespace="soak", socket_timeout=0.25, connect_timeout=0.25)
+        backend = RedisBackend(
+            server.url, namespace="soak", socket_timeout=store_timeout, connect_timeout=store_timeout
+        )
     else:
-        backend = MemcachedBackend([server.address], namespace="soak", timeout=0.25, connect_timeout=0.25)
-    vars(backend)["call_timeout"] = CALL_TIMEOUT
+        backend = MemcachedBackend(
+            [server.address], namespace="soak", timeout=store_timeout, connect_timeout=store_timeout
+        )
+    # Both backends bound each step themselves (call_timeout None); a timer around the whole
+    # hit on top makes "nothing hangs" checkable with one number.
+    vars(backend)["call_timeout"] = call_timeout
     return backend
+
+
+async def _probe_lag(stop: asyncio.Event, worst: list[float]) -> None:
+    """Record in ``worst[0]`` how late a timer fired at worst: the event loop's lag under this load."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        due = loop.time() + LAG_PROBE_INTERVAL
+        await asyncio.sleep(LAG_PROBE_INTERVAL)
+        worst[0] = max(worst[0], loop.time() - due)
 
 
 async def _faults(server: ServerProcess, every: float | None, stop: asyncio.Event, log: list[str]) -> None:
@@ -135,11 +160,17 @@ async def soak_backend(
     concurrency: int = 64,
     seed: int = 1,
     inject_faults: bool = True,
+    call_timeout: float | None = CALL_TIMEOUT,
+    store_timeout: float = STORE_TIMEOUT,
 ) -> SoakResult:
-    """Soak one backend (``"redis"`` or ``"memcached"``) on a private server (no faults if not ``inject_faults``)."""
+    """Soak one backend (``"redis"`` or ``"memcached"``) on a private server (no faults if not ``inject_faults``).
+
+    ``call_timeout`` bounds each hit as a whole (``None``: only the backend's own bounds),
+    ``store_timeout`` each connect and command.
+    """
     server: ServerProcess = RedisServer() if kind == "redis" else MemcachedServer()
     server.start()
-    backend = _make_backend(kind, server)
+    backend = _make_backend(kind, server, call_timeout, store_timeout)
     tally = _Tally()
 
     async def on_error(connection: HTTPConnection, info: Any) -> str:
@@ -186,6 +217,8 @@ async def soak_backend(
 
     await backend.initialize()
     started = time.perf_counter()
+    worst_lag = [0.0]
+    probe = asyncio.create_task(_probe_lag(stop, worst_lag))
     faults = asyncio.create_task(_faults(server, fault_every if inject_faults else None, stop, fault_log))
     workers = [asyncio.create_task(worker()) for _ in range(concurrency)]
     try:
@@ -194,6 +227,7 @@ async def soak_backend(
         stop.set()
         await asyncio.gather(*workers)
         await faults
+        await probe
     finally:
         stop.set()
         elapsed = time.perf_counter() - started
@@ -224,6 +258,7 @@ async def soak_backend(
         p99_ms=round(_percentile(latencies, 0.99) * 1000, 3),
         max_ms=round((latencies[-1] if latencies else 0.0) * 1000, 3),
         hits_per_second=round(hits / elapsed, 1) if elapsed else 0.0,
+        max_loop_lag_ms=round(worst_lag[0] * 1000, 3),
         unexpected=tally.unexpected[:20],
     )
 
@@ -239,6 +274,7 @@ def _print(result: SoakResult) -> None:
     errors = ", ".join(f"{name} {count:,}" for name, count in sorted(result.errors.items())) or "none"
     print(f"   errors by class (failed open): {errors}")
     print(f"   latency ms: p50 {result.p50_ms}  p99 {result.p99_ms}  max {result.max_ms}")
+    print(f"   event loop lag ms (worst timer delay): {result.max_loop_lag_ms}")
     if result.unexpected:
         print(f"   UNHANDLED: {len(result.unexpected)} e.g. {result.unexpected[0]}")
 
