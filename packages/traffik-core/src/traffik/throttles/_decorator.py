@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -26,6 +27,17 @@ def _find_connection(args: tuple[Any, ...], kwargs: dict[str, Any]) -> HTTPConne
         if isinstance(value, HTTPConnection):
             return value
     raise TypeError("@throttled endpoints must receive a Request or WebSocket argument")
+
+
+def _evaluated_signature(endpoint: Callable[..., Any]) -> inspect.Signature:
+    # FastAPI before 0.123.7 resolves string annotations (``from __future__ import
+    # annotations``) in the wrapper's module instead of the endpoint's, and takes an
+    # unresolved ``request: Request`` for a query parameter: hand it the endpoint's
+    # signature with the annotations evaluated where they were written.
+    try:
+        return inspect.signature(endpoint, eval_str=True)
+    except (NameError, TypeError):  # names only imported under TYPE_CHECKING
+        return inspect.signature(endpoint)
 
 
 def throttled(*throttles: BaseThrottle[Any]) -> Callable[[EndpointT], EndpointT]:
@@ -72,6 +84,7 @@ def throttled(*throttles: BaseThrottle[Any]) -> Callable[[EndpointT], EndpointT]
                         response_headers[name] = value
             return result
 
+        wrapper.__signature__ = _evaluated_signature(endpoint)  # type: ignore[attr-defined]  # inspect reads it
         return wrapper  # type: ignore[return-value]  # same call signature as the endpoint
 
     return decorate
