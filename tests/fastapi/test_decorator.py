@@ -7,10 +7,13 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any
 
+import fastapi
 import pytest
 from fastapi import APIRouter, Depends, FastAPI, Query, WebSocket
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
 from starlette.testclient import WebSocketDenialResponse
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
@@ -26,6 +29,11 @@ from .conftest import ClientFactory
 class Item(BaseModel):
     name: str
     price: float
+
+
+def _fastapi_version() -> tuple[int, int]:
+    major, minor = fastapi.__version__.split(".")[:2]
+    return int(major), int(minor)
 
 
 def http_throttle(uid: str, rate: str, backend: InMemoryBackend, registry: ThrottleRegistry) -> HTTPThrottle:
@@ -75,6 +83,24 @@ async def test_signature_and_openapi_parameters_are_preserved(
         invalid = await client.get("/items/7", params={"q": "too long"})
     assert ok.json() == {"item_id": 7, "q": "abc", "verbose": True}
     assert invalid.status_code == 422
+
+
+def test_signatures_fastapi_reads_suit_every_supported_fastapi(
+    backend: InMemoryBackend, registry: ThrottleRegistry
+) -> None:
+    # FastAPI before 0.128.2 refuses a Depends on a parameter annotated Request,
+    # WebSocket or HTTPConnection; before 0.123.7 it leaves string annotations of
+    # a dependency object's __call__ unresolved (a 422 on every request).
+    guard = throttled(http_throttle("t", "10/s", backend, registry))
+
+    @guard
+    async def read_item(item_id: int) -> int:
+        return item_id
+
+    injected = [p for p in inspect.signature(read_item).parameters.values() if p.default is guard]
+    assert [(p.kind, p.annotation) for p in injected] == [(inspect.Parameter.KEYWORD_ONLY, object)]
+    annotations = {name: p.annotation for name, p in inspect.signature(guard.guard).parameters.items()}
+    assert annotations == {"connection": HTTPConnection, "response": Response}
 
 
 async def test_request_body_models_still_validate(
@@ -330,6 +356,10 @@ def test_depends_annotation_style_still_works(backend: InMemoryBackend, registry
         assert client.get("/").status_code == 429
 
 
+@pytest.mark.skipif(
+    _fastapi_version() < (0, 134),
+    reason="FastAPI serves generator endpoints from 0.134.0; older releases cannot serve them, throttled or not",
+)
 async def test_generator_endpoints_stream_with_headers(
     backend: InMemoryBackend, registry: ThrottleRegistry, http_client: ClientFactory
 ) -> None:

@@ -123,8 +123,13 @@ def _with_parameter(signature: inspect.Signature, name: str, dependency: Throttl
     FastAPI solves dependencies in parameter order; the new one goes before
     those of inner ``@throttled`` decorators, so stacked decorators run top
     to bottom, as they read.
+
+    The parameter is annotated ``object``, not ``HTTPConnection`` (what the
+    dependency returns): FastAPI before 0.128.2 refuses a ``Depends`` on a
+    parameter annotated with a Starlette connection type. ``object`` is no
+    such type, and says the endpoint never sees the value.
     """
-    extra = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=dependency, annotation=HTTPConnection)
+    extra = inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=dependency, annotation=object)
     parameters = list(signature.parameters.values())
     position = len(parameters)
     if parameters and parameters[-1].kind is inspect.Parameter.VAR_KEYWORD:

@@ -1,6 +1,8 @@
 """The FastAPI dependency behind ``throttled(...)``: hit every throttle, hand the headers to FastAPI."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: FastAPI before 0.123.7 reads the
+# annotations of a dependency's ``__call__`` without resolving strings, and would
+# take the connection parameter for a query parameter (a 422 on every request).
 
 from collections.abc import Sequence
 from typing import Any, Final, Literal
