@@ -70,3 +70,7 @@ def test_oldest_clients_are_the_oldest_the_distributions_admit(environments: dic
     assert str(declared["redis"].specifier) == ">=5.0.1"
     assert str(pins["aiomcache"].specifier) == "==0.8.0"
     assert str(declared["aiomcache"].specifier) == ">=0.8"
+    assert str(pins["starlette"].specifier) == "==0.41.0"
+    assert str(declared["starlette"].specifier) == ">=0.41"
+    assert str(pins["fastapi"].specifier) == "==0.115.3"
+    assert str(declared["fastapi"].specifier) == ">=0.115.3"
