@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The store suites on every redis-py line traffik-redis accepts, each in its own
-# .venv-redis-<version>: the declared lower bound (5.0.1, with aiomcache at its
-# lower bound 0.8.0 too), the newest 6.x and the newest 7.x. The newest release
-# is .venv's own, which scripts/test.sh runs in full. So `redis>=5.0.1` is a
-# tested promise, and so is the connection layer on each line (connect,
-# reconnect, Sentinel, pool errors all changed between them).
+# .venv-redis-<version>: the declared lower bound (5.0.1), the newest 6.x and the
+# newest 7.x. The newest release is .venv's own, which scripts/test.sh runs in
+# full. So `redis>=5.0.1` is a tested promise, and so is the connection layer on
+# each line (connect, reconnect, Sentinel, pool errors all changed between them).
+#
+# The oldest line installs with requirements/oldest.txt as constraints: every
+# client and framework at the lower bound the distributions declare (redis-py
+# 5.0.1, aiomcache 0.8.0, Starlette 0.41.0, FastAPI 0.115.3), and also runs the
+# Memcached suites and the Starlette/FastAPI integration tests and docs examples.
 #
 # Run after scripts/test.sh, which installs redis-server and memcached. A venv is
 # reused when present and reinstalled only when requirements/ or a pyproject.toml
@@ -15,17 +19,18 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
-REDIS_OLDEST="5.0.1"     # packages/traffik-redis/pyproject.toml: redis>=5.0.1
-AIOMCACHE_OLDEST="0.8.0" # packages/traffik-memcached/pyproject.toml: aiomcache>=0.8
+REDIS_OLDEST="5.0.1" # packages/traffik-redis/pyproject.toml: redis>=5.0.1
+OLDEST_CONSTRAINTS="requirements/oldest.txt"
 read -r -a VERSIONS <<<"${CLIENT_MATRIX:-$REDIS_OLDEST 6.4.0 7.4.1}"
 
 # What every line runs: the Redis suites and the Redis-relevant contract and
-# resilience tests. The oldest line also runs the Memcached ones (aiomcache 0.8.0).
+# resilience tests. The oldest line also runs the Memcached ones (aiomcache 0.8.0)
+# and the framework integration (Starlette 0.41.0, FastAPI 0.115.3).
 REDIS_SUITES=(
     tests/redis tests/resilience spec/test_contracts.py spec/test_event_loop_contracts.py
     tests/fastapi/test_testclient_loops.py
 )
-OLDEST_EXTRA=(tests/memcached tests/security)
+OLDEST_EXTRA=(tests/memcached tests/security tests/fastapi tests/core/throttles tests/docs/test_examples.py)
 
 say() { printf '==> %s\n' "$*" >&2; }
 
@@ -52,7 +57,12 @@ ensure_venv() {
         python3 -m venv "$venv"
     fi
     if [ "$version" = "$REDIS_OLDEST" ]; then
-        pins+=("aiomcache==$AIOMCACHE_OLDEST")
+        # Constraints, not requirements: they pin what the install pulls in anyway.
+        if ! grep -qx "redis==$REDIS_OLDEST" "$OLDEST_CONSTRAINTS"; then
+            say "$OLDEST_CONSTRAINTS does not pin redis==$REDIS_OLDEST"
+            return 1
+        fi
+        pins+=(-c "$OLDEST_CONSTRAINTS")
     fi
     say "installing redis-py $version into $venv"
     local editables=(-e packages/traffik-core -e packages/traffik-redis -e packages/traffik-memcached
