@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import time
-import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,21 +23,6 @@ from tests.redis.strategies import DEFAULTS
 pytestmark = pytest.mark.redis
 
 _KEYS = 24
-
-
-@pytest.fixture
-def replaced_nodes_collected() -> Iterator[None]:
-    """Collect, after a test that breaks a node, the nodes redis-py dropped without closing.
-
-    On a topology refresh after a timeout, redis-py 7.x replaces its node objects
-    and leaves the old ones' sockets open; their ``ResourceWarning`` would otherwise
-    surface in whichever later test the garbage collector happens to run in.
-    Only those warnings, and only here, are ignored.
-    """
-    yield
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", category=ResourceWarning)
-        gc.collect()
 
 
 async def _keys_per_node(cluster: Cluster, pattern: str) -> list[int]:
@@ -118,7 +101,6 @@ async def _owner_port(cluster: Cluster, key: str) -> int:
     raise AssertionError(f"no node serves slot {slot}")
 
 
-@pytest.mark.usefixtures("replaced_nodes_collected")
 @pytest.mark.parametrize("client_kind", ["owned", "passed-in"])
 async def test_a_timed_out_hit_on_a_paused_node_is_counted_at_most_once(
     redis_cluster: Cluster, client_kind: str
@@ -207,7 +189,6 @@ async def _exhausts_exactly(backend: RedisBackend, key: str, rate: Rate) -> None
 
 
 @pytest.mark.slow
-@pytest.mark.usefixtures("replaced_nodes_collected")
 async def test_a_paused_primary_is_replaced_by_its_replica_without_double_counting(
     replicated: ReplicatedCluster,
 ) -> None:
