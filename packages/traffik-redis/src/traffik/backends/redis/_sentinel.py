@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from traffik.backends.redis._hosts import parse_host_port
 from traffik.exceptions import ConfigurationError
 
 from redis.asyncio import Redis
@@ -159,19 +160,13 @@ class _ClosingSentinelPool(SentinelConnectionPool):
 
 
 def _host_port(url: str, entry: str) -> tuple[str, int]:
-    entry = entry.strip()
-    host, port = entry, str(DEFAULT_SENTINEL_PORT)
-    if entry.startswith("["):  # [IPv6]:port
-        host, _, rest = entry[1:].partition("]")
-        if rest:
-            port = rest.removeprefix(":")
-    elif ":" in entry:
-        host, port = entry.rsplit(":", 1)
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    parsed = parse_host_port(entry, DEFAULT_SENTINEL_PORT)
+    if parsed is None:
+        entry = entry.strip()
         raise ConfigurationError(
             f"{_OWNER}: invalid Sentinel host {entry!r} in url {_redact(url)!r}: expected host:port"
         )
-    return host, int(port)
+    return parsed
 
 
 def _redact(url: str) -> str:

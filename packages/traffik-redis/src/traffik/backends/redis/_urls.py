@@ -30,6 +30,7 @@ import os
 from typing import Any, Final, Union
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from traffik.backends.redis._hosts import parse_host_port
 from traffik.exceptions import ConfigurationError
 
 from redis.asyncio import Redis, RedisCluster
@@ -195,17 +196,11 @@ def _cluster_arguments(url: str) -> tuple[list[ClusterNode], dict[str, Any]]:
 
 
 def _host_port(url: str, entry: str) -> tuple[str, int]:
-    entry = entry.strip()
-    host, port = entry, str(_DEFAULT_PORT)
-    if entry.startswith("["):  # [IPv6]:port
-        host, _, rest = entry[1:].partition("]")
-        if rest:
-            port = rest.removeprefix(":")
-    elif ":" in entry:
-        host, port = entry.rsplit(":", 1)
-    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+    parsed = parse_host_port(entry, _DEFAULT_PORT)
+    if parsed is None:
+        entry = entry.strip()
         raise ConfigurationError(f"{_OWNER}: invalid host {entry!r} in url {redact(url)!r}: expected host:port")
-    return host, int(port)
+    return parsed
 
 
 def _check_tls_files(url: str, kwargs: dict[str, Any]) -> None:
