@@ -252,10 +252,13 @@ async def test_keys_carry_a_hash_tag_and_the_strategy(make_backend: BackendFacto
 async def test_clear_deletes_only_this_namespace(make_backend: BackendFactory, raw_redis: Redis) -> None:
     backend = make_backend()
     other = make_backend()
+    # An hour-long window: on a loaded machine the 1,200 hits and the clear can outlast
+    # a one-second window, and the other namespace's key would expire on its own.
+    hourly = Rate.parse("5/h")
     await raw_redis.set("unrelated", "1")
     for index in range(1_200):  # more than one SCAN page and one UNLINK batch
-        await backend.hit(f"k{index}", FixedWindow(), RATE)
-    await other.hit("k", FixedWindow(), RATE)
+        await backend.hit(f"k{index}", FixedWindow(), hourly)
+    await other.hit("k", FixedWindow(), hourly)
     await backend.clear()
     assert await raw_redis.keys(KeyLayout(backend.namespace).scan_pattern) == []
     assert len(await raw_redis.keys(KeyLayout(other.namespace).scan_pattern)) == 1
