@@ -71,3 +71,8 @@ def test_docs_deploy_on_a_core_release_with_mike(name: str) -> None:
     assert docs[True] == {"push": {"tags": ["traffik-core-v*"]}}
     steps = docs["jobs"]["deploy"]["steps"]  # type: ignore[index]  # parsed YAML
     assert any("mike deploy --push --update-aliases" in step.get("run", "") for step in steps)
+
+
+def test_the_site_offers_the_versions_mike_deploys() -> None:
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8").replace("!!python/name:", ""))
+    assert config["extra"]["version"] == {"provider": "mike", "default": "latest"}
