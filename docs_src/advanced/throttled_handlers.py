@@ -67,8 +67,7 @@ async def ws(websocket: WebSocket) -> None:
     await websocket.accept()
     while websocket.application_state.name == "CONNECTED":
         await websocket.receive_text()
-        await messages.hit(websocket)
-        if websocket.application_state.name == "CONNECTED":
+        if await messages.allow(websocket):  # False once the handler closed it
             await websocket.send_text("ok")
 
 

@@ -10,7 +10,7 @@ from traffik.backends.inmemory import InMemoryBackend
 
 backend = InMemoryBackend()
 connections = WebSocketThrottle("ws:connect", rate="2/min")  # checked before accept
-messages = WebSocketThrottle("ws:messages", rate="3/min")  # hit once per message
+messages = WebSocketThrottle("ws:messages", rate="3/min")  # once per message
 
 app = FastAPI(lifespan=backend.lifespan)
 
@@ -21,10 +21,9 @@ async def chat(websocket: WebSocket) -> None:
     try:
         while True:
             text = await websocket.receive_text()
-            allowed = await messages.check(websocket)  # consumes nothing
-            # over the limit: sends {"type": "rate_limit", ...}, no exception
-            await messages.hit(websocket)
-            if allowed:
+            # one atomic call: consumes, and over the limit sends
+            # {"type": "rate_limit", ...} and returns False
+            if await messages.allow(websocket):
                 await websocket.send_json({"type": "echo", "text": text})
     except WebSocketDisconnect:
         pass

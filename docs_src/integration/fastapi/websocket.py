@@ -22,12 +22,10 @@ messages = WebSocketThrottle("docs:ws:messages", rate="3/min")
 async def chat(websocket: WebSocket) -> None:
     await websocket.accept()
     async for text in websocket.iter_text():
-        if await messages.check(websocket):
-            await messages.hit(websocket)
+        # over the limit: sends {"type": "rate_limit", ...} and returns
+        # False; the socket stays open
+        if await messages.allow(websocket):
             await websocket.send_json({"type": "echo", "text": text})
-        else:
-            # sends {"type": "rate_limit", ...}; the socket stays open
-            await messages.hit(websocket)
 
 
 # --8<-- [end:example]

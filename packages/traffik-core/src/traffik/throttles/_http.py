@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from traffik.exceptions import ConnectionThrottled
 from traffik.throttles._base import BaseThrottle
-from traffik.throttles._scope import merged_headers
+from traffik.throttles._scope import HEADERS_KEY, merged_headers
 
 __all__ = ["HTTPThrottle", "RequestThrottle"]
 
@@ -77,8 +77,8 @@ class HTTPThrottle(BaseThrottle[HTTPConnection]):
 
     async def __call__(self, connection: HTTPConnection, response: Response = _NO_RESPONSE) -> HTTPConnection:
         """FastAPI dependency: hit, and put this request's rate limit headers on ``response``."""
-        resolved = await self._hit(connection, None, None)
-        if resolved is not None and response is not _NO_RESPONSE:
+        await self._hit(connection, None, None)
+        if response is not _NO_RESPONSE and connection.scope.get(HEADERS_KEY):
             headers = response.headers
             for name, value in merged_headers(connection.scope).items():
                 headers[name] = value

@@ -338,16 +338,19 @@ class HitPipeline(Generic[ConnectionT]):
         cost: int | None,
         context: Mapping[str, Any] | None,
         key_path: str | None = None,
-    ) -> dict[str, str] | None:
-        """Hit and handle a denial; returns the headers this hit resolved (``None`` if none).
+    ) -> bool:
+        """Hit and handle a denial; ``True``: go on (admitted, skipped, failed open).
 
-        ``key_path``: an escaped path component for the key (a middleware's pattern).
+        ``False``: denied, and the throttled handler ran without raising (on an
+        accepted WebSocket it sent the rate-limit frame): the caller must not
+        process the message. ``key_path``: an escaped path component for the key
+        (a middleware's pattern).
         """
         if self._disabled:
-            return None
+            return True
         hit = await self._prepare(connection, cost, context, key_path)
         if hit is None:
-            return None
+            return True
         _, config, bound, _, cost, rate, key = hit
         try:
             decision = await bound.consume(key, bound.strategy, rate, cost)
@@ -357,9 +360,13 @@ class HitPipeline(Generic[ConnectionT]):
             error_wait = await self._on_backend_error(hit, exc, True)
             if error_wait is not None:
                 await self._throttled(hit, max(error_wait, config.min_wait_period))
-            return None
+                return False
+            return True
         if decision.allowed:
             # The common case, inline: an admitted hit awaits nothing more.
             headers = config.headers
-            return None if headers is None else self._record(hit, headers, decision, 0.0)
-        return await self._deny(hit, decision)
+            if headers is not None:
+                self._record(hit, headers, decision, 0.0)
+            return True
+        await self._deny(hit, decision)
+        return False

@@ -24,12 +24,14 @@ class WebSocketThrottle(BaseThrottle[WebSocket]):
 
     * Before ``accept`` (a FastAPI dependency, middleware): a throttled
       handshake is denied with HTTP 429.
-    * Inside an accepted socket, call ``await throttle.hit(websocket)`` per
-      message: a throttled message makes the client receive
-      ``{"type": "rate_limit", "error": "Too many messages", "retry_after": N}``
-      and the connection stays open; ``hit`` then returns normally, so use
-      :meth:`check` first, or a ``handle_throttled`` that closes the socket
-      (code 1008), to stop processing.
+    * Inside an accepted socket, call ``if await throttle.allow(websocket):``
+      per message: one backend round trip consumes the message's quota and
+      answers whether to process it. A throttled message makes the client
+      receive ``{"type": "rate_limit", "error": "Too many messages",
+      "retry_after": N}``, the connection stays open, and ``allow`` returns
+      ``False``. (``hit`` sends the same frame but returns normally, and
+      :meth:`check` followed by ``hit`` races: two round trips, and other
+      sockets sharing the key may spend the quota in between.)
 
     Example:
         >>> from traffik.backends.inmemory import InMemoryBackend
@@ -45,6 +47,37 @@ class WebSocketThrottle(BaseThrottle[WebSocket]):
         """FastAPI dependency for WebSocket routes (runs before ``accept``)."""
         await self._hit(websocket, None, None)
         return websocket
+
+    async def allow(
+        self, websocket: WebSocket, cost: int | None = None, context: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Consume quota for one message and say whether to process it: one atomic backend call.
+
+        Args:
+            websocket: The accepted socket the message came from.
+            cost: Overrides the throttle's cost for this message; ``0`` skips it.
+            context: Merged over the throttle's static context for this message.
+
+        Returns:
+            ``True`` when the message may be processed (admitted, or the throttle
+            does not apply: disabled, exempted, skipped by a rule, a cost of 0,
+            a backend failure under ``on_error="allow"``). ``False`` when it is
+            over the limit (or the backend failed under ``on_error="throttle"``):
+            the throttled handler has run (by default it sent the rate-limit
+            frame) and the message must be dropped.
+
+        Raises:
+            ConnectionThrottled: Over the limit before ``accept`` (the handshake is denied).
+            ValueError: A negative ``cost``.
+
+        Example:
+            >>> async def echo(websocket):  # doctest: +SKIP
+            ...     await websocket.accept()
+            ...     async for message in websocket.iter_text():
+            ...         if await messages.allow(websocket):
+            ...             await websocket.send_text(message)
+        """
+        return await self._hit(websocket, cost, context)
 
     async def default_handle_throttled(self, connection: WebSocket, wait_ms: float, context: Mapping[str, Any]) -> None:
         """Send the rate-limit frame on an accepted socket; deny the handshake (429) otherwise."""
