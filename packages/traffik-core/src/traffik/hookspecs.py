@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Final
 import pluggy
 
 if TYPE_CHECKING:
+    from traffik.events import Observer
     from traffik.plugins._info import BackendInfo, IntegrationInfo, StrategyImplementationInfo, StrategyInfo
 
 __all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]
@@ -70,3 +71,15 @@ def traffik_register_strategy_implementations() -> list[StrategyImplementationIn
 @hookspec
 def traffik_register_integrations() -> list[IntegrationInfo]:  # type: ignore[empty-body]  # hook spec: no body
     """Framework integrations this plugin provides (for example FastAPI helpers)."""
+
+
+@hookspec
+def traffik_observers() -> list[Observer]:  # type: ignore[empty-body]  # hook spec: no body
+    """Observers of decision events this plugin adds (:class:`~traffik.events.Observer` instances).
+
+    Called once per process, when a throttle first binds to a backend (or
+    :func:`traffik.events.observers` is first called), never per request, and
+    after discovery, so the implementation may import its client library
+    (``prometheus_client``, ``opentelemetry``) here. Return an empty list
+    when the plugin is installed but not configured.
+    """
