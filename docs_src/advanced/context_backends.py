@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from starlette.requests import Request
 from traffik import HTTPThrottle
 from traffik.backends import get_active_backend
@@ -12,19 +13,8 @@ from traffik.exceptions import ConnectionThrottled
 throttle = HTTPThrottle("ctx:api", rate="1/min", dynamic_backend=True)
 
 
-def request() -> Request:
-    return Request(
-        {
-            "type": "http",
-            "method": "GET",
-            "path": "/",
-            "headers": [],
-            "client": ("192.0.2.3", 1),
-        }
-    )
-
-
 async def main() -> None:
+    # request(): a Starlette Request from one client (defined below)
     tenant_a = InMemoryBackend(namespace="tenant-a")
     tenant_b = InMemoryBackend(namespace="tenant-b")
 
@@ -40,3 +30,18 @@ async def main() -> None:
 
     async with tenant_b:  # the same throttle now counts in tenant B's storage
         await throttle.hit(request())
+
+
+# --8<-- [end:example]
+
+
+def request() -> Request:
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.3", 1),
+        }
+    )

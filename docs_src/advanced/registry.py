@@ -5,6 +5,7 @@ Alone or all at once.
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from starlette.requests import Request
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
@@ -21,19 +22,8 @@ upload = HTTPThrottle(
 )
 
 
-def request() -> Request:
-    return Request(
-        {
-            "type": "http",
-            "method": "GET",
-            "path": "/",
-            "headers": [],
-            "client": ("192.0.2.8", 1),
-        }
-    )
-
-
 async def main() -> None:
+    # request(): a Starlette Request from one client (defined below)
     assert registry.exist("registry:search")
     assert registry.get_throttle("registry:search") is search
     # a private registry is separate
@@ -63,3 +53,18 @@ async def main() -> None:
 
     registry.clear()
     assert not registry.exist("registry:search")
+
+
+# --8<-- [end:example]
+
+
+def request() -> Request:
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.8", 1),
+        }
+    )

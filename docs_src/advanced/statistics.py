@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from starlette.requests import Request
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
@@ -15,19 +16,8 @@ throttle = HTTPThrottle(
 )
 
 
-def request() -> Request:
-    return Request(
-        {
-            "type": "http",
-            "method": "GET",
-            "path": "/",
-            "headers": [],
-            "client": ("192.0.2.4", 1),
-        }
-    )
-
-
 async def main() -> None:
+    # request(): a Starlette Request from one client (defined below)
     for _ in range(10):
         await throttle.hit(request())
 
@@ -47,3 +37,18 @@ async def main() -> None:
     assert later.hits_remaining == 3
     assert await throttle.check(request(), cost=3)
     assert not await throttle.check(request(), cost=4)
+
+
+# --8<-- [end:example]
+
+
+def request() -> Request:
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.4", 1),
+        }
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from starlette.requests import HTTPConnection, Request
 from traffik import EXEMPTED, HTTPThrottle, get_remote_address
 from traffik.backends.inmemory import InMemoryBackend
@@ -51,20 +52,12 @@ by_key = HTTPThrottle(
 )
 
 
-def request(client: str, headers: dict[str, str] | None = None) -> Request:
-    raw = [(name.encode(), value.encode()) for name, value in (headers or {}).items()]
-    return Request(
-        {
-            "type": "http",
-            "method": "GET",
-            "path": "/",
-            "headers": raw,
-            "client": (client, 1),
-        }
-    )
+# --8<-- [end:example]
 
 
+# --8<-- [start:demo]
 async def main() -> None:
+    # request(): a Starlette Request from one client (defined below)
     forged = request("203.0.113.5", {"x-forwarded-for": "1.2.3.4"})
     # a client cannot choose its own key
     assert get_remote_address(forged) == "203.0.113.5"
@@ -101,4 +94,20 @@ async def main() -> None:
     assert (
         await by_key.stat(request("203.0.113.5", {"x-api-key": "internal-monitoring"}))
         is None
+    )
+
+
+# --8<-- [end:demo]
+
+
+def request(client: str, headers: dict[str, str] | None = None) -> Request:
+    raw = [(name.encode(), value.encode()) for name, value in (headers or {}).items()]
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": raw,
+            "client": (client, 1),
+        }
     )

@@ -5,6 +5,7 @@ Core runs the strategies atomically around them.
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from typing import Any, ClassVar
 
 from starlette.requests import Request
@@ -67,6 +68,10 @@ class DictPlugin:
         ]
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 async def main() -> None:
     # an installed plugin is found through its entry point
     registry = PluginRegistry(load_entry_points=False)
@@ -97,3 +102,6 @@ async def main() -> None:
             pass
         else:
             raise AssertionError("the generic path enforces the limit")
+
+
+# --8<-- [end:demo]

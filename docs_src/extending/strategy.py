@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from typing import Any
 
 from traffik import Rate
@@ -48,6 +49,10 @@ class StrategyPlugin:
         ]
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
     rate = Rate.parse("2/s")
     strategy = AnchoredWindow()
@@ -63,3 +68,6 @@ def main() -> None:
     registry = PluginRegistry(load_entry_points=False)
     registry.register(StrategyPlugin(), name="anchored")
     assert isinstance(registry.create_strategy("anchored-window"), AnchoredWindow)
+
+
+# --8<-- [end:demo]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from starlette.requests import Request
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
@@ -12,19 +13,8 @@ backend = InMemoryBackend(clock=ManualClock())
 throttle = HTTPThrottle("direct:updates", rate="1/min", backend=backend)
 
 
-def request() -> Request:
-    return Request(
-        {
-            "type": "http",
-            "method": "GET",
-            "path": "/",
-            "headers": [],
-            "client": ("192.0.2.9", 1),
-        }
-    )
-
-
 async def main() -> None:
+    # request(): a Starlette Request from one client (defined below)
     await throttle.hit(request())
     assert not await throttle.check(request())
 
@@ -38,3 +28,18 @@ async def main() -> None:
     await throttle.disable()
     assert throttle.is_disabled
     await throttle.enable()
+
+
+# --8<-- [end:example]
+
+
+def request() -> Request:
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.9", 1),
+        }
+    )

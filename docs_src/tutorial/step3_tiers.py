@@ -1,0 +1,85 @@
+"""Tutorial, step 3: a limit per plan, looked up on the server."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import HTTPConnection
+from traffik import HTTPThrottle, Rate, get_remote_address
+from traffik.backends.inmemory import InMemoryBackend
+from traffik.decorators import install, throttled
+
+
+@dataclass(frozen=True)
+class Account:
+    name: str
+    plan: str
+
+
+ACCOUNTS = {"key-alice": Account("alice", "free"), "key-bob": Account("bob", "pro")}
+
+
+def account_of(connection: HTTPConnection) -> Account | None:
+    return ACCOUNTS.get(connection.headers.get("x-api-key", ""))
+
+
+def identify(connection: HTTPConnection) -> str:
+    account = account_of(connection)
+    if account is not None:
+        return f"account:{account.name}"
+    return f"ip:{get_remote_address(connection)}"
+
+
+# --8<-- [start:example]
+PLANS = {
+    "anonymous": Rate.parse("2/min"),
+    "free": Rate.parse("5/min"),
+    "pro": Rate.parse("100/min"),
+}
+
+
+async def rate_for(connection: HTTPConnection, context: Mapping[str, Any]) -> Rate:
+    # the plan comes from the account the key belongs to, never from a client header
+    account = account_of(connection)
+    return PLANS[account.plan if account is not None else "anonymous"]
+
+
+backend = InMemoryBackend(identifier=identify)
+app = FastAPI(lifespan=backend.lifespan)
+install(app)
+notes_limit = HTTPThrottle("step3:notes", rate=rate_for)
+# --8<-- [end:example]
+
+NOTES = ["buy milk", "water the plants"]
+
+
+@app.get("/notes")
+@throttled(notes_limit)
+async def list_notes() -> list[str]:
+    return NOTES
+
+
+# --8<-- [start:demo]
+def main() -> None:
+    from fastapi.testclient import TestClient
+    from traffik.clock import ManualClock
+
+    # frozen time: the demo never crosses a window edge
+    backend.clock = ManualClock()
+
+    def statuses(headers: dict[str, str], times: int) -> list[int]:
+        return [client.get("/notes", headers=headers).status_code for _ in range(times)]
+
+    with TestClient(app) as client:
+        assert statuses({}, 3) == [200, 200, 429]  # anonymous: 2 a minute
+        assert statuses({"x-api-key": "key-alice"}, 6) == [200] * 5 + [429]  # free
+        assert statuses({"x-api-key": "key-bob"}, 50) == [200] * 50  # pro
+        # a plan header from the client changes nothing
+        forged = {"x-api-key": "key-alice", "x-plan": "pro"}
+        assert statuses(forged, 1) == [429]
+
+
+# --8<-- [end:demo]
