@@ -200,9 +200,10 @@ async def test_server_time_is_used_without_a_clock(make_backend: BackendFactory,
 
 async def test_a_given_clock_is_sent_to_the_script(make_backend: BackendFactory, raw_redis: Redis) -> None:
     backend = make_backend(clock=ManualClock(42_000.0))
-    await backend.hit("k", GCRA(), Rate.parse("1/s"))
+    # A minute, not a second: the key's TTL runs on the server's own clock.
+    await backend.hit("k", GCRA(), Rate.parse("1/min"))
     raw = await raw_redis.get(KeyLayout(backend.namespace).state_key("k", "gcra"))
-    assert raw == struct.pack("<dd", 43_000.0, 43_000.0)  # (tat, tat) as packed doubles
+    assert raw == struct.pack("<dd", 102_000.0, 102_000.0)  # (tat, tat) as packed doubles
 
 
 # -- keys and TTLs ----------------------------------------------------------------
@@ -327,15 +328,15 @@ class OneShot(ThrottleStrategy):
 async def test_a_strategy_without_lua_uses_the_locked_fallback(make_backend: BackendFactory, raw_redis: Redis) -> None:
     clock = ManualClock(0.0)
     backend = make_backend(clock=clock, clock_margin_ms=0)
-    rate = Rate.parse("1/s")
+    rate = Rate.parse("1/min")  # the key's TTL runs on the server's clock: room for a slow machine
     assert (await backend.peek("k", OneShot(), rate)).allowed
     assert (await backend.hit("k", OneShot(), rate)).allowed
     denied = await backend.hit("k", OneShot(), rate)
-    assert (denied.allowed, denied.wait_ms) == (False, 1000.0)
+    assert (denied.allowed, denied.wait_ms) == (False, 60_000.0)
     assert not (await backend.peek("k", OneShot(), rate)).allowed
     key = KeyLayout(backend.namespace).state_key("k", OneShot.NAME)
-    assert 0 < await raw_redis.pttl(key) <= 1000
-    clock.advance(1000)
+    assert 0 < await raw_redis.pttl(key) <= 60_000
+    clock.advance(60_000)
     assert (await backend.hit("k", OneShot(), rate)).allowed
     # The lock is released: nothing but the state is left.
     assert await raw_redis.keys(KeyLayout(backend.namespace).lock_key("*")) == []
