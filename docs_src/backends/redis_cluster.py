@@ -5,6 +5,7 @@ Every seed in one redis+cluster:// URL; a hit is one script on the key's node.
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 import asyncio
 import os
 import uuid
@@ -38,5 +39,12 @@ async def hits_on_the_cluster() -> list[bool]:
         return outcomes  # the end of the block clears this namespace on every primary
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
     assert asyncio.run(hits_on_the_cluster()) == [True, True, True, False] * 3
+
+
+# --8<-- [end:demo]

@@ -5,6 +5,7 @@ A redis+sentinel:// URL, or your own redis-py Sentinel client.
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 import asyncio
 import os
 import uuid
@@ -60,6 +61,10 @@ async def hits_with_your_own_client(
             await connection.aclose()
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
     assert asyncio.run(hits_through_sentinel()) == [True, True, False]
     # The same deployment, reached through a client built by the application.
@@ -71,3 +76,6 @@ def main() -> None:
         for host, _, port in (entry.rpartition(":") for entry in hosts.split(","))
     ]
     assert asyncio.run(hits_with_your_own_client(sentinels, service)) == [True, False]
+
+
+# --8<-- [end:demo]

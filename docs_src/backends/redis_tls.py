@@ -5,6 +5,7 @@ rediss:// with the CA (and, for mutual TLS, a client certificate) in the query.
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 import asyncio
 import os
 import uuid
@@ -43,8 +44,15 @@ async def wrong_ca_fails_at_start_up() -> str:
     raise AssertionError("a wrong CA must fail at start-up")
 
 
+# --8<-- [end:example]
+
+
+# --8<-- [start:demo]
 def main() -> None:
     assert asyncio.run(hit_over_tls()) == [True, True, False]
     message = asyncio.run(wrong_ca_fails_at_start_up())
     assert "TLS handshake" in message
     assert "certificate verify failed" in message
+
+
+# --8<-- [end:demo]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 from typing import Any
 
 from starlette.requests import HTTPConnection, Request
@@ -40,19 +41,12 @@ custom = HTTPThrottle(
 )
 
 
-def request(method: str = "GET") -> Request:
-    return Request(
-        {
-            "type": "http",
-            "method": method,
-            "path": "/",
-            "headers": [],
-            "client": ("192.0.2.5", 1),
-        }
-    )
+# --8<-- [end:example]
 
 
+# --8<-- [start:demo]
 async def main() -> None:
+    # request(): a Starlette Request from one client (defined below)
     try:
         await fail_closed.hit(request())
     except ConnectionThrottled as exc:
@@ -78,3 +72,18 @@ async def main() -> None:
     else:
         raise AssertionError("writes fail closed")
     assert failures == ["errors:custom: connection refused"] * 2
+
+
+# --8<-- [end:demo]
+
+
+def request(method: str = "GET") -> Request:
+    return Request(
+        {
+            "type": "http",
+            "method": method,
+            "path": "/",
+            "headers": [],
+            "client": ("192.0.2.5", 1),
+        }
+    )

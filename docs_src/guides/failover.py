@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+# --8<-- [start:example]
 import asyncio
 
 from starlette.requests import Request
@@ -48,19 +49,12 @@ def breaker_state() -> str:
     return breaker.state
 
 
-def request() -> Request:
-    return Request(
-        {
-            "type": "http",
-            "method": "GET",
-            "path": "/",
-            "headers": [],
-            "client": ("203.0.113.9", 1),
-        }
-    )
+# --8<-- [end:example]
 
 
+# --8<-- [start:demo]
 async def main() -> None:
+    # request(): a Starlette Request from one client (defined below)
     await throttle.hit(request())  # the primary answers
     primary.down = True
     await throttle.hit(request())  # fails: answered by the fallback
@@ -76,3 +70,18 @@ async def main() -> None:
 
 if __name__ == "__main__":
     asyncio.run(main())
+
+
+# --8<-- [end:demo]
+
+
+def request() -> Request:
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": [],
+            "client": ("203.0.113.9", 1),
+        }
+    )
