@@ -48,7 +48,7 @@ def main() -> None:
         assert third.status_code == 429
         # Starlette renders 429 as text
         assert third.headers["content-type"].startswith("text/plain")
-        assert third.text == "Too many requests. Retry in 1 seconds."
+        assert third.text == "Too many requests. Retry in 1 second."
 
 
 # --8<-- [end:demo]

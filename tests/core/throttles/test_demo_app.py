@@ -26,7 +26,7 @@ async def test_walkthrough_shows_limits_headers_and_429s() -> None:
     search = [line for line in lines if line.startswith("GET  /api/search")]
     assert [line.split("-> ")[1][:3] for line in search[:5]] == ["200", "200", "200", "429", "200"]
     assert "x-ratelimit-remaining: 2" in search[0]
-    assert "Too many requests. Retry in 1 seconds." in search[3]
+    assert "Too many requests. Retry in 1 second." in search[3]
     uploads = [line for line in lines if line.startswith("POST /api/upload")]
     assert [line.split("-> ")[1][:3] for line in uploads] == ["201", "201", "429", "201", "429"]
     assert 'ratelimit-policy: "default";q=4;w=2' in uploads[0]

@@ -26,7 +26,7 @@ async def test_dependency_answers_429_json_with_retry_after(backend: Any, regist
     assert response.status_code == 429
     assert response.headers["retry-after"] == "1"
     assert response.headers["content-type"] == "application/json"
-    assert response.json() == {"detail": "Too many requests. Retry in 1 seconds."}
+    assert response.json() == {"detail": "Too many requests. Retry in 1 second."}
 
 
 async def test_lifespan_installed_backend(clock: Any, registry: Any, http_client: Any) -> None:

@@ -27,7 +27,7 @@ async def test_hit_returns_the_connection_then_raises_429(backend: Any, registry
     assert info.value.status_code == 429
     assert info.value.headers is not None
     assert info.value.headers["Retry-After"] == "1"
-    assert info.value.detail == "Too many requests. Retry in 1 seconds."
+    assert info.value.detail == "Too many requests. Retry in 1 second."
 
 
 async def test_retry_after_is_rounded_up_seconds(backend: Any, registry: Any, make_request: Any, clock: Any) -> None:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Final
 
 from starlette.exceptions import HTTPException
 
 __all__ = [
+    "BACKEND_ERROR_KEY",
+    "SERVICE_UNAVAILABLE",
+    "TOO_MANY_REQUESTS",
     "BackendConnectionError",
     "BackendError",
     "BackendTimeoutError",
@@ -23,7 +27,20 @@ __all__ = [
     "PluginError",
     "StateContentionError",
     "TraffikError",
+    "retry_detail",
 ]
+
+TOO_MANY_REQUESTS: Final = "Too many requests"
+"""The reason a throttled client is given (the client is over its limit)."""
+
+SERVICE_UNAVAILABLE: Final = "Rate limit service unavailable"
+"""The reason given when the backend failed and ``on_error="throttle"`` rejected the request."""
+
+BACKEND_ERROR_KEY: Final = "traffik.backend_error"
+"""Context key set for a throttled handler called because the backend failed
+(``on_error="throttle"``): its value is the backend's exception. A handler that
+finds it may answer otherwise (a 503, say); the default one says
+:data:`SERVICE_UNAVAILABLE`."""
 
 
 class TraffikError(Exception):
@@ -72,6 +89,17 @@ def retry_after_seconds(wait_ms: float) -> int:
     return math.ceil(wait_ms / 1_000)
 
 
+def retry_detail(retry_after: int, reason: str = TOO_MANY_REQUESTS) -> str:
+    """The body of a throttled response: ``"<reason>. Retry in N seconds."`` (``1 second``).
+
+    Example:
+        >>> retry_detail(1), retry_detail(60, SERVICE_UNAVAILABLE)
+        ('Too many requests. Retry in 1 second.', 'Rate limit service unavailable. Retry in 60 seconds.')
+    """
+    unit = "second" if retry_after == 1 else "seconds"
+    return f"{reason}. Retry in {retry_after} {unit}."
+
+
 class ConnectionThrottled(HTTPException, TraffikError):
     """The client is over its limit: an HTTP 429 with a ``Retry-After`` header.
 
@@ -81,7 +109,8 @@ class ConnectionThrottled(HTTPException, TraffikError):
 
     Args:
         wait_ms: Milliseconds until the client may retry.
-        detail: Response body; defaults to ``"Too many requests. Retry in N seconds."``.
+        detail: Response body; defaults to ``"Too many requests. Retry in N seconds."``
+            (``"1 second"``; see :func:`retry_detail`).
         headers: Extra response headers (rate limit headers); ``Retry-After`` is always set.
 
     Example:
@@ -102,7 +131,7 @@ class ConnectionThrottled(HTTPException, TraffikError):
         all_headers = dict(headers) if headers else {}
         all_headers["Retry-After"] = str(retry_after)
         if detail is None:
-            detail = f"Too many requests. Retry in {retry_after} seconds."
+            detail = retry_detail(retry_after)
         super().__init__(status_code=429, detail=detail, headers=all_headers)
         self.wait_ms = wait_ms
         self.retry_after = retry_after

@@ -48,7 +48,7 @@ def step_or_reset(
         raise
     except _UNREADABLE_STATE_ERRORS as exc:
         _logger.warning(
-            "discarding an unreadable %s state under %r: %s: %s", strategy.NAME, key, type(exc).__name__, exc
+            "discarding an unreadable %s state under '%s': %s: %s", strategy.NAME, key, type(exc).__name__, exc
         )
         return strategy.step(None, now, cost, rate)
 
@@ -64,7 +64,9 @@ def peek_or_reset(
     except ConfigurationError:
         raise
     except _UNREADABLE_STATE_ERRORS as exc:
-        _logger.warning("ignoring an unreadable %s state under %r: %s: %s", strategy.NAME, key, type(exc).__name__, exc)
+        _logger.warning(
+            "ignoring an unreadable %s state under '%s': %s: %s", strategy.NAME, key, type(exc).__name__, exc
+        )
         return strategy.peek(None, now, cost, rate)
 
 
@@ -78,7 +80,7 @@ async def load_readable(backend: ThrottleBackend, key: str) -> State | None:
     except ConfigurationError:
         raise
     except ValueError as exc:
-        _logger.warning("%s: discarding an unreadable state under %r: %s", type(backend).__name__, key, exc)
+        _logger.warning("%s: discarding an unreadable state under '%s': %s", type(backend).__name__, key, exc)
         return None
 
 

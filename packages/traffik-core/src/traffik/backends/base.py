@@ -182,6 +182,11 @@ class ThrottleBackend(abc.ABC):
     call_timeout: float | None = DEFAULT_CALL_TIMEOUT
     """Seconds a throttle lets one call of this backend take before it counts as failed; ``None``
     when the backend bounds its calls itself."""
+    shared_store: ClassVar[bool] = False
+    """``True`` when other processes may use the same data (a network store). Clearing the
+    namespace at shutdown (``persistent=False``) then resets the limits of every process that
+    shares it, so a non-persistent shared backend logs a warning at start-up naming the
+    namespace, and another when it clears it."""
 
     def __init__(
         self,
@@ -281,6 +286,7 @@ class ThrottleBackend(abc.ABC):
         a store that is down by then is logged as one warning, not raised.
         """
         await self.initialize()
+        self._warn_if_cleared_at_shutdown()
         install_backend(self)
         try:
             yield
@@ -295,12 +301,24 @@ class ThrottleBackend(abc.ABC):
     async def __aenter__(self) -> ThrottleBackend:
         """Initialise and make this the active backend for the current context."""
         await self.initialize()
+        self._warn_if_cleared_at_shutdown()
         self._context_tokens.append(_active_backend.set(self))
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         _active_backend.reset(self._context_tokens.pop())
         await self._shut_down()
+
+    def _warn_if_cleared_at_shutdown(self) -> None:
+        if self.shared_store and not self.persistent:
+            _logger.warning(
+                "%s(namespace=%r) has persistent=False: it will clear namespace %r when this app "
+                "shuts down, resetting the limits of every process that shares it; pass "
+                "persistent=True when several workers or deploys share the store",
+                type(self).__name__,
+                self.namespace,
+                self.namespace,
+            )
 
     async def _shut_down(self) -> None:
         """Clear the namespace (unless ``persistent``), then close; best-effort.
@@ -315,6 +333,13 @@ class ThrottleBackend(abc.ABC):
                 await self.clear()
             except Exception as exc:
                 failures.append(f"clear: {type(exc).__name__}: {exc}")
+            else:
+                _logger.log(
+                    logging.WARNING if self.shared_store else logging.INFO,
+                    "%s: cleared namespace %r at shutdown (persistent=False)",
+                    type(self).__name__,
+                    self.namespace,
+                )
         try:
             await self.close()
         except Exception as exc:

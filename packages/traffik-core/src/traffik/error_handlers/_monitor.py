@@ -5,7 +5,8 @@ exception class) and logged on the ``traffik`` logger. The first failure of a
 cause is logged at once with its message; further failures of the same cause
 are only counted until ``interval`` seconds have passed, then one line reports
 how many were held back. A server that is down for a minute under heavy load
-produces a handful of log lines, not one per request.
+produces a handful of log lines, not one per request. The first successful
+call of a backend after failures is logged once, as its recovery.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from traffik.clock import Clock, monotonic_ms
 from traffik.exceptions import ConfigurationError
 
 __all__ = [
+    "FAILING",
     "LOGGER",
     "FailureMonitor",
     "failure_counts",
     "forget_failure",
     "note_failure",
+    "note_recovery",
     "reset_failure_counts",
     "set_failure_log_interval",
 ]
@@ -34,6 +37,12 @@ LOGGER: Final = logging.getLogger("traffik")
 
 Cause = tuple[str, str]
 """``(backend class name, exception class name)``."""
+
+FAILING: Final[dict[int, tuple[str, int]]] = {}
+"""Backends whose last call failed: ``id(backend) -> (class name, failures since)``. The hit
+path reads only its truthiness (empty almost always), so a success costs nothing more."""
+
+_failing_lock: Final = threading.Lock()
 
 # Marks an exception already counted, so a policy that re-examines it (retry's
 # final policy, a failover whose fallback failed) does not count it twice.
@@ -132,8 +141,25 @@ def note_failure(backend: object, exc: BaseException) -> bool:
     # An exception type with __slots__ cannot carry the mark: it is then counted each time it is seen.
     with contextlib.suppress(AttributeError):
         setattr(exc, _NOTED, True)
-    MONITOR.note(type(backend).__name__, exc)
+    name = type(backend).__name__
+    with _failing_lock:
+        failures = FAILING.get(id(backend), (name, 0))[1]
+        FAILING[id(backend)] = (name, failures + 1)
+    MONITOR.note(name, exc)
     return True
+
+
+def note_recovery(backend: object) -> None:
+    """Log, once, that ``backend`` answered again after failing (call it after a successful call).
+
+    Does nothing when ``backend`` was not failing.
+    """
+    with _failing_lock:
+        entry = FAILING.pop(id(backend), None)
+    if entry is not None:
+        name, failures = entry
+        calls = "call" if failures == 1 else "calls"
+        LOGGER.warning("%s recovered: calls succeed again after %d failed %s", name, failures, calls)
 
 
 def forget_failure(exc: BaseException) -> None:
@@ -157,8 +183,10 @@ def failure_counts() -> dict[Cause, int]:
 
 
 def reset_failure_counts() -> None:
-    """Zero the counters behind :func:`failure_counts` (and the log throttling)."""
+    """Zero the counters behind :func:`failure_counts` (and the log throttling, and the recovery watch)."""
     MONITOR.reset()
+    with _failing_lock:
+        FAILING.clear()
 
 
 def set_failure_log_interval(seconds: float) -> None:

@@ -10,7 +10,13 @@ from typing import Any, Final
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from traffik.exceptions import ConnectionThrottled
+from traffik.exceptions import (
+    BACKEND_ERROR_KEY,
+    SERVICE_UNAVAILABLE,
+    ConnectionThrottled,
+    retry_after_seconds,
+    retry_detail,
+)
 from traffik.throttles._base import BaseThrottle
 from traffik.throttles._scope import HEADERS_KEY, merged_headers
 
@@ -89,9 +95,14 @@ class HTTPThrottle(BaseThrottle[HTTPConnection]):
     ) -> None:
         """Raise :class:`ConnectionThrottled` (429) with ``Retry-After`` and this request's headers.
 
-        Before a WebSocket is accepted this denies the handshake with 429.
+        Before a WebSocket is accepted this denies the handshake with 429. When the
+        backend failed (``on_error="throttle"``), the detail says so:
+        ``"Rate limit service unavailable. Retry in 1 second."``.
         """
-        raise ConnectionThrottled(wait_ms, headers=merged_headers(connection.scope))
+        detail = None
+        if BACKEND_ERROR_KEY in context:
+            detail = retry_detail(retry_after_seconds(wait_ms), SERVICE_UNAVAILABLE)
+        raise ConnectionThrottled(wait_ms, detail, headers=merged_headers(connection.scope))
 
 
 RequestThrottle = HTTPThrottle

@@ -33,7 +33,8 @@ from starlette.requests import HTTPConnection
 
 from traffik._error_policy import ExceptionInfo, resolve_error
 from traffik.backends.base import ThrottleBackend, get_active_backend
-from traffik.exceptions import ConfigurationError
+from traffik.error_handlers._monitor import FAILING, note_recovery
+from traffik.exceptions import BACKEND_ERROR_KEY, ConfigurationError
 from traffik.headers import Headers
 from traffik.keys import escape_component
 from traffik.rates import MAX_EXACT_INT, Rate
@@ -359,9 +360,14 @@ class HitPipeline(Generic[ConnectionT]):
         except Exception as exc:
             error_wait = await self._on_backend_error(hit, exc, True)
             if error_wait is not None:
-                await self._throttled(hit, max(error_wait, config.min_wait_period))
+                # The handler learns why it was called: an outage, not a client over its limit.
+                connection, _, _, context, _, _, _ = hit
+                failed = (connection, config, bound, {**context, BACKEND_ERROR_KEY: exc}, cost, rate, key)
+                await self._throttled(failed, max(error_wait, config.min_wait_period))
                 return False
             return True
+        if FAILING:  # some backend failed lately: if it was this one, log its recovery once
+            note_recovery(bound.backend)
         if decision.allowed:
             # The common case, inline: an admitted hit awaits nothing more.
             headers = config.headers

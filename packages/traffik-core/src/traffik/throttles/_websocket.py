@@ -9,7 +9,13 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketState
 
-from traffik.exceptions import ConnectionThrottled, retry_after_seconds
+from traffik.exceptions import (
+    BACKEND_ERROR_KEY,
+    SERVICE_UNAVAILABLE,
+    ConnectionThrottled,
+    retry_after_seconds,
+    retry_detail,
+)
 from traffik.throttles._base import BaseThrottle
 from traffik.throttles._scope import merged_headers
 
@@ -80,10 +86,16 @@ class WebSocketThrottle(BaseThrottle[WebSocket]):
         return await self._hit(websocket, cost, context)
 
     async def default_handle_throttled(self, connection: WebSocket, wait_ms: float, context: Mapping[str, Any]) -> None:
-        """Send the rate-limit frame on an accepted socket; deny the handshake (429) otherwise."""
+        """Send the rate-limit frame on an accepted socket; deny the handshake (429) otherwise.
+
+        When the backend failed (``on_error="throttle"``) the frame's ``error`` is
+        ``"Rate limit service unavailable"`` (and so is the 429's detail).
+        """
+        outage = BACKEND_ERROR_KEY in context
+        retry_after = retry_after_seconds(wait_ms)
         if getattr(connection, "application_state", None) is WebSocketState.CONNECTED:
-            await connection.send_json(
-                {"type": "rate_limit", "error": "Too many messages", "retry_after": retry_after_seconds(wait_ms)}
-            )
+            error = SERVICE_UNAVAILABLE if outage else "Too many messages"
+            await connection.send_json({"type": "rate_limit", "error": error, "retry_after": retry_after})
             return
-        raise ConnectionThrottled(wait_ms, headers=merged_headers(connection.scope))
+        detail = retry_detail(retry_after, SERVICE_UNAVAILABLE) if outage else None
+        raise ConnectionThrottled(wait_ms, detail, headers=merged_headers(connection.scope))

@@ -191,7 +191,8 @@ def too_many_requests_response(
             headers[name] = doc
     windows = [t.rate.expire for t in throttles if t.rate is not None and not t.rate.unlimited]
     retry_after = max(1, math.ceil(min(windows) / 1_000)) if windows else 1
-    detail = f"Too many requests. Retry in {retry_after} seconds."
+    # Spelled out here rather than traffik.exceptions.retry_detail: older traffik-core releases lack it.
+    detail = f"Too many requests. Retry in {retry_after} {'second' if retry_after == 1 else 'seconds'}."
     if problem is not None:
         content = {
             "application/problem+json": {

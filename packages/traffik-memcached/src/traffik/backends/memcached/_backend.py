@@ -132,6 +132,7 @@ class MemcachedBackend(ThrottleBackend):
     NAME: ClassVar[str] = "memcached"
     URL_SCHEMES: ClassVar[tuple[str, ...]] = ("memcached",)
     CAPABILITIES: ClassVar[BackendCapabilities] = BackendCapabilities(native_strategies=True)
+    shared_store: ClassVar[bool] = True
     call_timeout: float | None = None
     """No throttle-side timer: each step of a hit is bounded here, and waiting is contention (see **Failure**)."""
 
@@ -282,7 +283,14 @@ class MemcachedBackend(ThrottleBackend):
         try:
             await self._load_generation()
         except BackendError as exc:
-            _logger.warning("memcached: cannot read the namespace generation at start-up: %s", exc)
+            _logger.warning(
+                "memcached: cannot read the namespace generation at start-up: %s; starting anyway: "
+                "hits follow on_error until the servers answer",
+                exc,
+            )
+        else:
+            node = self._ring.node_for(self._generation_key)
+            _logger.info("MemcachedBackend(namespace=%r): memcached at %s is reachable", self.namespace, node.address)
 
     async def close(self) -> None:
         """Close every connection."""

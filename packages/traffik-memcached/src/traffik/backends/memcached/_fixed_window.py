@@ -104,7 +104,7 @@ class FixedWindowRunner(BatchingRunner):
         except NonNumericValueError as exc:
             # Not a counter (damaged, or written by other software): every incr
             # would fail until it expires, so start the window afresh.
-            _logger.warning("resetting an unreadable fixed-window counter under %r: %s", key, exc)
+            _logger.warning("resetting an unreadable fixed-window counter under '%s': %s", key, exc)
             await client.set(mkey, b"%d" % cost, expiry_seconds(ttl_ms))
             return cost
 

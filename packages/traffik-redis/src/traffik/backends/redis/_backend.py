@@ -137,6 +137,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
     NAME: ClassVar[str] = "redis"
     URL_SCHEMES: ClassVar[tuple[str, ...]] = URL_SCHEMES
     CAPABILITIES: ClassVar[BackendCapabilities] = BackendCapabilities(native_strategies=True, shared_locks=True)
+    shared_store: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -242,7 +243,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         except self._library.errors.no_script:  # evaluated only when something was raised
             # Not cached on that server (restart, SCRIPT FLUSH, new cluster node):
             # EVAL runs it and caches it in the same round trip.
-            with translate_errors(f"{strategy.NAME} on key {key!r}"):
+            with translate_errors(f"{strategy.NAME} on key '{key}'"):
                 if kept is not None:
                     reply = await kept.call(call.pack_source(kept.encode(state_key), now, cost, rate, commit))
                 elif self.cluster:
@@ -253,7 +254,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
                     reply = await client.eval(call.script.source, 1, state_key, *call.argv(now, cost, rate, commit))
         except Exception as exc:
             # Translated here rather than by a context manager around the call: this is the hot path.
-            with translate_errors(f"{strategy.NAME} on key {key!r}"):
+            with translate_errors(f"{strategy.NAME} on key '{key}'"):
                 raise exc
         return decision_from_reply(reply)
 
@@ -325,6 +326,8 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
             if self.require_startup_connection:
                 raise
             _logger.warning("%s; starting anyway (require_startup_connection=False): hits follow on_error", exc)
+        else:
+            _logger.info("RedisBackend(namespace=%r): Redis at %s is reachable", self.namespace, server)
 
     async def close(self) -> None:
         """Close the pool this backend created; a client passed in stays open.

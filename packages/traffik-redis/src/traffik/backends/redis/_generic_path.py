@@ -54,13 +54,13 @@ async def locked_decision(
         new_state, decision = strategy.step(state, now, cost, rate)
         if new_state is not state and new_state is not None:
             ttl = max(1, math.ceil(new_state[0] - now)) + backend.clock_margin_ms
-            with translate_errors(f"{strategy.NAME} on key {key!r}"):
+            with translate_errors(f"{strategy.NAME} on key '{key}'"):
                 await client.set(state_key, encode_state(new_state), px=ttl)
         return with_reset(decision, new_state, now)
 
 
 async def _load(client: RedisClient, state_key: str, now: float) -> State | None:
-    with translate_errors(f"reading {state_key!r}"):
+    with translate_errors(f"reading '{state_key}'"):
         raw = await client.get(state_key)
     if raw is None:
         return None

@@ -126,7 +126,7 @@ class RedisLock:
         pause = _FIRST_POLL_S
         while True:
             try:
-                with translate_errors(f"acquiring lock {self.key!r}"):
+                with translate_errors(f"acquiring lock '{self.key}'"):
                     taken = await self._client.set(self.key, token, **options)
             except BaseException:
                 # The SET may have reached the server (cancelled or timed out while
@@ -137,9 +137,9 @@ class RedisLock:
                 self._token = token
                 return True
             if not blocking:
-                raise LockTimeoutError(f"lock {self.key!r} is held and blocking is off")
+                raise LockTimeoutError(f"lock '{self.key}' is held and blocking is off")
             if monotonic_ms() >= deadline:
-                raise LockTimeoutError(f"lock {self.key!r} not acquired within {timeout:g} s")
+                raise LockTimeoutError(f"lock '{self.key}' not acquired within {timeout:g} s")
             await asyncio.sleep(pause)
             pause = min(pause * 2, _MAX_POLL_S)
 
@@ -160,7 +160,7 @@ class RedisLock:
             raise
 
     async def _delete_if_held(self, token: str) -> None:
-        with translate_errors(f"releasing lock {self.key!r}"):
+        with translate_errors(f"releasing lock '{self.key}'"):
             await self._client.eval(_RELEASE, 1, self.key, token)
 
     def _release_in_background(self, token: str) -> None:
@@ -175,7 +175,7 @@ class RedisLock:
         try:
             await self._delete_if_held(token)
         except Exception as exc:  # best effort: the TTL frees the key anyway
-            _logger.debug("redis: releasing lock %r after a failed acquisition failed: %r", self.key, exc)
+            _logger.debug("redis: releasing lock '%s' after a failed acquisition failed: %r", self.key, exc)
 
     async def __aenter__(self) -> RedisLock:
         await self.acquire()
