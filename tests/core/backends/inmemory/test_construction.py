@@ -28,9 +28,11 @@ def test_signature_matches_the_reference() -> None:
         ("lock_blocking_timeout", None),
         ("clock", None),
         ("max_keys", None),
+        ("deny_cache", None),
     ]
     assert parameters["clock"].kind is inspect.Parameter.KEYWORD_ONLY
     assert parameters["max_keys"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert parameters["deny_cache"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
 def test_defaults() -> None:

@@ -33,11 +33,21 @@ from traffik.backends._codec import decode_state, encode_state
 from traffik.backends._context import get_active_backend, install_backend, uninstall_backend
 from traffik.backends._generic import generic_hit, generic_peek, peek_or_reset, step_or_reset, strategy_state_key
 from traffik.backends._native import NativeStrategies, runs_natively
+from traffik.backends.deny_cache import DenyCache
 from traffik.clock import Clock, monotonic_ms
 from traffik.exceptions import ConfigurationError
 from traffik.rates import Rate
 from traffik.strategies import Decision, State, ThrottleStrategy
-from traffik.validation import any_of, boolean, callable_, non_empty_string, non_negative_number, one_of, optional
+from traffik.validation import (
+    any_of,
+    boolean,
+    callable_,
+    instance_of,
+    non_empty_string,
+    non_negative_number,
+    one_of,
+    optional,
+)
 
 if TYPE_CHECKING:
     from traffik.locks import AsyncLock
@@ -78,6 +88,7 @@ _OPTIONAL_SECONDS = optional(non_negative_number(unit="seconds"))
 _OPTIONAL_CALLABLE = optional(callable_())
 _OPTIONAL_BOOLEAN = optional(boolean).described("True, False or None")
 _CLOCK = callable_("a callable returning milliseconds")
+_DENY_CACHE = any_of(boolean, instance_of(DenyCache), description="True, False, None or a DenyCache")
 
 
 def validate_on_error(value: object, owner: str) -> ErrorPolicy:
@@ -168,6 +179,11 @@ class ThrottleBackend(abc.ABC):
         lock_ttl: Override of ``TRAFFIK_DEFAULT_LOCK_TTL`` (seconds).
         lock_blocking_timeout: Override of ``TRAFFIK_DEFAULT_BLOCKING_TIMEOUT`` (seconds).
         clock: Milliseconds clock; tests inject a :class:`~traffik.clock.ManualClock`.
+        deny_cache: Deny hits locally while the store's last denial of their key holds
+            (:mod:`traffik.backends.deny_cache`): ``True`` for a default
+            :class:`~traffik.backends.deny_cache.DenyCache`, a ``DenyCache`` of your own,
+            or ``None``/``False`` (the default) to ask the store every time. Meant for
+            shared stores; a backend plugin forwards it from its own constructor.
     """
 
     NAME: ClassVar[str]
@@ -200,6 +216,7 @@ class ThrottleBackend(abc.ABC):
         lock_ttl: float | None = None,
         lock_blocking_timeout: float | None = None,
         clock: Clock | None = None,
+        deny_cache: DenyCache | bool | None = None,
     ) -> None:
         owner = type(self).__name__
         check_capabilities(type(self))
@@ -215,6 +232,10 @@ class ThrottleBackend(abc.ABC):
         self.lock_blocking_timeout = _OPTIONAL_SECONDS(owner, "lock_blocking_timeout", lock_blocking_timeout)
         self.clock: Clock = clock if clock is not None else monotonic_ms
         self._context_tokens: list[contextvars.Token[ThrottleBackend | None]] = []
+        cache = False if deny_cache is None else _DENY_CACHE(owner, "deny_cache", deny_cache)
+        self.deny_cache: DenyCache | None = DenyCache() if cache is True else None if cache is False else cache
+        if self.deny_cache is not None:
+            self.deny_cache.attach(self)
 
     # -- the hit path -----------------------------------------------------
 

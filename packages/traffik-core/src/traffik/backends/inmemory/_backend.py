@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 from traffik.backends.base import BackendCapabilities, ErrorPolicy, NativeStrategies, ThrottleBackend
+from traffik.backends.deny_cache import DenyCache
 from traffik.backends.inmemory._sliding_log import NativeLog
 from traffik.backends.inmemory._store import SEGMENTS, RoomMaker, Slot, expiry_of
 from traffik.backends.inmemory._sweep import ShardSweeper
@@ -77,6 +78,9 @@ class InMemoryBackend(ShardSweeper, ThrottleBackend):
         clock: Milliseconds clock; tests inject a :class:`~traffik.clock.ManualClock`.
         max_keys: Most keys stored at once (an int >= 1), or ``None`` (the
             default) for no bound; see above for what happens at the bound.
+        deny_cache: A :class:`~traffik.backends.deny_cache.DenyCache` (or ``True``); it saves
+            nothing here, where a hit is no dearer than the cache, and exists so code can
+            be tested in memory with the setting it uses on a shared store.
 
     Raises:
         ConfigurationError: Any invalid parameter, named with its value.
@@ -113,6 +117,7 @@ class InMemoryBackend(ShardSweeper, ThrottleBackend):
         *,
         clock: Clock | None = None,
         max_keys: int | None = None,
+        deny_cache: DenyCache | bool | None = None,
     ) -> None:
         super().__init__(
             namespace,
@@ -124,6 +129,7 @@ class InMemoryBackend(ShardSweeper, ThrottleBackend):
             lock_ttl=lock_ttl,
             lock_blocking_timeout=lock_blocking_timeout,
             clock=clock,
+            deny_cache=deny_cache,
         )
         owner = "InMemoryBackend"
         _SHARDS(owner, "number_of_shards", number_of_shards)

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Final
 from urllib.parse import parse_qsl, unquote
 
 from traffik.backends.base import BackendCapabilities, ErrorPolicy, NativeStrategies, ThrottleBackend
+from traffik.backends.deny_cache import DenyCache
 from traffik.backends.memcached._client import MemcachedClient
 from traffik.backends.memcached._keys import generation_key, state_key
 from traffik.backends.memcached._native import CAS_RUNNER, StrategyRunner
@@ -119,6 +120,9 @@ class MemcachedBackend(ThrottleBackend):
             (how soon a ``clear()`` by another instance is seen); ``None`` reads
             it only at start-up and after this instance's own ``clear()``.
         clock: Milliseconds clock; wall clock by default so instances agree.
+        deny_cache: Deny a key's hits in this process while Memcached's last denial of it
+            holds, without a round trip (:mod:`traffik.backends.deny_cache`): ``True``,
+            a :class:`~traffik.backends.deny_cache.DenyCache`, or ``None`` (off).
 
     Raises:
         ConfigurationError: Any invalid parameter, named with its value.
@@ -152,6 +156,7 @@ class MemcachedBackend(ThrottleBackend):
         virtual_nodes: int = 160,
         generation_refresh: float | None = 5.0,
         clock: Clock = wall_ms,
+        deny_cache: DenyCache | bool | None = None,
     ) -> None:
         super().__init__(
             namespace,
@@ -160,6 +165,7 @@ class MemcachedBackend(ThrottleBackend):
             identifier=identifier,
             handle_throttled=handle_throttled,
             clock=clock,
+            deny_cache=deny_cache,
         )
         self.servers: tuple[tuple[str, int], ...] = _check_servers(servers)
         self.timeout: float = _SECONDS(_OWNER, "timeout", timeout)

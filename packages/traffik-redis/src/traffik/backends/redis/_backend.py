@@ -12,6 +12,7 @@ from traffik.backends.base import (
     NativeStrategies,
     ThrottleBackend,
 )
+from traffik.backends.deny_cache import DenyCache
 from traffik.backends.redis._clearing import clear_namespace
 from traffik.backends.redis._client_lifecycle import ClientLifecycle, RedisClient
 from traffik.backends.redis._cluster import run_once
@@ -124,6 +125,9 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         require_startup_connection: Fail :meth:`initialize` (the lifespan's start-up) when
             Redis cannot be reached; ``False`` logs a warning and starts anyway, and hits
             follow ``on_error`` until Redis answers. Rejected credentials or TLS fail either way.
+        deny_cache: Deny a key's hits in this process while Redis's last denial of it holds,
+            without a round trip (:mod:`traffik.backends.deny_cache`): ``True``, a
+            :class:`~traffik.backends.deny_cache.DenyCache`, or ``None`` (off).
 
     Raises:
         ConfigurationError: A parameter is invalid; the message names it and its value.
@@ -158,6 +162,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         clock_margin_ms: int = DEFAULT_CLOCK_MARGIN_MS,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         require_startup_connection: bool = True,
+        deny_cache: DenyCache | bool | None = None,
     ) -> None:
         super().__init__(
             namespace,
@@ -169,6 +174,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
             lock_ttl=lock_ttl,
             lock_blocking_timeout=lock_blocking_timeout,
             clock=clock,
+            deny_cache=deny_cache,
         )
         boolean(_OWNER, "cluster", cluster)
         self.socket_timeout = _TIMEOUT(_OWNER, "socket_timeout", socket_timeout)
