@@ -26,6 +26,7 @@ from typing import Any
 from traffik.exceptions import ConfigurationError
 
 from benchmarks._accuracy import contention
+from benchmarks._flood import flood
 from benchmarks._footprint import footprint
 from benchmarks._http import asgi_overhead
 from benchmarks._inmemory import HitLatency, floor_latency, hit_latency
@@ -38,7 +39,7 @@ from benchmarks._throughput import CONCURRENT_TASKS, throughput
 from benchmarks._timing import Sample, ratio, set_run_seconds
 from benchmarks._uvicorn import uvicorn_overhead
 
-SCENARIOS = ("latency", "throughput", "asgi", "uvicorn", "contention", "footprint", "native", "discovery")
+SCENARIOS = ("latency", "throughput", "asgi", "uvicorn", "contention", "footprint", "native", "flood", "discovery")
 
 
 def _positive(text: str) -> int:
@@ -147,6 +148,8 @@ async def _measure(target: Target, args: argparse.Namespace, scenarios: set[str]
     # a noisy neighbour from landing on one variant only.
     native_repeats = args.repeats if args.quick else 3 * args.repeats
     await scenario("native", lambda: native_benchmarks(target, min(operations, 300), native_repeats))
+    # Redis only: a flood of denied hits with and without the deny cache.
+    await scenario("flood", lambda: flood(target, args.repeats, 2_000 if args.quick else 10_000))
     result["seconds"] = seconds
     return result
 

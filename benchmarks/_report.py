@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchmarks._flood import print_flood
+
 __all__ = ["print_report"]
 
 
@@ -140,6 +142,8 @@ def print_report(results: dict[str, Any]) -> None:
             _footprint(backend["footprint"], name)
         if "native" in backend:
             _native(backend["native"])
+        if "flood" in backend:
+            print_flood(backend["flood"])
         timings = ", ".join(f"{scenario} {seconds:.1f} s" for scenario, seconds in backend.get("seconds", {}).items())
         print(f"  ({timings})")
         print()
