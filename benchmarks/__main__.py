@@ -31,6 +31,7 @@ from benchmarks._footprint import footprint
 from benchmarks._http import asgi_overhead
 from benchmarks._inmemory import HitLatency, floor_latency, hit_latency
 from benchmarks._native import native_benchmarks
+from benchmarks._observers import observer_cost
 from benchmarks._plugins import discovery_ms
 from benchmarks._report import print_report
 from benchmarks._strategies import CONTENDED_RATE, STRATEGIES, pick
@@ -39,7 +40,18 @@ from benchmarks._throughput import CONCURRENT_TASKS, throughput
 from benchmarks._timing import Sample, ratio, set_run_seconds
 from benchmarks._uvicorn import uvicorn_overhead
 
-SCENARIOS = ("latency", "throughput", "asgi", "uvicorn", "contention", "footprint", "native", "flood", "discovery")
+SCENARIOS = (
+    "latency",
+    "observers",
+    "throughput",
+    "asgi",
+    "uvicorn",
+    "contention",
+    "footprint",
+    "native",
+    "flood",
+    "discovery",
+)
 
 
 def _positive(text: str) -> int:
@@ -135,6 +147,9 @@ async def _measure(target: Target, args: argparse.Namespace, scenarios: set[str]
         return _latency_rows(latencies, await floor_latency(args.keys, args.operations, args.repeats))
 
     await scenario("latency", latency)
+    # The pipeline's own cost with and without observers; the backend is in memory whatever --backend says.
+    if not remote:
+        await scenario("observers", lambda: observer_cost(args.operations, args.repeats))
     await scenario("throughput", lambda: throughput(target, strategies, operations, args.repeats, args.tasks))
     # Each remote hit adds a round trip to every request: half as many keep the run's length.
     requests = max(10, args.requests // 2) if remote else args.requests

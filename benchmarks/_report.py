@@ -26,6 +26,14 @@ def _latency(rows: list[dict[str, Any]]) -> None:
         print(f"  {row['strategy']:<22} {row['keys']:>6} {span:>22} {floor:>9} {_x(row['ratio_to_floor']):>8}")
 
 
+def _observers(rows: list[dict[str, Any]]) -> None:
+    print("  µs per `await throttle.hit(request)` (in memory, admitted), by observer registered")
+    print(f"  {'observer':<22} {'µs/hit [min-max]':>22} {'+µs vs none':>12}")
+    for row in rows:
+        span = f"{row['median_us']:.2f} [{row['min_us']:.2f}-{row['max_us']:.2f}]"
+        print(f"  {row['observer']:<22} {span:>22} {row['added_us']:>+12.2f}")
+
+
 def _throughput(section: dict[str, Any], floor_name: str) -> None:
     floor = section["floor_hits_per_s"]
     floor_text = _span(floor, 0) if floor else "none"
@@ -132,6 +140,8 @@ def print_report(results: dict[str, Any]) -> None:
         print(f"== {name} ==")
         if "latency" in backend:
             _latency(backend["latency"])
+        if "observers" in backend:
+            _observers(backend["observers"])
         if "throughput" in backend:
             _throughput(backend["throughput"], _FLOORS.get(name, "none"))
         if "asgi" in backend or "uvicorn" in backend:

@@ -14,6 +14,7 @@ from typing import Any, Final
 from starlette.requests import HTTPConnection
 
 from traffik.backends.base import ErrorPolicy, ThrottleBackend
+from traffik.config import check_near_limit_ratio, get_shadow
 from traffik.exceptions import ConfigurationError
 from traffik.headers import DEFAULT_HEADERS_ALWAYS, Headers
 from traffik.headers._headers import HeadersLike
@@ -45,6 +46,11 @@ _optional_context: Final[Validator[Mapping[str, Any] | None]] = optional(
     Validator("a mapping", lambda value: isinstance(value, Mapping))
 )
 _optional_registry: Final[Validator[ThrottleRegistry | None]] = optional(instance_of(ThrottleRegistry))
+_optional_bool: Final[Validator[bool | None]] = optional(instance_of(bool, description="True or False"))
+
+
+def _near_limit_ratio(owner: str, value: object) -> float | None:
+    return None if value is None else check_near_limit_ratio(owner, value)
 
 
 def _rules(value: Iterable[ThrottleRule] | None, owner: str) -> tuple[ThrottleRule, ...]:
@@ -87,9 +93,16 @@ class BaseThrottle(HitPipeline[ConnectionT]):
         cache_ids: bool = True,
         dynamic_rules: bool = False,
         use_method: bool = True,
+        *,
+        shadow: bool | None = None,
+        shadow_headers: bool = False,
+        near_limit_ratio: float | None = None,
     ) -> None:
         self._uid = non_empty_string(type(self).__name__, "uid", uid)
         owner = self._owner = f"{type(self).__name__}({uid!r})"
+        self._shadow = _optional_bool(owner, "shadow", shadow)
+        self._shadow_headers = boolean(owner, "shadow_headers", shadow_headers)
+        self._near_limit_ratio = _near_limit_ratio(owner, near_limit_ratio)
         static_rate, rate_func = normalise_rate(rate, owner)
         static_cost, cost_func = normalise_cost(cost, owner)
         self._dynamic_backend = boolean(owner, "dynamic_backend", dynamic_backend)
@@ -146,6 +159,11 @@ class BaseThrottle(HitPipeline[ConnectionT]):
     def is_disabled(self) -> bool:
         """``True`` while the throttle is disabled."""
         return self._disabled
+
+    @property
+    def is_shadow(self) -> bool:
+        """``True`` while the throttle runs in shadow mode (its own ``shadow``, else the app-wide setting)."""
+        return get_shadow() if self._shadow is None else self._shadow
 
     @property
     def use_method(self) -> bool:
@@ -213,6 +231,17 @@ class BaseThrottle(HitPipeline[ConnectionT]):
     async def update_on_error(self, on_error: ErrorPolicy | None) -> None:
         """Swap the backend-failure policy (``None``: the backend's)."""
         self._config = self._config.evolve(on_error=normalise_on_error(on_error, self._owner))
+
+    async def update_shadow(self, shadow: bool | None) -> None:
+        """Switch shadow mode on (``True``) or off (``False``), or follow the app-wide setting (``None``).
+
+        Takes effect on the next hit, without a restart.
+        """
+        self._shadow = _optional_bool(self._owner, "shadow", shadow)
+
+    async def update_near_limit_ratio(self, ratio: float | None) -> None:
+        """Swap the near-limit ratio (``0 < ratio <= 1``; ``None``: the app-wide ratio)."""
+        self._near_limit_ratio = _near_limit_ratio(self._owner, ratio)
 
     # -- public API ---------------------------------------------------------------------
 

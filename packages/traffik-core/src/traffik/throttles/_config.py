@@ -19,6 +19,7 @@ from typing import Any, Final
 
 from traffik._error_policy import backend_timeout, bounded
 from traffik.backends.base import ErrorPolicy, ThrottleBackend, validate_on_error
+from traffik.events._dispatch import load_plugin_observers
 from traffik.exceptions import ConfigurationError
 from traffik.headers import Headers
 from traffik.headers._headers import as_headers
@@ -85,6 +86,7 @@ class Bound:
     identifier: IdentifierFunc
     handle_throttled: ThrottledHandler | None
     on_error: ErrorPolicy
+    backend_name: str  # the backend's NAME, for decision events
 
 
 @dataclasses.dataclass(slots=True)
@@ -133,9 +135,17 @@ def bind(config: Config, backend: ThrottleBackend) -> Bound:
         identifier=identifier,
         handle_throttled=config.handle_throttled or backend.handle_throttled,
         on_error=on_error,
+        backend_name=_name_of(backend),
     )
+    # Observers that plugins declare are collected here, once per process, off the per-request path.
+    load_plugin_observers()
     config.bound = (resolved, bound)
     return bound
+
+
+def _name_of(backend: ThrottleBackend) -> str:
+    name = getattr(type(backend), "NAME", None)
+    return name if isinstance(name, str) else type(backend).__name__
 
 
 def normalise_rate(value: object, owner: str) -> tuple[Rate | None, RateFunc | None]:

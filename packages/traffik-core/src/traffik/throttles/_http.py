@@ -68,6 +68,17 @@ class HTTPThrottle(BaseThrottle[HTTPConnection]):
         cache_ids: Compute each identifier once per connection.
         dynamic_rules: Re-read registry rules on every hit (else at the first).
         use_method: Count per method and path (``False``: one counter per client).
+        shadow: Shadow mode (keyword-only): decide, count and report as when
+            enforcing, but let a request over the limit pass (outcome
+            ``"shadow-throttled"``); ``None`` follows the app-wide
+            :func:`traffik.config.set_shadow` / ``TRAFFIK_SHADOW``. Switch at
+            run time with :meth:`update_shadow`.
+        shadow_headers: In shadow mode, still attach the rate limit headers
+            (saying what enforcing would have answered); default ``False``:
+            a shadow throttle adds no headers.
+        near_limit_ratio: Share of the limit used from which decisions are
+            reported as near the limit (``0 < ratio <= 1``); ``None``: the
+            app-wide :func:`traffik.config.get_near_limit_ratio` (``0.8``).
 
     Raises:
         ConfigurationError: Any invalid argument, naming the uid, parameter and value.

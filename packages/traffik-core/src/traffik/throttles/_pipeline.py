@@ -7,10 +7,16 @@ httpx's ``send`` -> ``_send_handling_auth`` -> ... chain::
       -> _prepare     rules -> cost -> backend binding -> identity -> rate -> key: a PreparedHit
       -> _send        one backend call (hit consumes, check and stat peek), bounded by its timeout
       -> _record      (hit) the headers of the decision, recorded in the ASGI scope
-      -> _deny        (hit, denied) headers, then the throttled handler
+      -> _deny        (hit, denied) headers, then the throttled handler (shadow mode: neither)
 
 A failed backend call goes to ``_on_backend_error`` (the ``on_error``
-policy). ``_prepare`` returns ``None`` when the throttle does not apply to
+policy); these steps after the backend call live in
+:mod:`traffik.throttles._verdict`. When an observer listens
+(:mod:`traffik.events`), the consuming chain also times the backend call and
+reports the decision (:mod:`traffik.throttles._report`); with none, one truth
+test is all it costs.
+
+``_prepare`` returns ``None`` when the throttle does not apply to
 this hit (a skipping rule, a cost of 0, an exempted client, an unlimited
 rate); ``stat`` prepares as an observation (``observe=True``), which ignores
 rules and never skips anything but an exempted client. ``_hit`` is the
@@ -27,26 +33,23 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Mapping
-from typing import Any, ClassVar, Final, Generic, TypeVar
+from time import perf_counter
+from typing import Any, ClassVar, Final
 
-from starlette.requests import HTTPConnection
-
-from traffik._error_policy import ExceptionInfo, resolve_error
 from traffik.backends.base import ThrottleBackend, get_active_backend
 from traffik.error_handlers._monitor import FAILING, note_recovery
-from traffik.exceptions import BACKEND_ERROR_KEY, ConfigurationError
-from traffik.headers import Headers
+from traffik.events._dispatch import DISPATCH
+from traffik.exceptions import ConfigurationError
 from traffik.keys import escape_component
 from traffik.rates import MAX_EXACT_INT, Rate
 from traffik.registry import ThrottleRegistry, ThrottleRule
-from traffik.strategies import Decision
 from traffik.throttles._config import Bound, Config, bind
-from traffik.throttles._scope import IDS_KEY, HitRecord, record_hit
-from traffik.types import EXEMPTED, Exempted, IdentifierFunc, StrategyStat
+from traffik.throttles._report import report_exempted
+from traffik.throttles._scope import IDS_KEY
+from traffik.throttles._verdict import ConnectionT, PreparedHit, VerdictSteps
+from traffik.types import EXEMPTED, Exempted, IdentifierFunc
 
 __all__ = ["ConnectionT", "HitPipeline", "PreparedHit"]
-
-ConnectionT = TypeVar("ConnectionT", bound=HTTPConnection)
 
 _EMPTY_CONTEXT: Final[Mapping[str, Any]] = {}
 
@@ -58,17 +61,12 @@ _METHOD_COMPONENTS: Final[Mapping[str, str]] = {
 }
 
 
-PreparedHit = tuple[ConnectionT, Config, Bound, Mapping[str, Any], int, Rate, str]
-"""One hit of one throttle, ready for the backend: what ``hit``, ``check`` and ``stat`` share.
+class HitPipeline(VerdictSteps[ConnectionT]):
+    """The steps of a hit; :class:`~traffik.throttles.BaseThrottle` sets the state they read.
 
-``(connection, config, bound, context, cost, rate, key)``: ``config`` is the one
-snapshot this hit reads, whatever ``update_*`` does meanwhile. A plain tuple,
-unpacked where it is used: built on every hit, it costs a fraction of an object.
-"""
-
-
-class HitPipeline(Generic[ConnectionT]):
-    """The steps of a hit; :class:`~traffik.throttles.BaseThrottle` sets the state they read."""
+    What a decision leaves (the error policy, headers, the throttled handler,
+    reports to observers) is in :class:`~traffik.throttles._verdict.VerdictSteps`.
+    """
 
     #: Method component of keys for this connection type (``None``: the request's method).
     _KEY_METHOD: ClassVar[str | None] = None
@@ -96,12 +94,14 @@ class HitPipeline(Generic[ConnectionT]):
         context: Mapping[str, Any] | None,
         key_path: str | None = None,
         observe: bool = False,
+        report: bool = False,
     ) -> PreparedHit[ConnectionT] | None:
         """Rules -> cost -> backend binding -> identity -> rate -> key; ``None``: the throttle does not apply.
 
         ``key_path`` replaces the (escaped) path component of the key (a
         middleware's pattern). ``observe`` (``stat``): ignore rules, probe a cost of 0 as 1,
-        keep an unlimited rate; only an exempted client gives ``None``.
+        keep an unlimited rate; only an exempted client gives ``None``. ``report``
+        (a consuming hit): tell observers about an exempted client.
         """
         config = self._config
         ctx = self._context if context is None else self._merge_context(context)
@@ -123,10 +123,11 @@ class HitPipeline(Generic[ConnectionT]):
             bound = self._bind(config)
         identity = self._identify(bound, connection)
         if type(identity) is not str:
+            if identity is not EXEMPTED:
+                identity = await identity  # type: ignore[misc]  # not a str nor EXEMPTED: the awaitable
             if identity is EXEMPTED:
-                return None
-            identity = await identity  # type: ignore[misc]  # not a str nor EXEMPTED: the awaitable
-            if identity is EXEMPTED:
+                if report and DISPATCH.observers:
+                    report_exempted(self._uid, bound, config.rate, hit_cost, self._in_shadow())
                 return None
         rate = config.rate if config.rate is not None else await self._rate_for(config, connection, ctx)
         if rate.unlimited and not observe:
@@ -270,67 +271,6 @@ class HitPipeline(Generic[ConnectionT]):
             path_component = path if ":" not in path and "\\" not in path and path.isascii() else escape_component(path)
         return f"{self._key_prefix}{identity}:{method_component}:{path_component}"
 
-    # -- _send, its failures, and what a decision leaves -----------------------------------
-
-    def _send(self, hit: PreparedHit[ConnectionT], consume: bool) -> Awaitable[Decision]:
-        """The backend call: ``hit`` if ``consume``, else ``peek`` (each bound to its timeout once, in :func:`bind`)."""
-        _, _, bound, _, cost, rate, key = hit
-        call = bound.consume if consume else bound.peek
-        return call(key, bound.strategy, rate, cost)
-
-    async def _on_backend_error(self, hit: PreparedHit[ConnectionT], exc: Exception, consume: bool) -> float | None:
-        """The ``on_error`` policy's verdict: ``None`` admits, a wait (ms) rejects."""
-        connection, _, bound, context, cost, rate, key = hit
-        info: ExceptionInfo = {
-            "exception": exc,
-            "throttle": self,
-            "backend": bound.backend,
-            "cost": cost,
-            "context": context,
-            "key": key,
-            "strategy": bound.strategy,
-            "rate": rate,
-            "consume": consume,
-        }
-        return await resolve_error(bound.on_error, connection, info)
-
-    async def _deny(self, hit: PreparedHit[ConnectionT], decision: Decision) -> dict[str, str] | None:
-        """Record the headers of a denied hit, then run the throttled handler."""
-        _, config, _, _, _, _, _ = hit
-        headers = config.headers
-        wait_ms = decision.wait_ms
-        if wait_ms < config.min_wait_period:
-            wait_ms = config.min_wait_period
-        resolved = None if headers is None else self._record(hit, headers, decision, wait_ms)
-        await self._throttled(hit, wait_ms)
-        return resolved
-
-    def _record(
-        self, hit: PreparedHit[ConnectionT], headers: Headers, decision: Decision, wait_ms: float
-    ) -> dict[str, str]:
-        connection, _, _, context, cost, rate, key = hit
-        stat = StrategyStat(key, rate, decision.hits_remaining, wait_ms, decision.metadata, decision.reset_ms)
-        throttled = not decision.allowed or decision.hits_remaining < cost
-        resolved = headers.resolve(connection, stat, context, throttled)
-        record_hit(connection.scope, HitRecord(self, stat, decision.allowed, resolved))
-        return resolved
-
-    async def _throttled(self, hit: PreparedHit[ConnectionT], wait_ms: float) -> None:
-        connection, _, bound, context, _, _, _ = hit
-        handler = bound.handle_throttled
-        if handler is None:
-            await self.default_handle_throttled(connection, wait_ms, context)
-            return
-        result = handler(connection, wait_ms, self, context)
-        if inspect.isawaitable(result):
-            await result
-
-    async def default_handle_throttled(
-        self, connection: ConnectionT, wait_ms: float, context: Mapping[str, Any]
-    ) -> None:
-        """What happens to a throttled connection when no handler is set (subclasses define it)."""
-        raise NotImplementedError
-
     # -- the consuming hit: the whole chain ----------------------------------------------------
 
     async def _hit(
@@ -349,30 +289,27 @@ class HitPipeline(Generic[ConnectionT]):
         """
         if self._disabled:
             return True
-        hit = await self._prepare(connection, cost, context, key_path)
+        hit = await self._prepare(connection, cost, context, key_path, report=True)
         if hit is None:
             return True
         _, config, bound, _, cost, rate, key = hit
+        # Observers only: the hit path reads no clock when nobody listens.
+        observed = DISPATCH.observers
+        started = perf_counter() if observed else 0.0
         try:
             decision = await bound.consume(key, bound.strategy, rate, cost)
         except ConfigurationError:
             raise
         except Exception as exc:
-            error_wait = await self._on_backend_error(hit, exc, True)
-            if error_wait is not None:
-                # The handler learns why it was called: an outage, not a client over its limit.
-                connection, _, _, context, _, _, _ = hit
-                failed = (connection, config, bound, {**context, BACKEND_ERROR_KEY: exc}, cost, rate, key)
-                await self._throttled(failed, max(error_wait, config.min_wait_period))
-                return False
-            return True
+            return await self._failed(hit, exc, perf_counter() - started if observed else None)
         if FAILING:  # some backend failed lately: if it was this one, log its recovery once
             note_recovery(bound.backend)
+        if observed:
+            self._report(hit, decision, perf_counter() - started)
         if decision.allowed:
             # The common case, inline: an admitted hit awaits nothing more.
             headers = config.headers
-            if headers is not None:
+            if headers is not None and (self._shadow_headers or not self._in_shadow()):
                 self._record(hit, headers, decision, 0.0)
             return True
-        await self._deny(hit, decision)
-        return False
+        return await self._deny(hit, decision)
