@@ -46,7 +46,10 @@ async def hits_with_your_own_client(
     sentinel = Sentinel(sentinels, socket_timeout=0.5)
     client = sentinel.master_for(service, socket_timeout=0.5)
     backend = RedisBackend(
-        client, namespace=f"api-{uuid.uuid4().hex[:8]}", socket_timeout=0.5
+        client,
+        namespace=f"api-{uuid.uuid4().hex[:8]}",
+        persistent=True,
+        socket_timeout=0.5,
     )
     try:
         async with backend:

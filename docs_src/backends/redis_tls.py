@@ -23,7 +23,9 @@ REDIS_TLS_URL = os.environ.get(
 
 
 async def hit_over_tls() -> list[bool]:
-    backend = RedisBackend(REDIS_TLS_URL, namespace=f"tls-{uuid.uuid4().hex[:8]}")
+    backend = RedisBackend(
+        REDIS_TLS_URL, namespace=f"tls-{uuid.uuid4().hex[:8]}", persistent=True
+    )
     async with backend:  # start-up check: the TLS handshake happens here
         rate = Rate.parse("2/min")
         return [
@@ -37,7 +39,7 @@ async def wrong_ca_fails_at_start_up() -> str:
         REDIS_TLS_URL.split("?")[0] + "?ssl_ca_certs=/etc/ssl/certs/ca-certificates.crt"
     )
     try:
-        async with RedisBackend(wrong, namespace="tls-wrong-ca"):
+        async with RedisBackend(wrong, namespace="tls-wrong-ca", persistent=True):
             pass
     except ConfigurationError as exc:
         return str(exc)

@@ -23,9 +23,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 
 async def hits_with_a_valkey_client() -> list[bool]:
     client = Valkey.from_url(REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
-    backend = RedisBackend(client, namespace=f"api-{uuid.uuid4().hex[:8]}")
+    backend = RedisBackend(
+        client, namespace=f"api-{uuid.uuid4().hex[:8]}", persistent=True
+    )
     try:
-        # start-up check and scripts loaded; the namespace is cleared at the end
+        # start-up check and scripts loaded; persistent: the data outlives a deploy
         async with backend:
             rate = Rate.parse("2/min")
             return [
@@ -40,7 +42,7 @@ async def a_dead_server_is_a_backend_error() -> str:
     # Nothing listens on port 1: valkey-py's ConnectionError becomes a
     # BackendConnectionError, which on_error handles as it would for redis-py.
     client = Valkey(host="127.0.0.1", port=1, socket_connect_timeout=0.5)
-    backend = RedisBackend(client, namespace="down")
+    backend = RedisBackend(client, namespace="down", persistent=True)
     try:
         await backend.hit("alice", FixedWindow(), Rate.parse("2/min"))
     except BackendConnectionError as exc:

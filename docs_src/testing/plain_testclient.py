@@ -18,7 +18,10 @@ REDIS_URL = os.environ.get("REDIS_URL", "redis://localhost:6379/0")
 
 # At most 20 hits in flight at once; more wait for a connection (up to socket_timeout).
 backend = RedisBackend(
-    REDIS_URL, namespace=f"docs-{uuid.uuid4().hex[:8]}", max_connections=20
+    REDIS_URL,
+    namespace=f"docs-{uuid.uuid4().hex[:8]}",
+    persistent=True,
+    max_connections=20,
 )
 throttle = HTTPThrottle(
     "docs:plain", rate="3/min", backend=backend, registry=ThrottleRegistry()

@@ -11,8 +11,8 @@ from traffik.testing import RedisServer
 
 async def exercise(url: str) -> None:
     clock = ManualClock(1_000_000.0)
-    # persistent=False: cleared at the end
-    backend = RedisBackend(url, namespace="tests", clock=clock)
+    # a test fixture: cleared at the end (a deployment says persistent=True)
+    backend = RedisBackend(url, namespace="tests", persistent=False, clock=clock)
     throttle = HTTPThrottle("testing:redis", rate="1/min", backend=backend)
     request = Request(
         {
