@@ -8,6 +8,8 @@
   and opt-in RFC 9457 problem details.
 * :class:`ThrottledRoute` / :class:`RateLimitHeadersMiddleware`: the header
   fix on its own, per router or per app.
+* :class:`FastThrottledRoute`: the fast path, a route class that hits the
+  route's throttles itself, before FastAPI resolves dependencies.
 
 Importing this package is cheap: it does not import FastAPI. Each name is
 imported the first time it is used.
@@ -27,6 +29,7 @@ from traffik.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from traffik.decorators._decorator import ThrottledDependency, throttled
+    from traffik.decorators._fast_route import FastThrottledRoute
     from traffik.decorators._guard import ThrottleGuard
     from traffik.decorators._headers import RateLimitHeadersMiddleware, ThrottledRoute
     from traffik.decorators._install import install
@@ -39,6 +42,7 @@ if TYPE_CHECKING:
     from traffik.decorators._problem import problem_details_handler
 
 __all__ = [
+    "FastThrottledRoute",
     "RateLimitHeadersMiddleware",
     "ThrottleGuard",
     "ThrottledDependency",
@@ -57,6 +61,7 @@ _LAZY_ATTRIBUTES: Final[dict[str, str]] = {
     "throttled": "traffik.decorators._decorator",
     "ThrottleGuard": "traffik.decorators._guard",
     "ThrottledDependency": "traffik.decorators._decorator",
+    "FastThrottledRoute": "traffik.decorators._fast_route",
     "RateLimitHeadersMiddleware": "traffik.decorators._headers",
     "ThrottledRoute": "traffik.decorators._headers",
     "install": "traffik.decorators._install",
