@@ -8,6 +8,8 @@ from typing import Literal
 
 from traffik.clock import Clock, monotonic_ms
 from traffik.error_handlers._monitor import LOGGER
+from traffik.events._dispatch import DISPATCH, emit_breaker
+from traffik.events._events import BreakerEvent
 from traffik.exceptions import ConfigurationError
 
 __all__ = ["BreakerState", "CircuitBreaker"]
@@ -107,14 +109,21 @@ class CircuitBreaker:
                     return False
                 self._state = "half_open"
                 self._probe_started = now
-                return True
-            if state == "closed":
+            elif state == "closed":
                 return True
             # Half-open: one probe at a time.
-            if self._probe_started is not None and now - self._probe_started < recovery_ms:
+            elif self._probe_started is not None and now - self._probe_started < recovery_ms:
                 return False
-            self._probe_started = now
-            return True
+            else:
+                self._probe_started = now
+        if state == "open":
+            self._moved("open", "half_open")
+        return True
+
+    def _moved(self, old: BreakerState, new: BreakerState) -> None:
+        """Tell observers (:mod:`traffik.events`) about a transition, outside the lock."""
+        if DISPATCH.observers:
+            emit_breaker(BreakerEvent(self.name, old, new))
 
     def _current(self) -> BreakerState:
         return self._state
@@ -124,22 +133,25 @@ class CircuitBreaker:
         if self._state == "closed" and self._failures == 0:
             return
         with self._lock:
-            reopened = self._state != "closed"
+            old = self._state
+            reopened = old != "closed"
             self._state = "closed"
             self._failures = 0
             self._probe_started = None
         if reopened:
             LOGGER.warning("%s closed: the backend answers again", self.name)
+            self._moved(old, "closed")
 
     def record_failure(self) -> None:
         """A call failed: count it; the threshold (or a failed probe) opens the breaker."""
         now = self._clock()
         with self._lock:
-            if self._state == "closed":
+            old = self._state
+            if old == "closed":
                 self._failures += 1
                 if self._failures < self.failure_threshold:
                     return
-            elif self._state == "open":
+            elif old == "open":
                 return
             self._state = "open"
             self._opened_at = now
@@ -151,13 +163,17 @@ class CircuitBreaker:
             self.recovery_timeout,
             self._failures,
         )
+        self._moved(old, "open")
 
     def reset(self) -> None:
         """Back to closed with no failures counted."""
         with self._lock:
+            old = self._state
             self._state = "closed"
             self._failures = 0
             self._probe_started = None
+        if old != "closed":
+            self._moved(old, "closed")
 
     def __repr__(self) -> str:
         return (

@@ -9,6 +9,8 @@ from traffik.backends.base import BackendCapabilities, ErrorPolicy, ThrottleBack
 from traffik.error_handlers._breaker import CircuitBreaker
 from traffik.error_handlers._calls import call_backend, timeout_of, wait_of
 from traffik.error_handlers._monitor import note_failure
+from traffik.events._dispatch import DISPATCH, emit_backend_error, emit_failover
+from traffik.events._events import BackendErrorEvent, FailoverEvent
 from traffik.exceptions import ConfigurationError
 from traffik.rates import Rate
 from traffik.strategies import Decision, ThrottleStrategy
@@ -140,6 +142,7 @@ class FailoverBackend(ThrottleBackend):
         self.policy = policy
         self.default_strategy = primary.default_strategy
         self._primary_timeout = timeout_of(primary)
+        self._on_fallback = False  # which side answered last, to report switches (traffik.events)
 
     async def hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
         """A hit on the primary, or on the fallback when the primary fails or its breaker is open."""
@@ -151,6 +154,7 @@ class FailoverBackend(ThrottleBackend):
 
     async def _route(self, consume: bool, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int) -> Decision:
         breaker = self.policy.breaker
+        reason = "breaker open"
         if breaker.allow():
             try:
                 decision = await call_backend(self.primary, self._primary_timeout, consume, key, strategy, rate, cost)
@@ -159,9 +163,16 @@ class FailoverBackend(ThrottleBackend):
             except Exception as exc:
                 breaker.record_failure()
                 note_failure(self.primary, exc)
+                reason = f"error: {type(exc).__name__}"
+                if DISPATCH.observers:
+                    emit_backend_error(BackendErrorEvent(_name(self.primary), None, type(exc).__name__, "fallback"))
             else:
                 breaker.record_success()
+                if self._on_fallback:
+                    self._switched(False, "recovered")
                 return decision
+        if not self._on_fallback:
+            self._switched(True, reason)
         try:
             return await self.policy.fallback_call(consume, key, strategy, rate, cost)
         except ConfigurationError:
@@ -170,9 +181,20 @@ class FailoverBackend(ThrottleBackend):
             note_failure(self.policy.backend, exc)  # counted under the fallback's name, not the wrapper's
             raise
 
+    def _switched(self, to_fallback: bool, reason: str) -> None:
+        self._on_fallback = to_fallback
+        if DISPATCH.observers:
+            primary, fallback = _name(self.primary), _name(self.policy.backend)
+            emit_failover(FailoverEvent(*((primary, fallback) if to_fallback else (fallback, primary)), reason))
+
     async def clear(self) -> None:
         """Clear the primary's namespace (the fallback is the application's to manage)."""
         await self.primary.clear()
 
     def __repr__(self) -> str:
         return f"FailoverBackend(primary={self.primary!r}, fallback={self.policy.backend!r})"
+
+
+def _name(backend: ThrottleBackend) -> str:
+    name = getattr(type(backend), "NAME", None)
+    return name if isinstance(name, str) else type(backend).__name__
