@@ -157,6 +157,7 @@ class SpecEnvironment:
             "Headers": lambda: [self.resolve("Headers")({})],
             "ThrottleRegistry": lambda: [self.resolve("ThrottleRegistry")()],
             "Iterable[ThrottleRule]": lambda: [[self.resolve("ThrottleRule")()]],
+            "Iterable[type[ThrottleStrategy]]": lambda: [[type(_strategy())]],
             "Iterable[str]": lambda: [{"GET", "POST"}],
             "Pattern": lambda: [re.compile(r"^/api/\d+$")],
             "HTTPThrottle": lambda: [self._fresh_throttle()],
