@@ -52,10 +52,12 @@ SUITES = {
         ("tests/memcached/test_construction.py",), ("--traffik-spec", "--traffik-backend=memcached")
     ),
     "traffik-fastapi": Suite(("tests/fastapi/test_plugin.py",)),
+    "traffik-prometheus": Suite(("tests/prometheus",)),
+    "traffik-opentelemetry": Suite(("tests/opentelemetry",)),
 }
 """The fast tests that prove a plugin loads and works on a core: its plugin/construction tests and the spec suite."""
 
-TEST_TOOLS = ("pytest", "pytest-asyncio", "hypothesis", "httpx", "httpx2")
+TEST_TOOLS = ("pytest", "pytest-asyncio", "hypothesis", "httpx", "httpx2", "opentelemetry-sdk")
 """What the repository's test modules import besides the distributions (ranges from requirements/test.txt)."""
 
 

@@ -21,7 +21,7 @@ package under ``packages/`` with hatchling (no network: ``pip wheel --no-deps
   ``pytest11`` entry point ``traffik`` naming its pytest plugin, and requires
   pytest, pytest-asyncio and a traffik-core range that admits the current one;
 * the root ``traffik`` wheel has no code, requires traffik-core, and has the
-  extras redis, memcached, fastapi and all (the runtime plugins, each admitting
+  extras redis, memcached, fastapi, prometheus, opentelemetry and all (the runtime plugins, each admitting
   the current version) and testing (traffik-testing, which [all] leaves out);
 * every version is at least 2.0.0 (1.x is an unrelated project on the index);
 * each wheel ships every file of its package's source tree (bytecode caches
@@ -55,6 +55,8 @@ PLUGIN_SUBPACKAGES = {
     "traffik-redis": "traffik/backends/redis",
     "traffik-memcached": "traffik/backends/memcached",
     "traffik-fastapi": "traffik/decorators",
+    "traffik-prometheus": "traffik/prometheus",
+    "traffik-opentelemetry": "traffik/opentelemetry",
 }
 """Plugin distribution -> the one sub-package its wheel may contain."""
 
@@ -74,7 +76,9 @@ ROOT_EXTRAS = {
     "redis": {"traffik-redis"},
     "memcached": {"traffik-memcached"},
     "fastapi": {"traffik-fastapi"},
-    "all": {"traffik-redis", "traffik-memcached", "traffik-fastapi"},
+    "prometheus": {"traffik-prometheus"},
+    "opentelemetry": {"traffik-opentelemetry"},
+    "all": {"traffik-redis", "traffik-memcached", "traffik-fastapi", "traffik-prometheus", "traffik-opentelemetry"},
     "testing": {"traffik-testing"},
 }
 """Extras of the root ``traffik`` distribution -> the distributions each must pull in."""
@@ -89,6 +93,8 @@ SOURCES = {
     "traffik-memcached": ROOT / "packages" / "traffik-memcached",
     "traffik-fastapi": ROOT / "packages" / "traffik-fastapi",
     "traffik-testing": ROOT / "packages" / "traffik-testing",
+    "traffik-prometheus": ROOT / "packages" / "traffik-prometheus",
+    "traffik-opentelemetry": ROOT / "packages" / "traffik-opentelemetry",
 }
 """Every distribution to build, by name, with its project folder."""
 
@@ -316,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = check_all(wheels)
     for name, wheel in wheels.items():
         status = "ok" if not report[name] else f"{len(report[name])} problem(s)"
-        print(f"{name:<18} {wheel.version!s:<8} {len(wheel.files):>3} files  {status}")
+        print(f"{name:<22} {wheel.version!s:<8} {len(wheel.files):>3} files  {status}")
     failures = [(name, problem) for name, problems in report.items() for problem in problems]
     for name, problem in failures:
         print(f"check_wheels: {name}: {problem}", file=sys.stderr)

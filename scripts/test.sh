@@ -92,6 +92,8 @@ ensure_packages() {
         -e packages/traffik-memcached
         -e packages/traffik-fastapi
         -e packages/traffik-testing
+        -e packages/traffik-prometheus
+        -e packages/traffik-opentelemetry
     )
     if [ -d tests/plugins/traffik-example-backend ]; then
         editables+=(-e tests/plugins/traffik-example-backend)

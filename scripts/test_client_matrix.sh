@@ -66,7 +66,8 @@ ensure_venv() {
     fi
     say "installing redis-py $version into $venv"
     local editables=(-e packages/traffik-core -e packages/traffik-redis -e packages/traffik-memcached
-        -e packages/traffik-fastapi -e packages/traffik-testing)
+        -e packages/traffik-fastapi -e packages/traffik-testing -e packages/traffik-prometheus
+        -e packages/traffik-opentelemetry)
     if [ -d tests/plugins/traffik-example-backend ]; then
         editables+=(-e tests/plugins/traffik-example-backend)
     fi

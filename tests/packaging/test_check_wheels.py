@@ -189,15 +189,27 @@ ROOT_REQUIRES = (
     'traffik-redis<3,>=2.0.0; extra == "redis"',
     'traffik-memcached<3,>=2.0.0; extra == "memcached"',
     'traffik-fastapi<3,>=2.0.0; extra == "fastapi"',
+    'traffik-prometheus<3,>=2.0.0; extra == "prometheus"',
+    'traffik-opentelemetry<3,>=2.0.0; extra == "opentelemetry"',
     'traffik-redis<3,>=2.0.0; extra == "all"',
     'traffik-memcached<3,>=2.0.0; extra == "all"',
+    'traffik-prometheus<3,>=2.0.0; extra == "all"',
+    'traffik-opentelemetry<3,>=2.0.0; extra == "all"',
     'traffik-fastapi<3,>=2.0.0; extra == "all"',
     'traffik-testing<3,>=2.0.0; extra == "testing"',
 )
-ROOT_EXTRAS = ("redis", "memcached", "fastapi", "all", "testing")
+ROOT_EXTRAS = ("redis", "memcached", "fastapi", "prometheus", "opentelemetry", "all", "testing")
 VERSIONS = {
     name: Version("2.0.0")
-    for name in ("traffik-core", "traffik-redis", "traffik-memcached", "traffik-fastapi", "traffik-testing")
+    for name in (
+        "traffik-core",
+        "traffik-redis",
+        "traffik-memcached",
+        "traffik-fastapi",
+        "traffik-testing",
+        "traffik-prometheus",
+        "traffik-opentelemetry",
+    )
 }
 
 
@@ -221,7 +233,12 @@ def test_clean_root_has_no_problems() -> None:
             ROOT_EXTRAS,
             "its dependencies do not require traffik-core",
         ),
-        ([], ROOT_REQUIRES, ("redis", "memcached", "fastapi", "testing"), "has no extra [all]"),
+        (
+            [],
+            ROOT_REQUIRES,
+            ("redis", "memcached", "fastapi", "prometheus", "opentelemetry", "testing"),
+            "has no extra [all]",
+        ),
         (
             [],
             ROOT_REQUIRES[:-2] + ROOT_REQUIRES[-1:],
@@ -278,8 +295,17 @@ def test_built_wheels_contain_only_their_own_files(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    names = ("traffik", "traffik-core", "traffik-redis", "traffik-memcached", "traffik-fastapi", "traffik-testing")
+    names = (
+        "traffik",
+        "traffik-core",
+        "traffik-redis",
+        "traffik-memcached",
+        "traffik-fastapi",
+        "traffik-testing",
+        "traffik-prometheus",
+        "traffik-opentelemetry",
+    )
     for name in names:
         assert any(line.split()[0] == name and line.endswith("  ok") for line in lines), result.stdout
-    assert lines[-1] == "check_wheels: all 6 wheels contain only their own files"
-    assert len(list(tmp_path.glob("*.whl"))) == 6
+    assert lines[-1] == "check_wheels: all 8 wheels contain only their own files"
+    assert len(list(tmp_path.glob("*.whl"))) == 8

@@ -62,7 +62,7 @@ def test_oldest_clients_are_the_oldest_the_distributions_admit(environments: dic
         str(canonicalize_name(Requirement(line).name)): Requirement(line) for line in lines if line and line[0] != "#"
     }
     declared = _declared_ranges()
-    for name in ("redis", "aiomcache", "fastapi", "starlette"):
+    for name in ("redis", "aiomcache", "fastapi", "starlette", "prometheus-client", "opentelemetry-api"):
         pinned = Version(next(iter(pins[name].specifier)).version)
         assert declared[name].specifier.contains(pinned), f"{name} {pinned} is outside {declared[name]}"
     # The declared lower bounds themselves, where they install together.
@@ -74,3 +74,7 @@ def test_oldest_clients_are_the_oldest_the_distributions_admit(environments: dic
     assert str(declared["starlette"].specifier) == ">=0.41"
     assert str(pins["fastapi"].specifier) == "==0.115.3"
     assert str(declared["fastapi"].specifier) == ">=0.115.3"
+    assert str(pins["prometheus-client"].specifier) == "==0.20.0"
+    assert str(declared["prometheus-client"].specifier) == ">=0.20"
+    assert str(pins["opentelemetry-api"].specifier) == "==1.30.0"
+    assert str(declared["opentelemetry-api"].specifier) == ">=1.30"

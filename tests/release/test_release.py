@@ -11,7 +11,16 @@ import pytest
 
 from tests.release.conftest import git, run_script
 
-DISTRIBUTIONS = ["traffik", "traffik-core", "traffik-redis", "traffik-memcached", "traffik-fastapi", "traffik-testing"]
+DISTRIBUTIONS = [
+    "traffik",
+    "traffik-core",
+    "traffik-redis",
+    "traffik-memcached",
+    "traffik-fastapi",
+    "traffik-testing",
+    "traffik-prometheus",
+    "traffik-opentelemetry",
+]
 REDIS_ABOUT = Path("packages/traffik-redis/src/traffik/backends/redis/__about__.py")
 REDIS_CHANGELOG = Path("packages/traffik-redis/CHANGELOG.md")
 CORE_ABOUT = Path("packages/traffik-core/src/traffik/__about__.py")

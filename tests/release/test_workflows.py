@@ -13,7 +13,16 @@ import yaml  # type: ignore[import-untyped]  # PyYAML (from mkdocs) ships no stu
 from tests.release.conftest import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"
-DISTRIBUTIONS = {"traffik", "traffik-core", "traffik-redis", "traffik-memcached", "traffik-fastapi", "traffik-testing"}
+DISTRIBUTIONS = {
+    "traffik",
+    "traffik-core",
+    "traffik-redis",
+    "traffik-memcached",
+    "traffik-fastapi",
+    "traffik-testing",
+    "traffik-prometheus",
+    "traffik-opentelemetry",
+}
 
 
 def _lint(*paths: Path) -> subprocess.CompletedProcess[str]:

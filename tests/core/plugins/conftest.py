@@ -22,6 +22,8 @@ PLUGIN_SOURCES = {
     "redis": REPO / "packages" / "traffik-redis" / "src",
     "memcached": REPO / "packages" / "traffik-memcached" / "src",
     "fastapi": REPO / "packages" / "traffik-fastapi" / "src",
+    "prometheus": REPO / "packages" / "traffik-prometheus" / "src",
+    "opentelemetry": REPO / "packages" / "traffik-opentelemetry" / "src",
 }
 """Source folders the editable installs of the first-party plugins put on ``sys.path``."""
 

@@ -40,7 +40,9 @@ def test_discovery_imports_no_client_library(run_python: PythonRunner) -> None:
             registry = get_plugin_registry()
             registry.discover()
             import traffik.backends.redis, traffik.backends.memcached, traffik.decorators
-            heavy = sorted(name for name in ("redis", "aiomcache", "fastapi", "sqlite3") if name in sys.modules)
+            import traffik.prometheus, traffik.opentelemetry
+            clients = ("redis", "aiomcache", "fastapi", "sqlite3", "prometheus_client", "opentelemetry")
+            heavy = sorted(name for name in clients if name in sys.modules)
             print(json.dumps({"heavy": heavy, "plugins": sorted(plugin.name for plugin in registry.plugins())}))
             """
         )
@@ -90,6 +92,16 @@ def test_discovery_imports_nothing_but_the_plugins_entry_modules(run_python: Pyt
             "fastapi",
             "traffik.decorators",
             "traffik.decorators is provided by traffik-fastapi: pip install 'traffik[fastapi]'",
+        ),
+        (
+            "prometheus",
+            "traffik.prometheus",
+            "traffik.prometheus is provided by traffik-prometheus: pip install 'traffik[prometheus]'",
+        ),
+        (
+            "opentelemetry",
+            "traffik.opentelemetry",
+            "traffik.opentelemetry is provided by traffik-opentelemetry: pip install 'traffik[opentelemetry]'",
         ),
     ],
 )

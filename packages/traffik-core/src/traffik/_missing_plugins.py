@@ -20,6 +20,8 @@ PLUGIN_PROVIDERS: Final[dict[str, tuple[str, str]]] = {
     "traffik.backends.redis": ("traffik-redis", "redis"),
     "traffik.backends.memcached": ("traffik-memcached", "memcached"),
     "traffik.decorators": ("traffik-fastapi", "fastapi"),
+    "traffik.prometheus": ("traffik-prometheus", "prometheus"),
+    "traffik.opentelemetry": ("traffik-opentelemetry", "opentelemetry"),
 }
 """Import path -> (distribution, extra of the ``traffik`` distribution)."""
 
