@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-# --8<-- [start:identity]
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,8 @@ from traffik.decorators import install, throttled
 from traffik.error_handlers import CircuitBreaker, failover
 from traffik.headers import DRAFT_RATELIMIT_HEADERS
 from traffik.identifiers import TrustedProxies
+
+# --8<-- [start:identity]
 
 
 @dataclass(frozen=True)
