@@ -226,7 +226,7 @@ class DenyCache:
             entries = self._entries
             read = clock()
             if entries:  # nothing to look up while no key is denied: the common case costs one test
-                denied = self._lookup((key, id(strategy), rate), cost, read())
+                denied = self._lookup((key, id(strategy), rate), cost, read(), rate)
                 if denied is not None:
                     return denied
             sent = read()
@@ -247,7 +247,7 @@ class DenyCache:
         backend.__dict__["hit"] = hit
         backend.__dict__["clear"] = clear
 
-    def _lookup(self, key: _Key, cost: int, now: float) -> Decision | None:
+    def _lookup(self, key: _Key, cost: int, now: float, rate: Rate) -> Decision | None:
         entry = self._entries.get(key)
         if entry is None:
             return None
@@ -256,6 +256,8 @@ class DenyCache:
             return None
         if cost < entry.cost:
             return None
+        if cost > entry.cost and not entry.strategy.peek(None, now, cost, rate).allowed:
+            return None  # a cost that can never pass: its wait is the store's to say (module docstring)
         self._entries.move_to_end(key)
         self.local_denials += 1
         return entry.decision(now)
