@@ -6,6 +6,7 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from traffik.backends.inmemory import InMemoryBackend
 from traffik.events import (
     BreakerEvent,
     DecisionEvent,
@@ -16,9 +17,14 @@ from traffik.events import (
     remove_observer,
 )
 from traffik.events._dispatch import DISPATCH, emit_breaker, emit_decision, load_plugin_observers
-from traffik.exceptions import ConfigurationError, PluginError
+from traffik.exceptions import ConfigurationError, ConnectionThrottled, PluginError
 from traffik.hookspecs import hookimpl
 from traffik.plugins import PluginRegistry
+from traffik.plugins import _default as plugin_defaults
+from traffik.registry import ThrottleRegistry
+from traffik.throttles import HTTPThrottle
+
+from tests.core.events.conftest import make_request
 
 EVENT = DecisionEvent(
     throttle_uid="t",
@@ -127,3 +133,29 @@ def test_a_plugin_returning_something_else_is_a_plugin_error(result: object) -> 
     DISPATCH.plugins_loaded = False
     with pytest.raises(PluginError, match=r"'bad-observer-plugin': traffik_observers\(\) must return a list"):
         load_plugin_observers(registry)
+
+
+async def test_a_broken_observer_plugin_is_logged_and_throttling_goes_on(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    registry = PluginRegistry(load_entry_points=False)
+    registry.register(_ObserverPlugin("nope"), name="bad-observer-plugin")
+    monkeypatch.setattr(plugin_defaults, "_default_registry", registry)
+    DISPATCH.plugins_loaded = False
+    throttle = HTTPThrottle(
+        "broken-plugin", rate="1/min", backend=InMemoryBackend(), registry=ThrottleRegistry(), identifier=_one_client
+    )
+
+    with caplog.at_level(logging.ERROR, logger="traffik"):
+        await throttle.hit(make_request())
+        with pytest.raises(ConnectionThrottled):
+            await throttle.hit(make_request())
+
+    errors = [record.getMessage() for record in caplog.records if record.levelno == logging.ERROR]
+    assert len(errors) == 1
+    assert "bad-observer-plugin" in errors[0]
+    assert "throttling goes on without them" in errors[0]
+
+
+def _one_client(connection: object) -> str:
+    return "client"

@@ -30,6 +30,7 @@ __all__ = [
     "emit_decision",
     "emit_failover",
     "load_plugin_observers",
+    "load_plugin_observers_or_log",
     "observers",
     "remove_observer",
 ]
@@ -135,6 +136,21 @@ def load_plugin_observers(registry: PluginRegistry | None = None) -> None:
             raise PluginError(f"plugin {plugin!r}: traffik_observers() must return a list of Observer, got {result!r}")
         for item in result:
             add_observer(item)
+
+
+def load_plugin_observers_or_log() -> None:
+    """:func:`load_plugin_observers`, for the request path: a broken plugin is logged, never raised.
+
+    Observing must not take traffic down: a plugin whose ``traffik_observers`` hook fails
+    (or whose entry point does not import) costs its observers, logged once as an error,
+    and requests are throttled as before.
+    """
+    if DISPATCH.plugins_loaded:
+        return
+    try:
+        load_plugin_observers()
+    except PluginError as exc:
+        _LOGGER.error("observers from plugins are not loaded, throttling goes on without them: %s", exc)
 
 
 def emit_decision(event: DecisionEvent) -> None:

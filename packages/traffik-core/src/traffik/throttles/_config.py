@@ -19,7 +19,7 @@ from typing import Any, Final
 
 from traffik._error_policy import backend_timeout, bounded
 from traffik.backends.base import ErrorPolicy, ThrottleBackend, validate_on_error
-from traffik.events._dispatch import load_plugin_observers
+from traffik.events._dispatch import load_plugin_observers_or_log
 from traffik.exceptions import ConfigurationError
 from traffik.headers import Headers
 from traffik.headers._headers import as_headers
@@ -138,7 +138,7 @@ def bind(config: Config, backend: ThrottleBackend) -> Bound:
         backend_name=_name_of(backend),
     )
     # Observers that plugins declare are collected here, once per process, off the per-request path.
-    load_plugin_observers()
+    load_plugin_observers_or_log()
     config.bound = (resolved, bound)
     return bound
 
