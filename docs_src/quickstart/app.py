@@ -6,11 +6,14 @@ from __future__ import annotations
 from fastapi import Depends, FastAPI
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
+from traffik.decorators import install
 from traffik.headers import DEFAULT_HEADERS_ALWAYS
 
 backend = InMemoryBackend()
 # initialises the backend and makes it the active one
 app = FastAPI(lifespan=backend.lifespan)
+# headers on every response (JSONResponse, HTTPException, 422) and the 429 in OpenAPI
+install(app)
 
 throttle = HTTPThrottle(
     "quickstart:items",  # unique id: registry key and storage key prefix
@@ -45,6 +48,9 @@ def main() -> None:
         assert response.status_code == 429
         assert response.json() == {"detail": "Too many requests. Retry in 60 seconds."}
         assert response.headers["Retry-After"] == "60"
+
+        # install(app) documents the 429 in the OpenAPI schema
+        assert "429" in app.openapi()["paths"]["/items"]["get"]["responses"]
 
 
 # --8<-- [end:demo]

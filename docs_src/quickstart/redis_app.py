@@ -8,13 +8,14 @@ import os
 from fastapi import Depends, FastAPI
 from traffik import HTTPThrottle
 from traffik.backends.redis import RedisBackend
+from traffik.decorators import install
 
 backend = RedisBackend(
     os.environ.get("REDIS_URL", "redis://localhost:6379/0"),
     namespace="myapp",
     persistent=True,  # keep counters at shutdown: other instances still use them
 )
-app = FastAPI(lifespan=backend.lifespan)
+app = install(FastAPI(lifespan=backend.lifespan))
 throttle = HTTPThrottle("quickstart:redis", rate="2/min")
 
 

@@ -18,6 +18,7 @@ from traffik.exceptions import (
     retry_detail,
 )
 from traffik.throttles._base import BaseThrottle
+from traffik.throttles._header_loss import warn_if_headers_lost
 from traffik.throttles._scope import HEADERS_KEY, merged_headers
 
 __all__ = ["HTTPThrottle", "RequestThrottle"]
@@ -93,9 +94,17 @@ class HTTPThrottle(BaseThrottle[HTTPConnection]):
     """
 
     async def __call__(self, connection: HTTPConnection, response: Response = _NO_RESPONSE) -> HTTPConnection:
-        """FastAPI dependency: hit, and put this request's rate limit headers on ``response``."""
+        """FastAPI dependency: hit, and put this request's rate limit headers on ``response``.
+
+        Without ``traffik.decorators.install(app)`` (or another headers
+        injector) the first such request of an app logs one warning: FastAPI
+        keeps these headers only on responses it builds itself.
+        """
         await self._hit(connection, None, None)
-        if response is not _NO_RESPONSE and connection.scope.get(HEADERS_KEY):
+        if response is _NO_RESPONSE:
+            return connection
+        warn_if_headers_lost(connection.scope)
+        if connection.scope.get(HEADERS_KEY):
             headers = response.headers
             for name, value in merged_headers(connection.scope).items():
                 headers[name] = value

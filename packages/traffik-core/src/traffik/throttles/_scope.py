@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "HEADERS_KEY",
     "IDS_KEY",
+    "INJECTED_KEY",
     "HitRecord",
     "headers_injector",
     "merged_headers",
@@ -34,6 +35,9 @@ IDS_KEY: Final = "traffik.ids"
 
 HEADERS_KEY: Final = "traffik.headers"
 """Scope key: list of :class:`HitRecord` for the throttles that resolved headers."""
+
+INJECTED_KEY: Final = "traffik.headers_injected"
+"""Scope key: ``True`` when a :func:`headers_injector` wraps this connection's ``send``."""
 
 
 class HitRecord:
@@ -88,7 +92,12 @@ def merged_headers(scope: MutableMapping[str, Any]) -> dict[str, str]:
 
 
 def headers_injector(scope: Scope, send: Send) -> Send:
-    """Wrap ``send`` so the recorded headers are set on the response when it starts."""
+    """Wrap ``send`` so the recorded headers are set on the response when it starts.
+
+    It also marks the scope (:data:`INJECTED_KEY`), so a FastAPI dependency
+    knows the headers will reach every response and need not warn.
+    """
+    scope[INJECTED_KEY] = True
 
     async def send_with_headers(message: Message) -> None:
         if message["type"] == "http.response.start" or message["type"] == "websocket.http.response.start":

@@ -11,7 +11,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from traffik.exceptions import ConfigurationError
-from traffik.throttles import BaseThrottle, HTTPThrottle, WebSocketThrottle
+from traffik.throttles import BaseThrottle, HTTPThrottle, WebSocketThrottle, warn_if_headers_lost
 
 __all__ = ["ConnectionKind", "ThrottleGuard", "connection_kind_of"]
 
@@ -81,6 +81,7 @@ class ThrottleGuard:
         for throttle in self.throttles:
             await throttle.hit(connection)
         if not is_websocket:
+            warn_if_headers_lost(connection.scope)
             headers = HTTPThrottle.response_headers(connection)
             if headers:
                 response_headers = response.headers

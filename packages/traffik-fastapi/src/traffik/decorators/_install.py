@@ -9,10 +9,11 @@ from traffik.decorators._headers import RateLimitHeadersMiddleware
 from traffik.decorators._openapi import document_throttles
 from traffik.decorators._problem import problem_details_handler
 from traffik.exceptions import ConfigurationError, ConnectionThrottled
+from traffik.throttles import INSTALLED_ATTRIBUTE
 
 __all__ = ["install"]
 
-_INSTALLED: Final = "_traffik_fastapi_installed"
+_INSTALLED: Final = INSTALLED_ATTRIBUTE  # also what tells the throttles not to warn about lost headers
 
 
 def install(
