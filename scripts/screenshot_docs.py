@@ -40,9 +40,10 @@ DEFAULT_PAGES: Final = (
     "production-fastapi/",
 )
 CHROMIUM_NAMES: Final = ("chromium", "chromium-browser", "google-chrome")
-# material keeps the reader's palette in localStorage; a fresh profile gets the first
-# palette of mkdocs.yml (light). --dark asks the page for the OS preference instead.
-DARK_FLAGS: Final = ("--force-dark-mode", "--blink-settings=preferredColorScheme=0")
+# material keeps the reader's palette in localStorage under "<site root>.__palette"; a
+# fresh profile gets the first palette of mkdocs.yml (light). --dark stores the second
+# (slate) from a wrapper page of the same origin before the page loads.
+DARK_PALETTE: Final = '{"index":1,"color":{"media":"","scheme":"slate","primary":"indigo","accent":"indigo"}}'
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -79,7 +80,7 @@ def find_chromium() -> str:
     raise SystemExit(f"no Chromium found (looked for {', '.join(CHROMIUM_NAMES)})")
 
 
-def screenshot(chromium: str, url: str, target: Path, *, width: int, height: int, dark: bool) -> None:
+def screenshot(chromium: str, url: str, target: Path, *, width: int, height: int) -> None:
     """Draw ``url`` into the PNG ``target`` with a throwaway browser profile."""
     with tempfile.TemporaryDirectory(prefix="traffik-chromium-") as profile:
         command = [
@@ -93,7 +94,6 @@ def screenshot(chromium: str, url: str, target: Path, *, width: int, height: int
             f"--window-size={width},{height}",
             "--virtual-time-budget=3000",  # let the page's scripts (search, palette) run
             f"--screenshot={target}",
-            *(DARK_FLAGS if dark else ()),
             url,
         ]
         subprocess.run(command, check=True, capture_output=True, timeout=120)
@@ -106,15 +106,19 @@ def file_name(page: str, *, dark: bool, width: int, top: int) -> str:
     return f"{stem}-{width}{f'-at{top}' if top else ''}{'-dark' if dark else ''}.png"
 
 
-def offset_page(site_dir: Path, page: str, *, top: int, width: int, height: int) -> str:
-    """A page of the site showing ``page`` from ``top`` pixels down (headless Chromium
-    draws a page from its top, and ignores a URL's #fragment); returns its site path."""
-    name = f"_screenshot-{abs(hash((page, top)))}.html"
+def wrapper_page(site_dir: Path, page: str, *, top: int, width: int, height: int, dark: bool) -> str:
+    """A page of the site that shows ``page`` in a frame, ``top`` pixels down, in the
+    chosen palette (headless Chromium draws a page from its top and ignores a URL's
+    #fragment); returns its site path."""
+    name = f"_screenshot-{abs(hash((page, top, dark)))}.html"
+    palette = f"localStorage.setItem('/.__palette', '{DARK_PALETTE}');" if dark else ""
     frame = (
-        f'<iframe src="/{page.lstrip("/")}" scrolling="no" style="position:absolute;'
-        f'left:0;top:-{top}px;width:{width}px;height:{top + height}px;border:0"></iframe>'
+        f'document.body.innerHTML = \'<iframe src="/{page.lstrip("/")}" scrolling="no" '
+        f'style="position:absolute;left:0;top:-{top}px;width:{width}px;'
+        f"height:{top + height}px;border:0\"></iframe>';"
     )
-    (site_dir / name).write_text(f'<!doctype html><body style="margin:0">{frame}</body>', encoding="utf-8")
+    html = f'<!doctype html><body style="margin:0"><script>{palette}{frame}</script></body>'
+    (site_dir / name).write_text(html, encoding="utf-8")
     return name
 
 
@@ -137,10 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             for page in args.pages:
                 target = out / file_name(page, dark=args.dark, width=args.width, top=args.top)
                 shown = page
-                if args.top:
-                    shown = offset_page(Path(site), page, top=args.top, width=args.width, height=args.height)
+                if args.top or args.dark:
+                    size = {"width": args.width, "height": args.height}
+                    shown = wrapper_page(Path(site), page, top=args.top, dark=args.dark, **size)
                 url = base + shown.lstrip("/")
-                screenshot(chromium, url, target, width=args.width, height=args.height, dark=args.dark)
+                screenshot(chromium, url, target, width=args.width, height=args.height)
                 print(target)
     return 0
 
