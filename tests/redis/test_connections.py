@@ -16,6 +16,7 @@ from traffik import HTTPThrottle
 from traffik.backends.base import DEFAULT_CALL_TIMEOUT
 from traffik.backends.redis import RedisBackend, _connections
 from traffik.backends.redis._connections import KeptConnections
+from traffik.backends.redis._pipelining import PipelinedConnections
 from traffik.exceptions import BackendConnectionError, BackendTimeoutError, ConfigurationError, ConnectionThrottled
 from traffik.rates import Rate
 from traffik.registry import ThrottleRegistry
@@ -30,9 +31,16 @@ pytestmark = pytest.mark.redis
 LIMIT = Rate.parse("100/min")
 
 
-def _kept(backend: RedisBackend) -> KeptConnections:
+def _kept(backend: RedisBackend) -> KeptConnections | PipelinedConnections:
     kept = backend._kept
     assert kept is not None
+    return kept
+
+
+def _one_per_hit(backend: RedisBackend) -> KeptConnections:
+    """The connections of a backend that gives each hit in flight a connection (``auto_pipeline=False``)."""
+    kept = backend._kept
+    assert isinstance(kept, KeptConnections)
     return kept
 
 
@@ -117,10 +125,10 @@ async def test_hits_waiting_behind_a_hung_server_fail_with_the_first_timeout(ser
 async def test_close_hands_kept_connections_back_to_an_application_client(redis_server: RedisServer) -> None:
     client = Redis.from_url(redis_server.url)
     pool = client.connection_pool
-    backend = RedisBackend(client, namespace=unique_namespace())
+    backend = RedisBackend(client, namespace=unique_namespace(), auto_pipeline=False)
     try:
         await asyncio.gather(*(backend.hit(f"k{i}", FixedWindow(), LIMIT) for i in range(10)))
-        assert len(pool._in_use_connections) == _kept(backend).held > 1
+        assert len(pool._in_use_connections) == _one_per_hit(backend).held > 1
         await backend.close()
         assert len(pool._in_use_connections) == 0
         assert await client.ping()  # the application's client is still open
@@ -196,10 +204,10 @@ def check_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) 
 async def test_the_fast_path_recognises_this_redis_py_s_connections(redis_server: RedisServer) -> None:
     # If redis-py renames what _streams reads, hits stay correct (public path) but slower:
     # this fails so that the fast path is brought up to date rather than silently lost.
-    backend = RedisBackend(redis_server.url, namespace=unique_namespace())
+    backend = RedisBackend(redis_server.url, namespace=unique_namespace(), auto_pipeline=False)
     try:
         assert (await backend.hit("k", FixedWindow(), LIMIT)).allowed
-        (connection,) = _kept(backend)._idle
+        (connection,) = _one_per_hit(backend)._idle
         streams = _connections._streams(connection)
         assert streams is not None
         assert _connections._open(streams)
@@ -247,7 +255,7 @@ async def test_a_health_check_interval_is_honoured(redis_server: RedisServer, ch
     try:
         assert (await backend.hit("k", FixedWindow(), LIMIT)).allowed
         pings = await _command_calls(client, "ping")
-        (connection,) = _kept(backend)._idle
+        (connection,) = _one_per_hit(backend)._idle
         connection.next_health_check = 0  # the interval has passed (without waiting an hour)
         assert (await backend.hit("k", FixedWindow(), LIMIT)).allowed
         assert await _command_calls(client, "ping") > pings
@@ -337,11 +345,11 @@ async def test_a_read_only_replica_drops_every_kept_connection(server_factory: S
     # What a failover behind a DNS name or proxy looks like: the same address, now a replica.
     primary = server_factory(RedisServer)
     replica = server_factory(lambda: RedisServer(extra_args=("--replicaof", primary.host, str(primary.port))))
-    backend = RedisBackend(replica.url, namespace="replica")
+    backend = RedisBackend(replica.url, namespace="replica", auto_pipeline=False)
     try:
         with pytest.raises(BackendConnectionError, match="read-only replica"):
             await backend.hit("k", FixedWindow(), LIMIT)
-        assert not any(connection.is_connected for connection in _kept(backend)._idle)
+        assert not any(connection.is_connected for connection in _one_per_hit(backend)._idle)
         assert redis_command(replica.address, "REPLICAOF", "NO", "ONE") == "OK"  # promoted: the next hit counts
         assert (await backend.hit("k", FixedWindow(), LIMIT)).allowed
     finally:
@@ -372,6 +380,7 @@ async def test_contention_for_kept_connections_is_not_a_backend_failure(
         on_error=policy,  # type: ignore[arg-type]
         socket_timeout=PAUSE + 3.0,
         connect_timeout=PAUSE + 3.0,
+        auto_pipeline=False,  # kept connections, one hit each: tests/redis/test_pipelining.py has its own
     )
     throttle = HTTPThrottle("contention", rate="50/day", backend=backend, registry=ThrottleRegistry())
     waits: list[float] = []
@@ -386,7 +395,7 @@ async def test_contention_for_kept_connections_is_not_a_backend_failure(
 
     try:
         await asyncio.gather(*(backend.hit(f"warm-{i}", FixedWindow(), LIMIT) for i in range(200)))
-        assert _kept(backend).held == 50
+        assert _one_per_hit(backend).held == 50
         monkeypatch.setattr(KeptConnections, "_acquire", timed_acquire)  # a hit waits for a connection in it
         server.pause()
         asyncio.get_running_loop().call_later(PAUSE, server.resume)

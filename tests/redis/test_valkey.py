@@ -23,6 +23,7 @@ from traffik.backends.redis import RedisBackend
 from traffik.backends.redis._connections import KeptConnections
 from traffik.backends.redis._errors import backend_error
 from traffik.backends.redis._keys import KeyLayout
+from traffik.backends.redis._pipelining import PipelinedConnections
 from traffik.clock import ManualClock
 from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError, ConfigurationError
 from traffik.rates import Rate
@@ -55,9 +56,16 @@ def _pooled(library: str, url: str, max_connections: int) -> Any:
     return Redis(connection_pool=ConnectionPool.from_url(url, max_connections=max_connections))
 
 
-def _kept(backend: RedisBackend) -> KeptConnections:
+def _kept(backend: RedisBackend) -> KeptConnections | PipelinedConnections:
     kept = backend._kept
     assert kept is not None
+    return kept
+
+
+def _one_per_hit(backend: RedisBackend) -> KeptConnections:
+    """The connections of a backend that gives each hit in flight a connection (``auto_pipeline=False``)."""
+    kept = backend._kept
+    assert isinstance(kept, KeptConnections)
     return kept
 
 
@@ -250,15 +258,15 @@ async def test_a_primary_demoted_to_a_replica_drops_every_kept_connection(
     other = server_factory(RedisServer)
     node = server_factory(RedisServer)
     client = _client(library, node.url)
-    backend = RedisBackend(client, namespace="replica", max_connections=3)
+    backend = RedisBackend(client, namespace="replica", max_connections=3, auto_pipeline=False)
     try:
         await asyncio.gather(*(backend.hit(f"k{i}", FixedWindow(), LIMIT) for i in range(12)))
-        assert len(_kept(backend)._idle) == 3
+        assert len(_one_per_hit(backend)._idle) == 3
         assert redis_command(node.address, "REPLICAOF", other.host, str(other.port)) == "OK"
         with pytest.raises(BackendConnectionError, match="read-only replica"):
             await backend.hit("k", FixedWindow(), LIMIT)
         # READONLY (a valkey-py ReadOnlyError on a valkey-py client): every idle one is dropped too.
-        idle = _kept(backend)._idle
+        idle = _one_per_hit(backend)._idle
         assert len(idle) == 3
         assert not any(connection.is_connected for connection in idle)
         assert redis_command(node.address, "REPLICAOF", "NO", "ONE") == "OK"  # promoted: the next hit counts

@@ -128,6 +128,11 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         deny_cache: Deny a key's hits in this process while Redis's last denial of it holds,
             without a round trip (:mod:`traffik.backends.deny_cache`): ``True``, a
             :class:`~traffik.backends.deny_cache.DenyCache`, or ``None`` (off).
+        auto_pipeline: Send concurrent hits pipelined on a few connections (commands ready in
+            the same event-loop turn leave as one write; replies come back in order), see
+            :mod:`traffik.backends.redis._pipelining`; at most two of the ``max_connections``
+            then carry every hit. ``False`` gives each hit in flight a connection of its own.
+            Not used on a cluster, nor where the client configures a ``health_check_interval``.
 
     Raises:
         ConfigurationError: A parameter is invalid; the message names it and its value.
@@ -163,6 +168,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         require_startup_connection: bool = True,
         deny_cache: DenyCache | bool | None = None,
+        auto_pipeline: bool = True,
     ) -> None:
         super().__init__(
             namespace,
@@ -182,6 +188,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         self.clock_margin_ms = _CLOCK_MARGIN(_OWNER, "clock_margin_ms", clock_margin_ms)
         self.max_connections = whole_number(min=1)(_OWNER, "max_connections", max_connections)
         self.require_startup_connection = boolean(_OWNER, "require_startup_connection", require_startup_connection)
+        self.auto_pipeline = boolean(_OWNER, "auto_pipeline", auto_pipeline)
         self._adopt(url, cluster)  # the client, or the URL to build it from (see _client_lifecycle)
         # Scripts read the server's TIME unless a clock was given; the lock-based
         # fallback needs a clock shared by every instance, hence wall time.

@@ -21,6 +21,7 @@ from typing import Any, Union, cast
 
 from traffik.backends.redis._connections import KeptConnections
 from traffik.backends.redis._libraries import REDIS_PY, ClientLibrary, library_of
+from traffik.backends.redis._pipelining import PipelinedConnections, pipelines
 from traffik.backends.redis._urls import URL_SCHEMES, check_url, client_from_url, is_cluster_url
 from traffik.exceptions import ConfigurationError
 
@@ -48,6 +49,7 @@ class ClientLifecycle:
 
     # Set by RedisBackend.__init__ before _adopt() runs.
     max_connections: int
+    auto_pipeline: bool
     socket_timeout: float | None
     connect_timeout: float | None
     # Set by _adopt().
@@ -57,7 +59,7 @@ class ClientLifecycle:
     _library: ClientLibrary
     _client: RedisClient | None
     _owns_client: bool
-    _kept: KeptConnections | None
+    _kept: KeptConnections | PipelinedConnections | None
     _loop: asyncio.AbstractEventLoop | None
     _background: set[asyncio.Task[None]]
 
@@ -152,7 +154,7 @@ class ClientLifecycle:
         self._kept = self._keep_connections(created)
         return created
 
-    def _keep_connections(self, client: RedisClient) -> KeptConnections | None:
+    def _keep_connections(self, client: RedisClient) -> KeptConnections | PipelinedConnections | None:
         """Connections kept for hits, for a plain client; a cluster client routes each command itself.
 
         At most half the pool's connections are kept, so the rest of the application
@@ -171,6 +173,8 @@ class ClientLifecycle:
         # A client passed in keeps its own options, but a hit on it is still bounded by
         # socket_timeout (a default redis-py client has no timeout at all).
         hit_timeout = None if self._owns_client else self.socket_timeout
+        if self.auto_pipeline and pipelines(pool):
+            return PipelinedConnections(pool, limit, hit_timeout, self._library.errors)
         return KeptConnections(pool, limit, hit_timeout, self._library.errors)
 
     async def _close_client(self) -> None:
@@ -195,7 +199,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-async def _hand_back(kept: KeptConnections) -> None:
+async def _hand_back(kept: KeptConnections | PipelinedConnections) -> None:
     """Return connections kept on a former event loop to their pool, as redis-py would have them."""
     try:
         await kept.release_all()

@@ -62,7 +62,7 @@ from traffik.backends.redis._versions import checkout_takes_command_name, closed
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
-__all__ = ["KeptConnections"]
+__all__ = ["KeptConnections", "connect_on_public_path"]
 
 
 class KeptConnections:
@@ -336,6 +336,17 @@ async def _send_on_public_path(
     connection: AbstractConnection, command: bytes, streams: _Streams | None, errors: ClientErrors
 ) -> None:
     """Make ``connection`` ready and send ``command`` with redis-py's public API only."""
+    await connect_on_public_path(connection, streams, errors)
+    await connection.send_packed_command(command)  # pings first when a health check is due
+
+
+async def connect_on_public_path(
+    connection: AbstractConnection, streams: _Streams | None, errors: ClientErrors
+) -> None:
+    """Make ``connection`` ready for a command: reconnected if the server closed it, connected if not.
+
+    Only redis-py's public API connects (``streams`` only speeds up the check for a closed socket).
+    """
     if connection.is_connected:
         stale = not _open(streams) if streams is not None else await closed_or_dirty(connection, errors)
         if stale:
@@ -345,4 +356,3 @@ async def _send_on_public_path(
         # skips SentinelManagedConnection.connect() and so never asks Sentinel where the
         # primary went.
         await connection.connect()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
-    await connection.send_packed_command(command)  # pings first when a health check is due

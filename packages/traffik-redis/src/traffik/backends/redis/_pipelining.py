@@ -1,0 +1,385 @@
+"""Auto-pipelined hits: concurrent hits share a few connections, one write per event-loop turn.
+
+Kept connections (:mod:`traffik.backends.redis._connections`) carry one hit at a
+time: every hit is its own write, its own wake-up and its own read. Yet hits are
+many tiny, independent scripts, the ideal case for pipelining: here a few
+connections, *lanes*, each carry any number of hits in flight. A hit appends
+its packed command to a lane and waits on a future; the commands appended in
+one event-loop turn leave as one write, and one reader task per lane reads the
+replies in order and hands each to the hit that is first in line (FIFO: Redis
+answers the commands of one connection in the order it received them).
+
+What each hit could count on with one connection to itself still holds:
+
+* **One round trip, never retried.** A command is written once. When a lane
+  fails (its reply did not come within the timeout, the socket broke), every
+  hit waiting on it fails with that error (each may have run, so none is sent
+  again), and the connection is disconnected; the next hits reconnect it.
+* **Timeouts.** Reading a reply is bounded like a kept connection's read
+  (redis-py's read timeout, or the backend's ``socket_timeout`` on a client
+  passed in without one), and so are checking a connection out and connecting.
+  Replies that keep coming are progress: only a silent server fails a lane.
+* **Cancellation at any point.** A cancelled hit's reply is still read, in its
+  turn, and dropped: no caller ever reads from the socket, so cancelling one
+  cannot leave a reply for the next.
+* **Connecting is redis-py's.** A lane's connection is connected with
+  ``connection.connect()`` (handshake, Sentinel's answer to where the primary
+  is now); one that the server closed while idle is reconnected before use.
+* **A demoted primary is left.** ``READONLY`` (or redis-py's Sentinel
+  translation of it) fails and disconnects every lane, so the next hits
+  reconnect, through Sentinel when the client is Sentinel-managed.
+* **A full pool is not a failure** while another lane is open: the commands
+  queued for a lane that found no connection move to an open one.
+
+Connections with a ``health_check_interval`` are not pipelined (redis-py's
+health check reads a ``PING`` reply in the middle of the stream): the backend
+keeps one connection per hit for them (see ``RedisBackend(auto_pipeline=...)``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, Final
+
+from traffik.backends.redis import _connections
+from traffik.backends.redis._connections import connect_on_public_path
+from traffik.backends.redis._libraries import REDIS_PY, ClientErrors
+from traffik.backends.redis._timeouts import pool_bounds_commands, shorter, within
+from traffik.backends.redis._versions import checkout_takes_command_name, pool_is_full
+
+from redis.asyncio.connection import AbstractConnection, ConnectionPool
+
+__all__ = ["DEFAULT_LANES", "PipelinedConnections", "pipelines"]
+
+DEFAULT_LANES: Final = 2
+"""Connections that carry pipelined hits at once: one can be written while the other is read."""
+
+
+def pipelines(pool: ConnectionPool) -> bool:
+    """Whether hits on ``pool``'s connections can be pipelined (no health check reads mid-stream)."""
+    return not pool.connection_kwargs.get("health_check_interval")
+
+
+class _Lane:
+    """One connection and the hits in flight on it, oldest first."""
+
+    __slots__ = ("buffer", "connection", "failed", "flush_due", "pending", "public", "ready", "streams", "task", "wake")
+
+    def __init__(self) -> None:
+        self.connection: AbstractConnection | None = None
+        self.pending: deque[asyncio.Future[Any]] = deque()  # one per command written or queued
+        self.buffer: list[bytes] = []  # commands not written yet
+        self.ready = False  # connected, and checked since it last sat idle
+        self.streams: _connections._Streams | None = None  # while ready, if recognised
+        self.public = False  # ready, streams not recognised: written through send_packed_command
+        self.flush_due = False
+        self.failed = False
+        self.wake: asyncio.Future[None] | None = None
+        self.task: asyncio.Task[None] | None = None
+
+
+class PipelinedConnections:
+    """Up to ``lanes`` connections out of ``pool``, each carrying any number of pipelined commands.
+
+    The same interface as :class:`~traffik.backends.redis._connections.KeptConnections`.
+
+    Args:
+        pool: The redis-py pool the connections come from (and go back to on :meth:`release_all`).
+        limit: Most connections taken out of the pool.
+        hit_timeout: Seconds that checking out or connecting a connection, and then waiting
+            for each reply, may take, wherever the pool's own timeouts do not already
+            bound them to that (``None``: only the pool's own timeouts apply).
+        errors: The exception classes of the pool's library.
+        lanes: Most connections carrying commands at once (at most ``limit``).
+    """
+
+    __slots__ = (
+        "_ceiling",
+        "_closed",
+        "_errors",
+        "_held",
+        "_hit_timeout",
+        "_lanes",
+        "_legacy_get",
+        "_max_lanes",
+        "_read_timeout",
+        "_spare",
+        "encode",
+        "limit",
+        "pool",
+    )
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        limit: int,
+        hit_timeout: float | None = None,
+        errors: ClientErrors = REDIS_PY.errors,
+        lanes: int = DEFAULT_LANES,
+    ) -> None:
+        self.pool = pool
+        self.limit = limit
+        self._errors = errors
+        self._hit_timeout = None if pool_bounds_commands(pool, hit_timeout) else hit_timeout
+        self._read_timeout = shorter(self._hit_timeout, pool.connection_kwargs.get("socket_timeout"))
+        self._max_lanes = max(1, min(lanes, limit))
+        self._ceiling = self._max_lanes  # lowered while the pool is full
+        self._lanes: list[_Lane] = []
+        self._spare: list[AbstractConnection] = []  # out of the pool, between lanes
+        self._held = 0
+        self._closed = False
+        self._legacy_get = checkout_takes_command_name(pool)
+        self.encode: Callable[[str], bytes] = pool.get_encoder().encode  # type: ignore[no-untyped-call]
+        """Text to bytes as the client's own commands would encode it (its ``encoding`` setting)."""
+
+    @property
+    def held(self) -> int:
+        """How many connections are out of the pool: carrying commands, or spare."""
+        return self._held
+
+    @property
+    def hit_timeout(self) -> float | None:
+        """The bound this object puts on each step itself (``None`` when the pool's timeouts do)."""
+        return self._hit_timeout
+
+    @property
+    def in_flight(self) -> int:
+        """Commands written or queued and not answered yet (cancelled ones included)."""
+        return sum(len(lane.pending) for lane in self._lanes)
+
+    @property
+    def lanes(self) -> int:
+        """Connections carrying commands now."""
+        return len(self._lanes)
+
+    def call(self, command: bytes) -> asyncio.Future[Any]:
+        """Queue one packed command on a lane; the future gets its reply (redis-py's exceptions as errors)."""
+        if self._closed:
+            raise self._errors.connection("the backend was closed")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._submit(self._pick(), command, future)
+        return future
+
+    async def release_all(self) -> None:
+        """Return the connections to the pool: idle lanes now, busy ones when their last reply is read."""
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        for lane in list(self._lanes):
+            task = lane.task
+            if task is not None and not task.done() and task.get_loop() is not loop:
+                # Left on a former event loop that no longer runs it: nothing will read these.
+                self._lanes.remove(lane)
+                if lane.connection is not None:
+                    self._spare.append(lane.connection)
+            elif not lane.pending and task is not None:
+                # Idle, in step: back to the pool now; its reader, waiting for work, just ends.
+                self._lanes.remove(lane)
+                if lane.connection is not None and lane.ready:
+                    self._spare.append(lane.connection)
+                    lane.connection = None
+                task.cancel()
+        spare, self._spare = self._spare, []
+        for connection in spare:
+            self._held -= 1
+            await self.pool.release(connection)
+
+    # -- choosing a lane and writing ---------------------------------------
+
+    def _pick(self) -> _Lane:
+        """An idle lane, else a new one while there is room, else the least busy."""
+        best: _Lane | None = None
+        for lane in self._lanes:
+            if not lane.pending:
+                return lane
+            if best is None or len(lane.pending) < len(best.pending):
+                best = lane
+        if best is None or (len(self._lanes) < self._ceiling and self._held < self.limit):
+            lane = _Lane()
+            self._lanes.append(lane)
+            lane.task = asyncio.get_running_loop().create_task(self._serve(lane))
+            return lane
+        return best
+
+    def _submit(self, lane: _Lane, command: bytes, future: asyncio.Future[Any]) -> None:
+        idle = not lane.pending
+        lane.pending.append(future)
+        streams = lane.streams
+        if streams is None:  # connecting, or written by the reader (public path)
+            lane.buffer.append(command)
+        elif idle:
+            # Alone on the lane: out at once (no added loop turn for a lone hit), unless the
+            # server closed the socket while it sat idle: then the reader reconnects first.
+            if _connections._open(streams):
+                streams[1].write(command)
+            else:
+                lane.ready, lane.streams = False, None
+                lane.buffer.append(command)
+        else:
+            lane.buffer.append(command)
+            if not lane.flush_due:
+                lane.flush_due = True
+                asyncio.get_running_loop().call_soon(self._flush, lane)
+        if idle and lane.wake is not None and not lane.wake.done():
+            lane.wake.set_result(None)
+
+    def _flush(self, lane: _Lane) -> None:
+        """Write every command queued in this loop turn, as one write."""
+        lane.flush_due = False
+        streams = lane.streams
+        if lane.buffer and streams is not None:
+            data = b"".join(lane.buffer)
+            lane.buffer.clear()
+            streams[1].write(data)
+
+    # -- a lane's reader -----------------------------------------------------
+
+    async def _serve(self, lane: _Lane) -> None:
+        """Connect the lane, then read its replies in order for as long as it lives."""
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                if not lane.pending:
+                    if self._closed:
+                        return
+                    if lane.public:
+                        lane.ready = False  # checked again before its next command, as the pool would
+                    lane.wake = loop.create_future()
+                    await lane.wake
+                    lane.wake = None
+                    continue
+                if not lane.ready and not await self._connect(lane):
+                    return
+                if lane.public and lane.buffer:
+                    assert lane.connection is not None
+                    data = b"".join(lane.buffer)
+                    lane.buffer.clear()
+                    await lane.connection.send_packed_command(data, check_health=False)
+                await self._read_one(lane)
+        except BaseException as exc:
+            self._fail(lane, exc)
+            if not isinstance(exc, Exception):
+                raise  # cancelled (the loop is closing, or a demoted primary is being left)
+        finally:
+            await self._retire(lane)
+
+    async def _read_one(self, lane: _Lane) -> None:
+        """Read the next reply on the lane and hand it to the first hit in line (if it still waits)."""
+        connection = lane.connection
+        assert connection is not None
+        try:
+            if self._read_timeout is None:
+                reply = await connection.read_response()
+            else:
+                reply = await connection.read_response(timeout=self._read_timeout)
+                if reply is None:  # how redis-py reports that a read timeout it was given expired
+                    raise self._errors.timeout(
+                        f"no reply from Redis within {self._read_timeout} s (RedisBackend socket_timeout)"
+                    )
+        except self._errors.response as exc:  # an error reply: the connection is in step
+            future = lane.pending.popleft()
+            if not future.done():
+                future.set_exception(exc)
+            if isinstance(exc, self._errors.read_only):
+                self._leave_demoted_primary(lane)
+                raise self._errors.connection(f"Redis is a read-only replica now ({exc})") from exc
+            return
+        future = lane.pending.popleft()
+        if not future.done():  # a cancelled hit's reply is read all the same, and dropped
+            future.set_result(reply)
+
+    async def _connect(self, lane: _Lane) -> bool:
+        """Give the lane a connected connection and write what it queued; ``False``: moved elsewhere."""
+        connection = lane.connection
+        if connection is None:
+            if self._spare:
+                connection = self._spare.pop()
+            else:
+                self._held += 1
+                try:
+                    connection = await self._checkout()
+                except BaseException as exc:
+                    self._held -= 1
+                    if pool_is_full(exc, self._errors) and self._move_to_open_lane(lane):
+                        return False
+                    raise
+            lane.connection = connection
+        connecting = connect_on_public_path(connection, _connections._streams(connection), self._errors)
+        if self._hit_timeout is None:
+            await connecting
+        else:
+            await within(self._hit_timeout, connecting, self._errors.timeout)
+        lane.ready = True
+        lane.streams = _connections._streams(connection)
+        lane.public = lane.streams is None  # a redis-py that renamed them: slower, still correct
+        self._flush(lane)
+        return True
+
+    def _move_to_open_lane(self, lane: _Lane) -> bool:
+        """The pool is full: hand the lane's unwritten commands to an open lane, if there is one."""
+        others = [other for other in self._lanes if other is not lane and other.ready]
+        if not others:
+            return False
+        self._ceiling = max(1, len(others))
+        self._lanes.remove(lane)
+        target = min(others, key=lambda other: len(other.pending))
+        pending, buffer = list(lane.pending), list(lane.buffer)
+        lane.pending.clear()
+        lane.buffer.clear()
+        for future, command in zip(pending, buffer, strict=True):
+            if not future.done():
+                self._submit(target, command, future)
+        return True
+
+    async def _checkout(self) -> AbstractConnection:
+        get: Callable[..., Awaitable[AbstractConnection]] = self.pool.get_connection
+        checkout = get("EVALSHA") if self._legacy_get else get()
+        if self._hit_timeout is None:
+            return await checkout
+        return await within(self._hit_timeout, checkout, self._errors.timeout)
+
+    def _fail(self, lane: _Lane, exc: BaseException) -> None:
+        """Fail every hit waiting on the lane: each may have run, so none is sent again."""
+        if lane in self._lanes:
+            self._lanes.remove(lane)  # new hits open a new lane
+        lane.failed, lane.ready, lane.streams = True, False, None
+        pending = list(lane.pending)
+        lane.pending.clear()
+        lane.buffer.clear()
+        kind = self._errors.timeout if isinstance(exc, self._errors.timeout) else self._errors.connection
+        if isinstance(exc, Exception):
+            message = f"the connection failed while this hit waited for its reply: {exc}"
+        else:
+            message = "the connection was dropped while this hit waited for its reply"
+        for position, future in enumerate(pending):
+            if position == 0 and isinstance(exc, Exception) and not future.done():
+                future.set_exception(exc)  # the hit whose reply was being read: the error itself
+            elif not future.done():
+                failure = kind(message)
+                failure.__cause__ = exc
+                future.set_exception(failure)
+        if isinstance(exc.__context__, self._errors.read_only):  # redis-py's Sentinel translation
+            self._leave_demoted_primary(lane)
+
+    def _leave_demoted_primary(self, failed: _Lane) -> None:
+        """The server answered ``READONLY``: every lane reconnects (Sentinel finds the new primary)."""
+        for lane in list(self._lanes):
+            if lane is not failed and lane.task is not None:
+                lane.task.cancel()
+
+    async def _retire(self, lane: _Lane) -> None:
+        """The lane is done: its connection is disconnected unless in step, then kept spare or given back."""
+        if lane in self._lanes:
+            self._lanes.remove(lane)
+        connection, lane.connection = lane.connection, None
+        if connection is None:
+            return
+        self._ceiling = self._max_lanes  # a connection is back: the pool may have room again
+        if lane.failed and connection.is_connected:
+            await connection.disconnect(nowait=True)
+        if self._closed:
+            self._held -= 1
+            await self.pool.release(connection)
+        else:
+            self._spare.append(connection)
