@@ -147,8 +147,10 @@ def main() -> None:
         bob = {"x-api-key": "key-bob"}
         # the API fails over to this worker's memory: limits still apply
         assert api.get("/notes", headers=bob).status_code == 200
-        # the login limit fails closed
-        assert api.post("/login").status_code == 429
+        # the login limit fails closed, and says why
+        refused = api.post("/login")
+        assert refused.status_code == 429
+        assert refused.json()["detail"].startswith("Rate limit service unavailable")
 
 
 # --8<-- [end:demo]
