@@ -9,7 +9,7 @@ from traffik.backends.inmemory import InMemoryBackend
 
 backend = InMemoryBackend()
 # one quota per client, all routes
-everything = HTTPThrottle("deps:app", rate="1/min", use_method=False)
+everything = HTTPThrottle("deps:app", rate="1/min", per_route=False)
 app = FastAPI(lifespan=backend.lifespan, dependencies=[Depends(everything)])
 
 

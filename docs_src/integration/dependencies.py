@@ -20,8 +20,8 @@ search_throttle = HTTPThrottle("deps:search", rate="2/min")
 admin_throttle = HTTPThrottle("deps:admin", rate="100/min")
 admin = APIRouter(prefix="/admin", dependencies=[Depends(admin_throttle)])
 
-# One quota across several routes: the same throttle object with use_method=False.
-export_quota = HTTPThrottle("deps:exports", rate="2/hour", use_method=False)
+# One quota across several routes: the same throttle object with per_route=False.
+export_quota = HTTPThrottle("deps:exports", rate="2/hour", per_route=False)
 
 app = FastAPI(lifespan=backend.lifespan)
 

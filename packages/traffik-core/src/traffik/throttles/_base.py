@@ -53,6 +53,24 @@ def _near_limit_ratio(owner: str, value: object) -> float | None:
     return None if value is None else check_near_limit_ratio(owner, value)
 
 
+def _keyed_per_route(owner: str, use_method: bool, per_route: object) -> bool:
+    """Whether keys carry the method and path: ``per_route`` when given, else ``use_method``.
+
+    ``per_route=False`` shares one quota across every route the throttle
+    guards, whatever ``use_method`` says (its default is ``True``);
+    ``per_route=True`` with ``use_method=False`` asks for both and is refused.
+    """
+    per_route = _optional_bool(owner, "per_route", per_route)
+    if per_route is None:
+        return use_method
+    if per_route and not use_method:
+        raise ConfigurationError(
+            f"{owner}: per_route=True contradicts use_method=False (which keys on the throttle and the client "
+            "only); pass one of them"
+        )
+    return per_route
+
+
 def _rules(value: Iterable[ThrottleRule] | None, owner: str) -> tuple[ThrottleRule, ...]:
     if value is None:
         return ()
@@ -97,6 +115,7 @@ class BaseThrottle(HitPipeline[ConnectionT]):
         shadow: bool | None = None,
         shadow_headers: bool = False,
         near_limit_ratio: float | None = None,
+        per_route: bool | None = None,
     ) -> None:
         self._uid = non_empty_string(type(self).__name__, "uid", uid)
         owner = self._owner = f"{type(self).__name__}({uid!r})"
@@ -108,7 +127,7 @@ class BaseThrottle(HitPipeline[ConnectionT]):
         self._dynamic_backend = boolean(owner, "dynamic_backend", dynamic_backend)
         self._cache_ids = boolean(owner, "cache_ids", cache_ids)
         self._dynamic_rules = boolean(owner, "dynamic_rules", dynamic_rules)
-        self._use_method = boolean(owner, "use_method", use_method)
+        self._use_method = _keyed_per_route(owner, boolean(owner, "use_method", use_method), per_route)
         context = _optional_context(owner, "context", context)
         registry = _optional_registry(owner, "registry", registry)
         self._registry = GLOBAL_REGISTRY if registry is None else registry
@@ -168,6 +187,14 @@ class BaseThrottle(HitPipeline[ConnectionT]):
     @property
     def use_method(self) -> bool:
         """Whether counters are kept per method and path (``False``: one quota across routes)."""
+        return self._use_method
+
+    @property
+    def per_route(self) -> bool:
+        """Whether each route (method and path) has its own quota; ``False``: one quota across routes.
+
+        The same answer as :attr:`use_method`, under the name that says what it does.
+        """
         return self._use_method
 
     @property

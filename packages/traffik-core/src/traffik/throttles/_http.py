@@ -37,10 +37,10 @@ class HTTPThrottle(BaseThrottle[HTTPConnection]):
     in :class:`~traffik.middleware.ThrottleMiddleware`, or directly with
     ``await throttle.hit(request)``.
 
-    Counters are per throttle, per client and, with ``use_method=True`` (the
-    default), per method and path. With ``use_method=False`` the key is the
-    throttle and the client only, so one throttle object attached to several
-    routes shares a single quota across them.
+    Counters are per throttle, per client and, by default, per route (method
+    and path). With ``per_route=False`` (or the older ``use_method=False``) the
+    key is the throttle and the client only, so one throttle object attached
+    to several routes shares a single quota across them.
 
     Args:
         uid: Unique id: registry key and key prefix.
@@ -80,6 +80,11 @@ class HTTPThrottle(BaseThrottle[HTTPConnection]):
         near_limit_ratio: Share of the limit used from which decisions are
             reported as near the limit (``0 < ratio <= 1``); ``None``: the
             app-wide :func:`traffik.config.get_near_limit_ratio` (``0.8``).
+        per_route: Keyword-only. ``False``: one quota per client across every
+            route this throttle guards (the key drops the method and the path,
+            as ``use_method=False`` does); ``True``: a quota per route;
+            ``None`` (default): ``use_method`` decides. ``per_route=True``
+            with ``use_method=False`` is a contradiction and raises.
 
     Raises:
         ConfigurationError: Any invalid argument, naming the uid, parameter and value.
