@@ -26,9 +26,33 @@ __all__ = ["OBSERVER_FACTORIES", "observer_cost"]
 
 Runner = Callable[[int], Awaitable[float]]
 
+
+def _prometheus() -> Observer:
+    from prometheus_client import CollectorRegistry
+    from traffik.prometheus import PrometheusObserver
+
+    return PrometheusObserver(CollectorRegistry())
+
+
+def _opentelemetry(latency: bool) -> Callable[[], Observer]:
+    def build() -> Observer:
+        # The SDK with a reader, as in production: the API's no-op provider would time nothing.
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from traffik.opentelemetry import OpenTelemetryObserver
+
+        provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        return OpenTelemetryObserver(provider, latency=latency)
+
+    return build
+
+
 OBSERVER_FACTORIES: dict[str, Callable[[], Observer | None]] = {
     "none": lambda: None,
     "no-op": Observer,
+    "prometheus": _prometheus,
+    "opentelemetry": _opentelemetry(latency=True),
+    "opentelemetry, no latency": _opentelemetry(latency=False),
 }
 """Variant name -> a factory of the observer to register (``None``: none). Extend it to time yours."""
 

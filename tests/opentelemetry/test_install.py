@@ -77,3 +77,8 @@ def test_the_variable_reports_to_the_global_meter_provider() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [["traffik.decisions", 1]]
+
+
+def test_install_names_an_invalid_meter_provider() -> None:
+    with pytest.raises(ConfigurationError, match=r"^OpenTelemetryObserver: meter_provider must be .*, got \[\]$"):
+        install([])  # type: ignore[arg-type]  # the error under test (unhashable, too)

@@ -74,3 +74,8 @@ def test_the_variable_counts_every_decision_on_the_default_registry() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [1.0, 1.0]
+
+
+def test_install_names_an_invalid_registry() -> None:
+    with pytest.raises(ConfigurationError, match=r"^PrometheusObserver: registry must be .*, got \['registry'\]$"):
+        install(["registry"])  # type: ignore[arg-type]  # the error under test (unhashable, too)

@@ -20,7 +20,8 @@ ENVIRONMENT_VARIABLE: Final = "TRAFFIK_OPENTELEMETRY"
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"", "0", "false", "no", "off"})
 _LOCK: Final = threading.Lock()
-_SHARED: dict[int, OpenTelemetryObserver] = {}
+# Keyed by the provider itself (not its id, which a later provider could reuse once it is gone).
+_SHARED: dict[MeterProvider | None, OpenTelemetryObserver] = {}
 
 
 def enabled_by_environment() -> bool:
@@ -44,7 +45,10 @@ def shared_observer(
     meter_provider: MeterProvider | None = None, *, span_events: bool = True, latency: bool = True
 ) -> OpenTelemetryObserver:
     """The one observer of this process for ``meter_provider`` (``None``: the global one), built on first request."""
-    key = id(meter_provider)
+    given: object = meter_provider  # what a caller passed, whatever the annotation says
+    if given is not None and not isinstance(given, MeterProvider):
+        return OpenTelemetryObserver(meter_provider)  # raises the ConfigurationError that names it
+    key = meter_provider
     with _LOCK:
         observer = _SHARED.get(key)
         if observer is None:

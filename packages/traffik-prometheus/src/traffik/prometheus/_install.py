@@ -20,7 +20,8 @@ ENVIRONMENT_VARIABLE: Final = "TRAFFIK_PROMETHEUS"
 _TRUE: Final = frozenset({"1", "true", "yes", "on"})
 _FALSE: Final = frozenset({"", "0", "false", "no", "off"})
 _LOCK: Final = threading.Lock()
-_SHARED: dict[tuple[int, str], PrometheusObserver] = {}
+# Keyed by the registry itself (not its id, which a later registry could reuse once it is gone).
+_SHARED: dict[tuple[CollectorRegistry, str], PrometheusObserver] = {}
 
 
 def enabled_by_environment() -> bool:
@@ -47,7 +48,10 @@ def shared_observer(
     latency_buckets: Sequence[float] = DEFAULT_LATENCY_BUCKETS,
 ) -> PrometheusObserver:
     """The one observer of this process for ``registry`` and ``prefix``, built on first request."""
-    key = (id(REGISTRY if registry is None else registry), prefix)
+    given: object = registry  # what a caller passed, whatever the annotation says
+    if given is not None and not isinstance(given, CollectorRegistry):
+        return PrometheusObserver(registry, prefix=prefix)  # raises the ConfigurationError that names it
+    key = (REGISTRY if registry is None else registry, prefix)
     with _LOCK:
         observer = _SHARED.get(key)
         if observer is None:
