@@ -13,9 +13,12 @@ from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.registry import BypassThrottleRule, ThrottleRegistry, ThrottleRule
 
+# API key -> plan: looked up on the server, never a plan the client names in a header
+PLAN_OF_KEY = {"sk-live-pro": "pro"}
+
 
 async def is_free_plan(request: Request) -> bool:
-    return request.headers.get("x-plan", "free") == "free"
+    return PLAN_OF_KEY.get(request.headers.get("x-api-key", ""), "free") == "free"
 
 
 registry = ThrottleRegistry()  # or leave it out: GLOBAL_REGISTRY
@@ -58,7 +61,12 @@ def main() -> None:
         assert client.get("/api/items").status_code == 200
         assert client.post("/api/items").status_code == 200
         assert client.post("/api/items").status_code == 429  # free plan, second POST
-        assert client.post("/api/items", headers={"x-plan": "pro"}).status_code == 200
+        assert (
+            client.post("/api/items", headers={"x-api-key": "sk-live-pro"}).status_code
+            == 200
+        )
+        # a client-sent plan is ignored
+        assert client.post("/api/items", headers={"x-plan": "pro"}).status_code == 429
         assert client.post("/api/v1/health").status_code == 200  # bypassed
         assert client.post("/api/v1/health").status_code == 200
         # bypassed by the registry rule

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
-from traffik import HTTPThrottle, Rate, get_remote_address
+from traffik import HTTPThrottle, get_remote_address
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.decorators import install, throttled
+from traffik.tiers import Tiers
 
 
 @dataclass(frozen=True)
@@ -34,23 +33,23 @@ def identify(connection: HTTPConnection) -> str:
 
 
 # --8<-- [start:example]
-PLANS = {
-    "anonymous": Rate.parse("2/min"),
-    "free": Rate.parse("5/min"),
-    "pro": Rate.parse("100/min"),
-}
-
-
-async def rate_for(connection: HTTPConnection, context: Mapping[str, Any]) -> Rate:
-    # the plan comes from the account the key belongs to, never from a client header
+def account_and_plan(connection: HTTPConnection) -> tuple[str, str]:
+    # one lookup gives both answers: who the client is, and the plan of its account
+    # (the server's record, never a client header)
     account = account_of(connection)
-    return PLANS[account.plan if account is not None else "anonymous"]
+    if account is None:
+        return (f"ip:{get_remote_address(connection)}", "anonymous")
+    return (f"account:{account.name}", account.plan)
 
+
+tiers = Tiers(
+    account_and_plan, rates={"anonymous": "2/min", "free": "5/min", "pro": "100/min"}
+)
 
 backend = InMemoryBackend(identifier=identify)
 app = FastAPI(lifespan=backend.lifespan)
 install(app)
-notes_limit = HTTPThrottle("step3:notes", rate=rate_for)
+notes_limit = HTTPThrottle("step3:notes", rate=tiers.rate, identifier=tiers.identifier)
 # --8<-- [end:example]
 
 NOTES = ["buy milk", "water the plants"]

@@ -159,6 +159,7 @@ class SpecEnvironment:
             "Iterable[ThrottleRule]": lambda: [[self.resolve("ThrottleRule")()]],
             "Iterable[type[ThrottleStrategy]]": lambda: [[type(_strategy())]],
             "Iterable[str]": lambda: [{"GET", "POST"}],
+            "Mapping[str, str]": lambda: [{"free": "10/min", "pro": "1000/min"}],
             "Pattern": lambda: [re.compile(r"^/api/\d+$")],
             "HTTPThrottle": lambda: [self._fresh_throttle()],
             "list[tuple[str, int]]": lambda: [[("127.0.0.1", 11211)]],
