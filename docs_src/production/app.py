@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
-from traffik import HTTPThrottle, Rate
+from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.backends.redis import RedisBackend
 from traffik.clock import Clock
@@ -16,6 +14,7 @@ from traffik.decorators import install, throttled
 from traffik.error_handlers import CircuitBreaker, failover
 from traffik.headers import DRAFT_RATELIMIT_HEADERS
 from traffik.identifiers import TrustedProxies
+from traffik.tiers import Tiers
 
 # --8<-- [start:identity]
 
@@ -34,46 +33,36 @@ async def find_account(api_key: str) -> Account | None:
     return API_KEYS.get(api_key)  # e.g. SELECT ... WHERE key_hash = :hash
 
 
-async def account_of(connection: HTTPConnection) -> Account | None:
-    # looked up once per request: the identifier and the rate both ask
-    state = connection.state
-    if not hasattr(state, "account"):
-        api_key = connection.headers.get("x-api-key")
-        state.account = await find_account(api_key) if api_key else None
-    account: Account | None = state.account
-    return account
-
-
 # the load balancer's X-Forwarded-For, believed only from the load balancer
 client_address = TrustedProxies(["10.0.0.0/8"])
 
 
-async def identify(connection: HTTPConnection) -> str:
-    account = await account_of(connection)
-    if account is not None:
-        return f"account:{account.id}"
-    return f"ip:{client_address(connection)}"
+async def account_and_plan(connection: HTTPConnection) -> tuple[str, str]:
+    # one lookup answers both: who the client is, and its plan (the server's record,
+    # never a client header)
+    api_key = connection.headers.get("x-api-key")
+    account = await find_account(api_key) if api_key else None
+    if account is None:
+        return (f"ip:{client_address(connection)}", "anonymous")
+    return (f"account:{account.id}", account.plan)
 
 
-PLANS = {
-    "anonymous": Rate.parse("5/min"),
-    "free": Rate.parse("20/min"),
-    "pro": Rate.parse("200/min"),
-}
-
-
-async def plan_rate(connection: HTTPConnection, context: Mapping[str, Any]) -> Rate:
-    account = await account_of(connection)  # the plan is the server's, never a header
-    return PLANS[account.plan if account is not None else "anonymous"]
+tiers = Tiers(
+    account_and_plan, rates={"anonymous": "5/min", "free": "20/min", "pro": "200/min"}
+)
 
 
 # --8<-- [end:identity]
 
 
 # --8<-- [start:throttles]
-# one quota per account across every route it guards (use_method=False)
+# the account's plan sets the rate: one quota per account
 api_limit = HTTPThrottle(
-    "production:api", rate=plan_rate, use_method=False, headers=DRAFT_RATELIMIT_HEADERS
+    "production:api",
+    rate=tiers.rate,
+    identifier=tiers.identifier,
+    per_route=False,  # one quota for all the routes it guards
+    headers=DRAFT_RATELIMIT_HEADERS,
 )
 # logins: per address, and closed while Redis is down (see "During an outage")
 login_limit = HTTPThrottle(
@@ -88,7 +77,6 @@ def create_app(redis_url: str, *, clock: Clock | None = None) -> FastAPI:
         redis_url,
         namespace="notes-api",
         persistent=True,  # a worker's shutdown must not reset everyone's quota
-        identifier=identify,  # the default of every throttle that sets none
         # while Redis fails: count in this worker's memory instead
         on_error=failover(
             backend=InMemoryBackend(namespace="notes-api-fallback"),
