@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -10,7 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
-from traffik.events import BreakerEvent, FailoverEvent, add_observer
+from traffik.events import BreakerEvent, DecisionEvent, FailoverEvent, Outcome, add_observer
 from traffik.exceptions import ConfigurationError, ConnectionThrottled
 from traffik.opentelemetry import OpenTelemetryObserver
 
@@ -167,3 +170,33 @@ def test_invalid_configuration_names_the_parameter(kwargs: dict[str, object], me
     with pytest.raises(ConfigurationError) as info:
         OpenTelemetryObserver(**kwargs)  # type: ignore[arg-type]  # the errors under test
     assert str(info.value) == f"OpenTelemetryObserver: {message}"
+
+
+def test_decisions_from_many_threads_are_all_counted(
+    meter_provider: MeterProvider, reader: InMemoryMetricReader
+) -> None:
+    # Counts are kept without a lock, in one cell per thread (each cell has one writer),
+    # summed when read: every decision of every thread counts, thread switches forced often.
+    observer = OpenTelemetryObserver(meter_provider, latency=False, span_events=False)
+    event = DecisionEvent(
+        "otel:threads", "fixed-window", "inmemory", Outcome.ALLOWED, 1, 5.0, 10, 0.0, 0.001, True, False
+    )
+
+    def decide() -> None:
+        for _ in range(20_000):
+            observer.on_decision(event)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=decide) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert counts(reader, "traffik.decisions") == {
+        (("traffik.outcome", "allowed"), ("traffik.throttle", "otel:threads")): 80_000
+    }
+    assert counts(reader, "traffik.near_limit") == {(("traffik.throttle", "otel:threads"),): 80_000}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import sys
+import threading
 
 import pytest
 from prometheus_client import CollectorRegistry
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
-from traffik.events import BreakerEvent, FailoverEvent, add_observer
+from traffik.events import BreakerEvent, DecisionEvent, FailoverEvent, Outcome, add_observer
 from traffik.exceptions import ConfigurationError, ConnectionThrottled
 from traffik.prometheus import DEFAULT_LATENCY_BUCKETS, PrometheusObserver
 
@@ -159,3 +161,31 @@ def test_two_observers_on_one_registry_and_prefix_are_refused(registry: Collecto
         ConfigurationError, match=r"PrometheusObserver: registry must be a registry without traffik_\* metrics"
     ):
         PrometheusObserver(registry)
+
+
+def test_decisions_from_many_threads_are_all_counted(registry: CollectorRegistry) -> None:
+    # Counts are kept without a lock, in one cell per thread (each cell has one writer),
+    # summed when read: every decision of every thread counts, thread switches forced often.
+    observer = PrometheusObserver(registry)
+    event = DecisionEvent(
+        "prom:threads", "fixed-window", "inmemory", Outcome.ALLOWED, 1, 5.0, 10, 0.0, 0.001, True, False
+    )
+
+    def decide() -> None:
+        for _ in range(20_000):
+            observer.on_decision(event)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=decide) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    samples = scrape(registry)
+    assert samples[("traffik_decisions_total", (("outcome", "allowed"), ("throttle", "prom:threads")))] == 80_000
+    assert samples[("traffik_near_limit_total", (("throttle", "prom:threads"),))] == 80_000
+    assert samples[("traffik_backend_latency_seconds_count", (("backend", "inmemory"),))] == 80_000

@@ -1,8 +1,9 @@
 """The OpenTelemetry observer: decision metrics through the metrics API, and an event on the current span.
 
 Counts are kept in memory and reported by observable counters when a reader
-collects, so a hit pays for a lock and a dict increment, not for the SDK's
-synchronous ``Counter.add`` (about ten times as much). The latency histogram has
+collects, so a decision pays for a dict lookup and an increment on a cell owned
+by the calling thread (one writer: no lock), not for the SDK's synchronous
+``Counter.add`` (about ten times as much). The latency histogram has
 no observable form in OpenTelemetry: it is recorded per hit (``latency=False``
 leaves it out). Attribute values come from bounded sets; the client identity is
 never one.
@@ -11,7 +12,8 @@ never one.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from threading import get_ident
 from typing import Final
 
 from traffik.events import BackendErrorEvent, BreakerEvent, DecisionEvent, FailoverEvent, Observer, Outcome
@@ -32,8 +34,21 @@ _PROVIDER: Final = optional(Validator("an opentelemetry MeterProvider", lambda v
 _LATENCY_BOUNDARIES: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
-def _observations(counts: dict[tuple[str, ...], int], names: tuple[str, ...]) -> list[Observation]:
+Counts = dict[tuple[str, ...], int]
+
+
+def _observations(counts: Counts, names: tuple[str, ...]) -> list[Observation]:
     return [Observation(value, dict(zip(names, key, strict=True))) for key, value in counts.items()]
+
+
+class _Cell:
+    """The decisions of one (throttle, outcome), counted by one thread only."""
+
+    __slots__ = ("decisions", "near_limit")
+
+    def __init__(self) -> None:
+        self.decisions = 0
+        self.near_limit = 0
 
 
 class OpenTelemetryObserver(Observer):
@@ -75,18 +90,19 @@ class OpenTelemetryObserver(Observer):
         provider = _PROVIDER(_OWNER, "meter_provider", meter_provider)
         self.span_events = boolean(_OWNER, "span_events", span_events)
         self._lock = threading.Lock()
-        self._decisions: dict[tuple[str, ...], int] = {}
-        self._near_limit: dict[tuple[str, ...], int] = {}
-        self._errors: dict[tuple[str, ...], int] = {}
-        self._failovers: dict[tuple[str, ...], int] = {}
-        self._breakers: dict[tuple[str, ...], int] = {}
+        # (throttle uid, outcome, thread id) -> counts: each cell has a single writer.
+        self._cells: dict[tuple[str, str, int], _Cell] = {}
+        # Rare events, counted under the lock.
+        self._errors: Counts = {}
+        self._failovers: Counts = {}
+        self._breakers: Counts = {}
         meter = metrics.get_meter(INSTRUMENTATION_SCOPE, __version__, meter_provider=provider)
         self._counter(
             meter,
             "traffik.decisions",
             "Consuming hits by throttle and outcome.",
             "{decision}",
-            self._decisions,
+            self._decision_counts,
             ("traffik.throttle", "traffik.outcome"),
         )
         self._counter(
@@ -94,7 +110,7 @@ class OpenTelemetryObserver(Observer):
             "traffik.near_limit",
             "Decisions at or above the near-limit ratio.",
             "{decision}",
-            self._near_limit,
+            self._near_limit_counts,
             ("traffik.throttle",),
         )
         self._counter(
@@ -102,7 +118,7 @@ class OpenTelemetryObserver(Observer):
             "traffik.backend.errors",
             "Failed backend calls by the policy applied.",
             "{error}",
-            self._errors,
+            self._locked(self._errors),
             ("traffik.backend", "traffik.policy"),
         )
         self._counter(
@@ -110,7 +126,7 @@ class OpenTelemetryObserver(Observer):
             "traffik.failovers",
             "Failover switches.",
             "{switch}",
-            self._failovers,
+            self._locked(self._failovers),
             ("traffik.from_backend", "traffik.to_backend"),
         )
         self._counter(
@@ -118,7 +134,7 @@ class OpenTelemetryObserver(Observer):
             "traffik.breaker.transitions",
             "Circuit breaker state changes.",
             "{transition}",
-            self._breakers,
+            self._locked(self._breakers),
             ("traffik.breaker", "traffik.state"),
         )
         self._latency = (
@@ -139,26 +155,46 @@ class OpenTelemetryObserver(Observer):
         name: str,
         description: str,
         unit: str,
-        counts: dict[tuple[str, ...], int],
+        read: Callable[[], Counts],
         names: tuple[str, ...],
     ) -> None:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
-            with self._lock:
-                return _observations(counts, names)
+            return _observations(read(), names)
 
         meter.create_observable_counter(name, callbacks=[observe], unit=unit, description=description)
+
+    def _locked(self, counts: Counts) -> Callable[[], Counts]:
+        def read() -> Counts:
+            with self._lock:
+                return dict(counts)
+
+        return read
+
+    def _decision_counts(self) -> Counts:
+        totals: Counts = {}
+        # dict.copy() is one C call: atomic against a thread adding its cell meanwhile.
+        for (uid, outcome, _), cell in self._cells.copy().items():
+            totals[uid, outcome] = totals.get((uid, outcome), 0) + cell.decisions
+        return totals
+
+    def _near_limit_counts(self) -> Counts:
+        totals: Counts = {}
+        for (uid, _, _), cell in self._cells.copy().items():
+            if cell.near_limit:
+                totals[(uid,)] = totals.get((uid,), 0) + cell.near_limit
+        return totals
 
     # -- events: called on the hit path ---------------------------------------------
 
     def on_decision(self, event: DecisionEvent) -> None:
         """Count the decision; record its latency; add it to the current span."""
-        uid = event.throttle_uid
-        with self._lock:
-            key = (uid, event.outcome.value)
-            self._decisions[key] = self._decisions.get(key, 0) + 1
-            if event.near_limit:
-                near = (uid,)
-                self._near_limit[near] = self._near_limit.get(near, 0) + 1
+        key = (event.throttle_uid, event.outcome.value, get_ident())
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = _Cell()
+        cell.decisions += 1
+        if event.near_limit:
+            cell.near_limit += 1
         if self._latency is not None and event.backend_latency is not None:
             attributes = self._backend_attributes.get(event.backend)
             if attributes is None:

@@ -1,9 +1,11 @@
 """The Prometheus observer: decision events counted in memory, exposed by a collector at scrape time.
 
-A hit pays for a lock and a few dict increments; the metric families are built
-only when the registry is scraped. prometheus_client's own ``Counter`` and
-``Histogram`` cost about three times as much per hit (a lock per child, a
-linear walk of the buckets), which the hit path of a rate limiter should not pay.
+A decision costs one dict lookup and a few increments on a cell of counts
+owned by the calling thread (so no lock: a cell has one writer); the metric
+families are built, summing the cells, only when the registry is scraped.
+prometheus_client's own ``Counter`` and ``Histogram`` cost about three times as
+much per hit (a lock per child, a linear walk of the buckets), which the hit
+path of a rate limiter should not pay.
 
 Every label value comes from a bounded set: throttle uids (chosen by the
 application), outcomes, backend and breaker names, error policies. A client's
@@ -17,6 +19,7 @@ import re
 import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
+from threading import get_ident
 from typing import Final
 
 from prometheus_client import REGISTRY, CollectorRegistry
@@ -64,14 +67,20 @@ def _check_buckets(buckets: object) -> tuple[float, ...]:
     return tuple(values)
 
 
-class _Latency:
-    """One backend's latency histogram: a count per bucket (the last one is +Inf) and the sum."""
+class _Cell:
+    """The counts of one (throttle, outcome, backend), written by one thread only.
 
-    __slots__ = ("counts", "total")
+    ``latency``: a count per histogram bucket (the last one is +Inf);
+    ``latency_sum``: their sum in seconds.
+    """
+
+    __slots__ = ("decisions", "latency", "latency_sum", "near_limit")
 
     def __init__(self, buckets: int) -> None:
-        self.counts = [0] * (buckets + 1)
-        self.total = 0.0
+        self.decisions = 0
+        self.near_limit = 0
+        self.latency = [0] * (buckets + 1)
+        self.latency_sum = 0.0
 
 
 class PrometheusObserver(Observer):
@@ -128,10 +137,9 @@ class PrometheusObserver(Observer):
         self.prefix = prefix
         self._bounds = _check_buckets(latency_buckets)
         self._lock = threading.Lock()
-        self._decisions: dict[tuple[str, Outcome], int] = {}
-        self._near_limit: dict[str, int] = {}
+        # (throttle uid, outcome, backend, thread id) -> counts: each cell has a single writer.
+        self._cells: dict[tuple[str, Outcome, str, int], _Cell] = {}
         self._errors: dict[tuple[str, str], int] = {}
-        self._latency: dict[str, _Latency] = {}
         self._failovers: dict[tuple[str, str], int] = {}
         self._breakers: dict[tuple[str, str], int] = {}
         self._collector = _Collector(self)
@@ -147,20 +155,18 @@ class PrometheusObserver(Observer):
     # -- events: called on the hit path, so a lock and a few increments only ----------
 
     def on_decision(self, event: DecisionEvent) -> None:
-        """Count the decision, its near-limit flag and its backend latency."""
-        uid = event.throttle_uid
+        """Count the decision, its near-limit flag and its backend latency (in this thread's cell)."""
+        key = (event.throttle_uid, event.outcome, event.backend, get_ident())
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = _Cell(len(self._bounds))
+        cell.decisions += 1
+        if event.near_limit:
+            cell.near_limit += 1
         latency = event.backend_latency
-        with self._lock:
-            key = (uid, event.outcome)
-            self._decisions[key] = self._decisions.get(key, 0) + 1
-            if event.near_limit:
-                self._near_limit[uid] = self._near_limit.get(uid, 0) + 1
-            if latency is not None:
-                histogram = self._latency.get(event.backend)
-                if histogram is None:
-                    histogram = self._latency[event.backend] = _Latency(len(self._bounds))
-                histogram.counts[bisect_left(self._bounds, latency)] += 1
-                histogram.total += latency
+        if latency is not None:
+            cell.latency[bisect_left(self._bounds, latency)] += 1
+            cell.latency_sum += latency
 
     def on_backend_error(self, event: BackendErrorEvent) -> None:
         """Count the failure by backend and applied policy."""
@@ -183,19 +189,29 @@ class PrometheusObserver(Observer):
     # -- scrape --------------------------------------------------------------------
 
     def _families(self, *, with_samples: bool) -> Iterator[Metric]:
+        decisions: dict[tuple[str, str], int] = {}
+        near_limit: dict[str, int] = {}
+        latency: dict[str, tuple[list[int], float]] = {}
+        # dict.copy() is one C call: atomic against a thread adding its cell meanwhile.
+        for (uid, outcome, backend, _), cell in (self._cells.copy() if with_samples else {}).items():
+            key = (uid, outcome.value)
+            decisions[key] = decisions.get(key, 0) + cell.decisions
+            if cell.near_limit:
+                near_limit[uid] = near_limit.get(uid, 0) + cell.near_limit
+            if any(cell.latency):
+                counts, total = latency.get(backend, ([0] * (len(self._bounds) + 1), 0.0))
+                summed = [mine + theirs for mine, theirs in zip(counts, cell.latency, strict=True)]
+                latency[backend] = (summed, total + cell.latency_sum)
         with self._lock:
-            decisions = dict(self._decisions) if with_samples else {}
-            near_limit = dict(self._near_limit) if with_samples else {}
             errors = dict(self._errors) if with_samples else {}
             failovers = dict(self._failovers) if with_samples else {}
             breakers = dict(self._breakers) if with_samples else {}
-            latency = {name: (list(h.counts), h.total) for name, h in self._latency.items()} if with_samples else {}
         p = self.prefix
         yield _counter(
             f"{p}_decisions",
             "Consuming hits by throttle uid and outcome.",
             ["throttle", "outcome"],
-            (((uid, outcome.value), value) for (uid, outcome), value in decisions.items()),
+            decisions.items(),
         )
         yield _counter(
             f"{p}_near_limit",
