@@ -145,6 +145,8 @@ def test_names_users_look_for_are_documented(dotted: str, inventory: dict[str, s
         "traffik.backends.redis.RedisBackend",
         "traffik.backends.memcached.MemcachedBackend",
         "traffik.decorators.ThrottledRoute",
+        "traffik.prometheus.PrometheusObserver",
+        "traffik.opentelemetry.OpenTelemetryObserver",
     ],
 )
 def test_plugin_distributions_are_merged_into_the_package(dotted: str, inventory: dict[str, str]) -> None:
