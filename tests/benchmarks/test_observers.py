@@ -1,0 +1,32 @@
+"""The observers scenario times every observer it names, the metrics distributions' included (no timing asserted)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from traffik.events._dispatch import DISPATCH
+
+from benchmarks._observers import observer_cost
+
+
+@pytest.fixture(autouse=True)
+def _restore_observers() -> Iterator[None]:
+    before, loaded = DISPATCH.observers, DISPATCH.plugins_loaded
+    yield
+    DISPATCH.observers, DISPATCH.plugins_loaded = before, loaded
+
+
+async def test_every_observer_gets_a_row() -> None:
+    registered = DISPATCH.observers
+    rows = await observer_cost(operations=200, repeats=1)
+    assert [row["observer"] for row in rows] == [
+        "none",
+        "no-op",
+        "prometheus",
+        "opentelemetry",
+        "opentelemetry, no latency",
+    ]
+    assert rows[0]["added_us"] == 0
+    assert all(isinstance(row["median_us"], float) and row["median_us"] > 0 for row in rows)
+    assert DISPATCH.observers == registered  # each variant takes its observer away again
