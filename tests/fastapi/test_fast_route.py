@@ -6,7 +6,7 @@ import inspect
 from typing import Any
 
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, WebSocket
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, WebSocket
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
@@ -124,6 +124,25 @@ async def test_headers_on_every_kind_of_response(
         assert responses[0].text == "one,two"
     if kind == "background":
         assert log == ["ran", "ran"]
+
+
+async def test_headers_on_a_422_and_an_http_exception_without_install(
+    backend: InMemoryBackend, registry: ThrottleRegistry, http_client: ClientFactory
+) -> None:
+    throttle = _throttle("t", backend, registry, rate="5/min")
+    app = FastAPI()
+    router = APIRouter(route_class=FastThrottledRoute, dependencies=[Depends(throttle)])
+
+    @router.post("/items")
+    async def create(item: Item) -> Item:
+        raise HTTPException(status_code=409, detail="exists")
+
+    app.include_router(router)
+    async with http_client(app) as client:
+        invalid = await client.post("/items", json={"nope": 1})
+        conflict = await client.post("/items", json={"name": "a"})
+    assert (invalid.status_code, invalid.headers["x-ratelimit-remaining"]) == (422, "4")
+    assert (conflict.status_code, conflict.headers["x-ratelimit-remaining"]) == (409, "3")
 
 
 async def test_throttled_request_is_refused_before_its_body_is_read(

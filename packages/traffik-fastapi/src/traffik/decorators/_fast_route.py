@@ -7,7 +7,9 @@ This route class takes the throttles out of the dependency tree FastAPI
 solves per request and hits them on the raw request first, then calls the
 handler FastAPI built for the rest. The route's ``dependant`` keeps them, so
 the OpenAPI schema and :func:`~traffik.decorators.route_throttles` see the
-route exactly as in the dependency mode.
+route exactly as in the dependency mode. Headers are set as
+:class:`~traffik.decorators.ThrottledRoute` sets them: on the ASGI ``send``,
+so a 422, an ``HTTPException`` and the 429 carry them too.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 from traffik.decorators._guard import ThrottleGuard
-from traffik.throttles import BaseThrottle, HTTPThrottle, merged_headers
+from traffik.decorators._headers import ThrottledRoute
+from traffik.throttles import BaseThrottle, HTTPThrottle
 
 __all__ = ["FastThrottledRoute", "split_throttles"]
 
@@ -93,18 +96,12 @@ def _throttle_first(handler: RouteHandler, throttles: tuple[BaseThrottle[Any], .
     async def throttled_handler(request: Request) -> Response:
         for throttle in throttles:
             await throttle.hit(request)
-        response = await handler(request)
-        headers = merged_headers(request.scope)
-        if headers:
-            response_headers = response.headers
-            for name, value in headers.items():
-                response_headers[name] = value
-        return response
+        return await handler(request)
 
     return throttled_handler
 
 
-class FastThrottledRoute(APIRoute):
+class FastThrottledRoute(ThrottledRoute):
     """An ``APIRoute`` that hits its throttles on the raw request, without FastAPI's dependency resolution.
 
     The fast path for throttled FastAPI routes: declare the throttles as
@@ -121,7 +118,7 @@ class FastThrottledRoute(APIRoute):
     dependency, ``HTTPThrottle`` subclasses that override ``__call__``, and
     ``app.dependency_overrides`` (they do not replace a throttle this route
     runs itself: use ``throttle.disable()`` to switch one off in tests).
-    Routes without throttles behave exactly like ``APIRoute``.
+    Routes without throttles behave exactly like ``ThrottledRoute``.
 
     Example:
         >>> from fastapi import APIRouter
