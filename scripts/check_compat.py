@@ -57,7 +57,7 @@ SUITES = {
 }
 """The fast tests that prove a plugin loads and works on a core: its plugin/construction tests and the spec suite."""
 
-TEST_TOOLS = ("pytest", "pytest-asyncio", "hypothesis", "httpx", "httpx2", "opentelemetry-sdk")
+TEST_TOOLS = ("pytest", "pytest-asyncio", "hypothesis", "httpx", "httpx2", "fastapi", "opentelemetry-sdk")
 """What the repository's test modules import besides the distributions (ranges from requirements/test.txt)."""
 
 
