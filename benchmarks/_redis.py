@@ -6,8 +6,10 @@ no work in it. The backend sends its hits, packed mostly in advance, on
 connections it keeps out of the client's pool (skipping redis-py's
 per-command checkout and argument packing), so the same bare ``EVALSHA``
 sent that way is reported too, as ``kept_floor``: the ratio to it is what
-the scripts themselves cost. ``python -m benchmarks._redis`` runs it on a private
-``redis-server`` and prints JSON.
+the scripts themselves cost. Hits are auto-pipelined by default; for
+:data:`PIPELINING_COMPARED` the same figures with ``auto_pipeline=False`` (a
+connection per hit in flight) sit beside them (``unpipelined_*`` columns).
+``python -m benchmarks._redis`` runs it on a private ``redis-server`` and prints JSON.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ LOG_RATE: Final = Rate(limit=100, seconds=1)
 KEYS: Final = 1_000
 TASKS: Final = 50
 COUNTED_HITS: Final = 200
+PIPELINING_COMPARED: Final = ("FixedWindow", "GCRA")
+"""Strategies also measured with ``auto_pipeline=False``, beside the default."""
 _FLOOR_SCRIPT: Final = "return 1"
 
 Runner = Callable[[int], Awaitable[float]]
@@ -130,6 +134,14 @@ async def _commands_per_hit(
     return round_trips / COUNTED_HITS, sum(deltas.values()) / COUNTED_HITS, per_command
 
 
+def _unpipelined(unpipelined_us: float, pipelined_us: float) -> dict[str, float]:
+    """The sequential figure with a connection per hit, and how the pipelined one compares (goal: within 10%)."""
+    return {
+        "unpipelined_median_us": round(unpipelined_us, 1),
+        "sequential_vs_unpipelined": round(pipelined_us / unpipelined_us, 2),
+    }
+
+
 async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str, Any]:
     """Measure every strategy on the Redis at ``url`` (keys under the ``bench`` namespace, cleared after).
 
@@ -141,6 +153,9 @@ async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str,
     """
     client = Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
     backend = RedisBackend(client, namespace="bench")
+    # Its own client: its connections per hit in flight must not starve the floor's pool.
+    unpipelined_client = Redis.from_url(url, socket_timeout=10, socket_connect_timeout=10)
+    unpipelined = RedisBackend(unpipelined_client, namespace="bench", auto_pipeline=False)
     kept = KeptConnections(client.connection_pool, limit=1)
     keys = _keys()
     try:
@@ -153,6 +168,10 @@ async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str,
         }
         variants = [("floor", _floor(client, sha, keys)), ("kept_floor", _kept_floor(kept, sha, keys))] + [
             (name, _sequential(backend, strategy, _rate(name), keys)) for name, strategy in STRATEGIES.items()
+        ]
+        variants += [
+            (f"unpipelined {name}", _sequential(unpipelined, STRATEGIES[name], _rate(name), keys))
+            for name in PIPELINING_COMPARED
         ]
         samples = {sample.name: sample for sample in await measure_interleaved(variants, operations, repeats)}
         floor_us = samples["floor"].median
@@ -178,6 +197,16 @@ async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str,
                 "concurrent_hits_per_s": round(concurrent),
                 "concurrent_ratio_to_floor": round(concurrent / floor_rate, 2),
             }
+            if name in PIPELINING_COMPARED:
+                results[name].update(_unpipelined(samples[f"unpipelined {name}"].median, sample.median))
+                unpipelined_rate = statistics.median(
+                    [
+                        await _concurrent(_hitter(unpipelined, strategy, _rate(name)), keys, operations)
+                        for _ in range(repeats)
+                    ]
+                )
+                results[name]["unpipelined_hits_per_s"] = round(unpipelined_rate)
+                results[name]["unpipelined_ratio_to_floor"] = round(unpipelined_rate / floor_rate, 2)
         by_length = await log_length_benchmarks(url, operations, repeats)
         return {
             "strategies": results,
@@ -198,6 +227,8 @@ async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str,
     finally:
         await kept.release_all()
         await backend.clear()
+        await unpipelined.close()
+        await unpipelined_client.aclose()
         await client.aclose()
 
 

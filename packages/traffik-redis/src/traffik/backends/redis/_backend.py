@@ -130,8 +130,8 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
             :class:`~traffik.backends.deny_cache.DenyCache`, or ``None`` (off).
         auto_pipeline: Send concurrent hits pipelined on a few connections (commands ready in
             the same event-loop turn leave as one write; replies come back in order), see
-            :mod:`traffik.backends.redis._pipelining`; at most two of the ``max_connections``
-            then carry every hit. ``False`` gives each hit in flight a connection of its own.
+            :mod:`traffik.backends.redis._pipelining`; one of the ``max_connections`` then
+            carries every hit. ``False`` gives each hit in flight a connection of its own.
             Not used on a cluster, nor where the client configures a ``health_check_interval``.
 
     Raises:

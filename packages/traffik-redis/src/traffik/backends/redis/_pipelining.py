@@ -39,12 +39,12 @@ keeps one connection per hit for them (see ``RedisBackend(auto_pipeline=...)``).
 from __future__ import annotations
 
 import asyncio
-from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, Final
 
 from traffik.backends.redis import _connections
 from traffik.backends.redis._connections import connect_on_public_path
+from traffik.backends.redis._lanes import Lane
 from traffik.backends.redis._libraries import REDIS_PY, ClientErrors
 from traffik.backends.redis._timeouts import pool_bounds_commands, shorter, within
 from traffik.backends.redis._versions import checkout_takes_command_name, pool_is_full
@@ -53,31 +53,14 @@ from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
 __all__ = ["DEFAULT_LANES", "PipelinedConnections", "pipelines"]
 
-DEFAULT_LANES: Final = 2
-"""Connections that carry pipelined hits at once: one can be written while the other is read."""
+DEFAULT_LANES: Final = 1
+"""Connections that carry pipelined hits at once. One is fastest: Redis runs one command at a time, and every
+more connection splits the batches, hence more writes and wake-ups for the same hits."""
 
 
 def pipelines(pool: ConnectionPool) -> bool:
     """Whether hits on ``pool``'s connections can be pipelined (no health check reads mid-stream)."""
     return not pool.connection_kwargs.get("health_check_interval")
-
-
-class _Lane:
-    """One connection and the hits in flight on it, oldest first."""
-
-    __slots__ = ("buffer", "connection", "failed", "flush_due", "pending", "public", "ready", "streams", "task", "wake")
-
-    def __init__(self) -> None:
-        self.connection: AbstractConnection | None = None
-        self.pending: deque[asyncio.Future[Any]] = deque()  # one per command written or queued
-        self.buffer: list[bytes] = []  # commands not written yet
-        self.ready = False  # connected, and checked since it last sat idle
-        self.streams: _connections._Streams | None = None  # while ready, if recognised
-        self.public = False  # ready, streams not recognised: written through send_packed_command
-        self.flush_due = False
-        self.failed = False
-        self.wake: asyncio.Future[None] | None = None
-        self.task: asyncio.Task[None] | None = None
 
 
 class PipelinedConnections:
@@ -126,7 +109,7 @@ class PipelinedConnections:
         self._read_timeout = shorter(self._hit_timeout, pool.connection_kwargs.get("socket_timeout"))
         self._max_lanes = max(1, min(lanes, limit))
         self._ceiling = self._max_lanes  # lowered while the pool is full
-        self._lanes: list[_Lane] = []
+        self._lanes: list[Lane] = []
         self._spare: list[AbstractConnection] = []  # out of the pool, between lanes
         self._held = 0
         self._closed = False
@@ -187,22 +170,22 @@ class PipelinedConnections:
 
     # -- choosing a lane and writing ---------------------------------------
 
-    def _pick(self) -> _Lane:
+    def _pick(self) -> Lane:
         """An idle lane, else a new one while there is room, else the least busy."""
-        best: _Lane | None = None
+        best: Lane | None = None
         for lane in self._lanes:
             if not lane.pending:
                 return lane
             if best is None or len(lane.pending) < len(best.pending):
                 best = lane
         if best is None or (len(self._lanes) < self._ceiling and self._held < self.limit):
-            lane = _Lane()
+            lane = Lane(self._errors)
             self._lanes.append(lane)
             lane.task = asyncio.get_running_loop().create_task(self._serve(lane))
             return lane
         return best
 
-    def _submit(self, lane: _Lane, command: bytes, future: asyncio.Future[Any]) -> None:
+    def _submit(self, lane: Lane, command: bytes, future: asyncio.Future[Any]) -> None:
         idle = not lane.pending
         lane.pending.append(future)
         streams = lane.streams
@@ -213,6 +196,8 @@ class PipelinedConnections:
             # server closed the socket while it sat idle: then the reader reconnects first.
             if _connections._open(streams):
                 streams[1].write(command)
+                if lane.timeout is not None:
+                    lane.watch_from_now()
             else:
                 lane.ready, lane.streams = False, None
                 lane.buffer.append(command)
@@ -224,7 +209,7 @@ class PipelinedConnections:
         if idle and lane.wake is not None and not lane.wake.done():
             lane.wake.set_result(None)
 
-    def _flush(self, lane: _Lane) -> None:
+    def _flush(self, lane: Lane) -> None:
         """Write every command queued in this loop turn, as one write."""
         lane.flush_due = False
         streams = lane.streams
@@ -235,7 +220,7 @@ class PipelinedConnections:
 
     # -- a lane's reader -----------------------------------------------------
 
-    async def _serve(self, lane: _Lane) -> None:
+    async def _serve(self, lane: Lane) -> None:
         """Connect the lane, then read its replies in order for as long as it lives."""
         loop = asyncio.get_running_loop()
         try:
@@ -256,40 +241,18 @@ class PipelinedConnections:
                     data = b"".join(lane.buffer)
                     lane.buffer.clear()
                     await lane.connection.send_packed_command(data, check_health=False)
-                await self._read_one(lane)
+                await lane.read(self._read_timeout)
         except BaseException as exc:
+            if lane.timed_out and isinstance(exc, asyncio.CancelledError):  # cancelled by _check_progress
+                self._fail(lane, self._errors.timeout(f"no reply from Redis within {lane.timeout} s"))
+                return
             self._fail(lane, exc)
             if not isinstance(exc, Exception):
                 raise  # cancelled (the loop is closing, or a demoted primary is being left)
         finally:
             await self._retire(lane)
 
-    async def _read_one(self, lane: _Lane) -> None:
-        """Read the next reply on the lane and hand it to the first hit in line (if it still waits)."""
-        connection = lane.connection
-        assert connection is not None
-        try:
-            if self._read_timeout is None:
-                reply = await connection.read_response()
-            else:
-                reply = await connection.read_response(timeout=self._read_timeout)
-                if reply is None:  # how redis-py reports that a read timeout it was given expired
-                    raise self._errors.timeout(
-                        f"no reply from Redis within {self._read_timeout} s (RedisBackend socket_timeout)"
-                    )
-        except self._errors.response as exc:  # an error reply: the connection is in step
-            future = lane.pending.popleft()
-            if not future.done():
-                future.set_exception(exc)
-            if isinstance(exc, self._errors.read_only):
-                self._leave_demoted_primary(lane)
-                raise self._errors.connection(f"Redis is a read-only replica now ({exc})") from exc
-            return
-        future = lane.pending.popleft()
-        if not future.done():  # a cancelled hit's reply is read all the same, and dropped
-            future.set_result(reply)
-
-    async def _connect(self, lane: _Lane) -> bool:
+    async def _connect(self, lane: Lane) -> bool:
         """Give the lane a connected connection and write what it queued; ``False``: moved elsewhere."""
         connection = lane.connection
         if connection is None:
@@ -310,13 +273,11 @@ class PipelinedConnections:
             await connecting
         else:
             await within(self._hit_timeout, connecting, self._errors.timeout)
-        lane.ready = True
-        lane.streams = _connections._streams(connection)
-        lane.public = lane.streams is None  # a redis-py that renamed them: slower, still correct
+        lane.connected(connection, self._read_timeout)
         self._flush(lane)
         return True
 
-    def _move_to_open_lane(self, lane: _Lane) -> bool:
+    def _move_to_open_lane(self, lane: Lane) -> bool:
         """The pool is full: hand the lane's unwritten commands to an open lane, if there is one."""
         others = [other for other in self._lanes if other is not lane and other.ready]
         if not others:
@@ -339,11 +300,12 @@ class PipelinedConnections:
             return await checkout
         return await within(self._hit_timeout, checkout, self._errors.timeout)
 
-    def _fail(self, lane: _Lane, exc: BaseException) -> None:
+    def _fail(self, lane: Lane, exc: BaseException) -> None:
         """Fail every hit waiting on the lane: each may have run, so none is sent again."""
         if lane in self._lanes:
             self._lanes.remove(lane)  # new hits open a new lane
         lane.failed, lane.ready, lane.streams = True, False, None
+        lane.stop_watching()
         pending = list(lane.pending)
         lane.pending.clear()
         lane.buffer.clear()
@@ -359,16 +321,17 @@ class PipelinedConnections:
                 failure = kind(message)
                 failure.__cause__ = exc
                 future.set_exception(failure)
-        if isinstance(exc.__context__, self._errors.read_only):  # redis-py's Sentinel translation
+        # READONLY (see Lane), or redis-py's Sentinel translation of it:
+        if isinstance(exc.__cause__, self._errors.read_only) or isinstance(exc.__context__, self._errors.read_only):
             self._leave_demoted_primary(lane)
 
-    def _leave_demoted_primary(self, failed: _Lane) -> None:
+    def _leave_demoted_primary(self, failed: Lane) -> None:
         """The server answered ``READONLY``: every lane reconnects (Sentinel finds the new primary)."""
         for lane in list(self._lanes):
             if lane is not failed and lane.task is not None:
                 lane.task.cancel()
 
-    async def _retire(self, lane: _Lane) -> None:
+    async def _retire(self, lane: Lane) -> None:
         """The lane is done: its connection is disconnected unless in step, then kept spare or given back."""
         if lane in self._lanes:
             self._lanes.remove(lane)

@@ -1,0 +1,187 @@
+"""One pipelined connection (a *lane*): the hits in flight on it, and how their replies are read.
+
+:mod:`traffik.backends.redis._pipelining` decides which lane a hit takes, and
+connects, fails and retires lanes; a :class:`Lane` reads its own replies and
+hands each to the first hit in line. Replies are read one of two ways:
+
+* **In batches** (recognised streams): whatever has arrived is read
+  with one ``StreamReader.read`` and split by :mod:`~traffik.backends.redis._replies`,
+  and one watchdog timer per lane (:meth:`Lane.watch_from_now`) fails the lane
+  when no reply has come for its timeout, instead of a timer around every read.
+* **Through redis-py** (``read_response``): for a redis-py whose streams this
+  code does not recognise.
+
+An error reply goes to its hit and the stream stays in step, except
+``READONLY``: the server is a replica now, so the lane fails with a connection
+error whose cause is the ``ReadOnlyError`` (the owner then leaves every lane).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from typing import Any, Final
+
+from traffik.backends.redis import _connections
+from traffik.backends.redis._libraries import ClientErrors
+from traffik.backends.redis._replies import ErrorReply, Reply, UnexpectedReply, split_replies
+
+from redis.asyncio.connection import AbstractConnection
+
+__all__ = ["Lane"]
+
+_CHUNK: Final = 1 << 16  # bytes read at once: hundreds of replies
+
+
+class Lane:
+    """One connection and the hits in flight on it, oldest first."""
+
+    __slots__ = (
+        "buffer",
+        "connection",
+        "errors",
+        "failed",
+        "flush_due",
+        "own_reads",
+        "pending",
+        "progress",
+        "public",
+        "ready",
+        "rest",
+        "streams",
+        "task",
+        "timed_out",
+        "timeout",
+        "timer",
+        "wake",
+    )
+
+    def __init__(self, errors: ClientErrors) -> None:
+        self.errors = errors
+        self.connection: AbstractConnection | None = None
+        self.pending: deque[asyncio.Future[Any]] = deque()  # one per command written or queued
+        self.buffer: list[bytes] = []  # commands not written yet
+        self.ready = False  # connected, and checked since it last sat idle
+        self.streams: _connections._Streams | None = None  # while ready, if recognised
+        self.public = False  # ready, streams not recognised: written through send_packed_command
+        self.flush_due = False
+        self.failed = False
+        self.wake: asyncio.Future[None] | None = None
+        self.task: asyncio.Task[None] | None = None
+        self.own_reads = False  # replies read in batches (else through read_response)
+        self.rest = b""  # the start of a reply not complete yet
+        self.timeout: float | None = None  # seconds without a reply before the lane fails
+        self.progress = 0.0  # loop time of the last reply, or of the first command after idling
+        self.timer: asyncio.TimerHandle | None = None
+        self.timed_out = False
+
+    def connected(self, connection: AbstractConnection, read_timeout: float | None) -> None:
+        """``connection`` is connected and checked: choose how to write and read it from now on."""
+        self.ready = True
+        self.streams = _connections._streams(connection)
+        self.public = self.streams is None  # a redis-py that renamed them: slower, still correct
+        self.own_reads = not self.public
+        self.rest = b""
+        if self.own_reads:
+            self.timeout = read_timeout if read_timeout is not None else connection.socket_timeout
+            if self.pending:
+                self.watch_from_now()
+
+    async def read(self, read_timeout: float | None) -> None:
+        """Read the next reply or replies and hand each to its hit (a cancelled one's is dropped)."""
+        if self.own_reads:
+            await self._read_batch()
+        else:
+            await self._read_one(read_timeout)
+
+    async def _read_batch(self) -> None:
+        streams, connection = self.streams, self.connection
+        assert streams is not None
+        assert connection is not None
+        data = await streams[0].read(_CHUNK)
+        if not data:
+            raise self.errors.connection("Redis closed the connection")
+        if self.rest:
+            data = self.rest + data
+        replies: list[Reply] = []
+        try:
+            used = split_replies(data, replies)
+        except UnexpectedReply as exc:
+            raise self.errors.connection(str(exc)) from exc
+        self.rest = data[used:]
+        if not replies:
+            return
+        self.progress = asyncio.get_running_loop().time()
+        pending = self.pending
+        for reply in replies:
+            if not pending:
+                raise self.errors.connection("Redis sent a reply that no command waits for")
+            future = pending.popleft()
+            if type(reply) is ErrorReply:
+                self._answer_with_error(future, _error_of(connection, reply, self.errors))
+            elif not future.done():
+                future.set_result(reply)
+
+    async def _read_one(self, read_timeout: float | None) -> None:
+        connection = self.connection
+        assert connection is not None
+        try:
+            if read_timeout is None:
+                reply = await connection.read_response()
+            else:
+                reply = await connection.read_response(timeout=read_timeout)
+                if reply is None:  # how redis-py reports that a read timeout it was given expired
+                    raise self.errors.timeout(
+                        f"no reply from Redis within {read_timeout} s (RedisBackend socket_timeout)"
+                    )
+        except self.errors.response as exc:  # an error reply: the connection is in step
+            self._answer_with_error(self.pending.popleft(), exc)
+            return
+        future = self.pending.popleft()
+        if not future.done():
+            future.set_result(reply)
+
+    def _answer_with_error(self, future: asyncio.Future[Any], error: Exception) -> None:
+        if not future.done():
+            future.set_exception(error)
+        if isinstance(error, self.errors.read_only):
+            raise self.errors.connection(f"Redis is a read-only replica now ({error})") from error
+
+    def watch_from_now(self) -> None:
+        """Commands are in flight from now on: fail the lane if no reply comes within its timeout."""
+        loop = asyncio.get_running_loop()
+        self.progress = loop.time()
+        if self.timer is None and self.timeout is not None:
+            self.timer = loop.call_at(self.progress + self.timeout, self._check_progress)
+
+    def _check_progress(self) -> None:
+        """The watchdog: one timer per timeout period, not one per reply."""
+        self.timer = None
+        task, timeout = self.task, self.timeout
+        if not self.pending or task is None or task.done() or timeout is None or not self.ready:
+            return
+        loop = asyncio.get_running_loop()
+        if loop.time() - self.progress >= timeout:
+            self.timed_out = True  # the reader, cancelled, fails the hits with a timeout
+            task.cancel()
+        else:
+            self.timer = loop.call_at(self.progress + timeout, self._check_progress)
+
+    def stop_watching(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+
+
+def _error_of(connection: AbstractConnection, reply: ErrorReply, errors: ClientErrors) -> Exception:
+    """The exception redis-py raises for an error reply (its parser's own mapping, where recognised)."""
+    parse = getattr(getattr(connection, "_parser", None), "parse_error", None)
+    if parse is not None:
+        error = parse(str(reply))
+        if isinstance(error, Exception):
+            return error
+    if reply.startswith("NOSCRIPT"):
+        return errors.no_script(reply)
+    if reply.startswith("READONLY"):
+        return errors.read_only(reply)
+    return errors.response(reply)
