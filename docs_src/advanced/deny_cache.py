@@ -44,9 +44,8 @@ def main() -> None:
 def cleanup() -> None:
     import asyncio
 
-    async def clear() -> (
-        None
-    ):  # persistent=True keeps the keys: the next run starts fresh
+    async def clear() -> None:
+        # persistent=True keeps the keys: the next run starts fresh
         await backend.clear()
         await backend.close()
 
