@@ -282,3 +282,18 @@ async def test_auto_pipeline_false_keeps_a_connection_per_hit(make_backend: Back
     backend = make_backend(auto_pipeline=False)
     assert (await backend.hit("k", FixedWindow(), Rate(limit=5, seconds=HOUR))).allowed
     assert isinstance(backend._kept, KeptConnections)
+
+
+async def test_a_reply_that_arrived_while_the_event_loop_was_held_up_is_not_a_timeout(
+    make_backend: BackendFactory,
+) -> None:
+    # The watchdog fires late when the loop was busy (thousands of requests arriving in one
+    # turn); the reply is already in the socket's buffer then, and gets one more turn.
+    backend = make_backend(socket_timeout=TIMEOUT)
+    rate = Rate(limit=100, seconds=HOUR)
+    assert (await backend.hit("k", FixedWindow(), rate)).allowed
+    hit = asyncio.ensure_future(backend.hit("k", FixedWindow(), rate))
+    # Right after the hit is written, the event loop is held up (as by a burst of work) for
+    # longer than the timeout, while the reply arrives.
+    asyncio.get_running_loop().call_soon(time.sleep, 3 * TIMEOUT)
+    assert (await hit).hits_remaining == 98
