@@ -17,7 +17,7 @@ deny_cache = DenyCache(max_entries=50_000)  # one per backend; LRU beyond that
 backend = RedisBackend(
     REDIS_URL, namespace="search-api", persistent=True, deny_cache=deny_cache
 )
-throttle = HTTPThrottle("search", rate="3/hour", backend=backend)
+throttle = HTTPThrottle("cached-search", rate="3/hour", backend=backend)
 app = FastAPI(lifespan=backend.lifespan)
 
 
