@@ -126,23 +126,35 @@ async def test_headers_on_every_kind_of_response(
         assert log == ["ran", "ran"]
 
 
-async def test_headers_on_a_422_and_an_http_exception_without_install(
+async def test_headers_on_an_http_exception_and_with_install_on_a_422(
     backend: InMemoryBackend, registry: ThrottleRegistry, http_client: ClientFactory
 ) -> None:
     throttle = _throttle("t", backend, registry, rate="5/min")
     app = FastAPI()
     router = APIRouter(route_class=FastThrottledRoute, dependencies=[Depends(throttle)])
 
-    @router.post("/items")
+    async def authenticate(token: str | None = None) -> None:
+        if token is None:
+            raise HTTPException(status_code=401, detail="no token", headers={"WWW-Authenticate": "Bearer"})
+
+    @router.post("/items", dependencies=[Depends(authenticate)])
     async def create(item: Item) -> Item:
-        raise HTTPException(status_code=409, detail="exists")
+        raise HTTPException(status_code=409, detail="exists", headers={"X-RateLimit-Remaining": "mine"})
 
     app.include_router(router)
+    installed = install(FastAPI())
+    installed.include_router(router)
     async with http_client(app) as client:
-        invalid = await client.post("/items", json={"nope": 1})
-        conflict = await client.post("/items", json={"name": "a"})
-    assert (invalid.status_code, invalid.headers["x-ratelimit-remaining"]) == (422, "4")
-    assert (conflict.status_code, conflict.headers["x-ratelimit-remaining"]) == (409, "3")
+        unauthorised = await client.post("/items", json={"name": "a"})
+        conflict = await client.post("/items", params={"token": "t"}, json={"name": "a"})
+    async with http_client(installed) as client:
+        invalid = await client.post("/items", params={"token": "t"}, json={"nope": 1})
+    assert (unauthorised.status_code, unauthorised.headers["x-ratelimit-remaining"]) == (401, "4")
+    assert unauthorised.headers["www-authenticate"] == "Bearer"
+    # The exception's own headers win.
+    assert (conflict.status_code, conflict.headers["x-ratelimit-remaining"]) == (409, "mine")
+    assert conflict.headers["x-ratelimit-limit"] == "5"
+    assert (invalid.status_code, invalid.headers["x-ratelimit-remaining"]) == (422, "2")
 
 
 async def test_throttled_request_is_refused_before_its_body_is_read(

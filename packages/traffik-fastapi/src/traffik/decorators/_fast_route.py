@@ -7,9 +7,14 @@ This route class takes the throttles out of the dependency tree FastAPI
 solves per request and hits them on the raw request first, then calls the
 handler FastAPI built for the rest. The route's ``dependant`` keeps them, so
 the OpenAPI schema and :func:`~traffik.decorators.route_throttles` see the
-route exactly as in the dependency mode. Headers are set as
-:class:`~traffik.decorators.ThrottledRoute` sets them: on the ASGI ``send``,
-so a 422, an ``HTTPException`` and the 429 carry them too.
+route exactly as in the dependency mode.
+
+Headers go on the ``Response`` the handler returns and on an
+``HTTPException`` raised past the throttles, not through a wrapped ASGI
+``send`` as :class:`~traffik.decorators.ThrottledRoute` does: wrapping
+``send`` costs about a third of an in-memory hit on every request, and
+``install(app)`` already wraps it once for the whole app (which also covers
+the 422 that FastAPI builds from a validation error).
 """
 
 from __future__ import annotations
@@ -21,11 +26,11 @@ from typing import Any, Protocol
 from fastapi import routing
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from traffik.decorators._guard import ThrottleGuard
-from traffik.decorators._headers import ThrottledRoute
-from traffik.throttles import BaseThrottle, HTTPThrottle
+from traffik.throttles import BaseThrottle, HTTPThrottle, merged_headers
 
 __all__ = ["FastThrottledRoute", "split_throttles"]
 
@@ -95,13 +100,26 @@ def _route_being_built(route: APIRoute) -> _HasDependant:
 def _throttle_first(handler: RouteHandler, throttles: tuple[BaseThrottle[Any], ...]) -> RouteHandler:
     async def throttled_handler(request: Request) -> Response:
         for throttle in throttles:
-            await throttle.hit(request)
-        return await handler(request)
+            await throttle.hit(request)  # a throttled request raises its 429, headers included
+        try:
+            response = await handler(request)
+        except HTTPException as exc:
+            headers = merged_headers(request.scope)
+            if headers:
+                # The exception's own headers win over the rate limit ones.
+                exc.headers = {**headers, **(exc.headers or {})}
+            raise
+        headers = merged_headers(request.scope)
+        if headers:
+            response_headers = response.headers
+            for name, value in headers.items():
+                response_headers[name] = value
+        return response
 
     return throttled_handler
 
 
-class FastThrottledRoute(ThrottledRoute):
+class FastThrottledRoute(APIRoute):
     """An ``APIRoute`` that hits its throttles on the raw request, without FastAPI's dependency resolution.
 
     The fast path for throttled FastAPI routes: declare the throttles as
@@ -109,8 +127,11 @@ class FastThrottledRoute(ThrottledRoute):
     route, its router or the app, or ``@throttled(...)`` under
     ``@router.get``) and set this class as the router's ``route_class``.
     The throttles then run before FastAPI reads the body or solves any other
-    dependency, and the rate limit headers are set on every response of the
-    route, whatever the endpoint returns. The 429, the OpenAPI documentation,
+    dependency. The rate limit headers are set on the route's responses,
+    whatever the endpoint returns (a dict, a model, its own ``Response``), on
+    an ``HTTPException`` raised by the endpoint or a dependency, and on the
+    429; with :func:`~traffik.decorators.install` also on the 422 of a
+    request that fails validation. The 429, the OpenAPI documentation,
     costs, rules and exemptions are those of the dependency mode.
 
     What stays with FastAPI: WebSocket routes (a router's ``route_class``
@@ -118,7 +139,7 @@ class FastThrottledRoute(ThrottledRoute):
     dependency, ``HTTPThrottle`` subclasses that override ``__call__``, and
     ``app.dependency_overrides`` (they do not replace a throttle this route
     runs itself: use ``throttle.disable()`` to switch one off in tests).
-    Routes without throttles behave exactly like ``ThrottledRoute``.
+    Routes without throttles behave exactly like ``APIRoute``.
 
     Example:
         >>> from fastapi import APIRouter
