@@ -150,6 +150,7 @@ class BaseThrottle(HitPipeline[ConnectionT]):
         self._rules = None
         self._key_prefix = escape_component(uid) + ":"
         self._disabled = False
+        self._lane = self._lane_config = None
         self._registry.register(self)
 
     # -- introspection ----------------------------------------------------------

@@ -40,16 +40,18 @@ from traffik.backends.base import ThrottleBackend, get_active_backend
 from traffik.error_handlers._monitor import FAILING, note_recovery
 from traffik.events._dispatch import DISPATCH
 from traffik.exceptions import ConfigurationError
+from traffik.identifiers import get_remote_address
 from traffik.keys import escape_component
 from traffik.rates import MAX_EXACT_INT, Rate
 from traffik.registry import ThrottleRegistry, ThrottleRule
-from traffik.throttles._config import Bound, Config, bind
+from traffik.strategies import ThrottleStrategy
+from traffik.throttles._config import BackendCall, Bound, Config, bind
 from traffik.throttles._report import report_exempted
 from traffik.throttles._scope import IDS_KEY
 from traffik.throttles._verdict import ConnectionT, PreparedHit, VerdictSteps
 from traffik.types import EXEMPTED, Exempted, IdentifierFunc
 
-__all__ = ["ConnectionT", "HitPipeline", "PreparedHit"]
+__all__ = ["ConnectionT", "HitPipeline", "Lane", "PreparedHit"]
 
 _EMPTY_CONTEXT: Final[Mapping[str, Any]] = {}
 
@@ -59,6 +61,15 @@ _METHOD_COMPONENTS: Final[Mapping[str, str]] = {
     **{name: name for name in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "WEBSOCKET", "HTTP")},
     "HEAD": "GET",
 }
+
+
+Lane = tuple[Config, Bound, BackendCall, ThrottleStrategy, Rate, int, IdentifierFunc, bool]
+"""``(config, bound, consume, strategy, rate, cost, identifier, cache_ids)``: what the common hits share.
+
+Built at the first hit of a configuration whose rate and cost are constants,
+whose backend is fixed and whose rules are known to be none; ``update_*``
+makes a new configuration, so a lane never outlives the settings it copies.
+"""
 
 
 class HitPipeline(VerdictSteps[ConnectionT]):
@@ -84,6 +95,8 @@ class HitPipeline(VerdictSteps[ConnectionT]):
     _use_method: bool
     _key_prefix: str
     _disabled: bool
+    _lane: Lane | None  # the common hit's constants, for the configuration lane[0]
+    _lane_config: Config | None  # the configuration _lane was last built (or refused) for
 
     # -- _prepare and its steps ---------------------------------------------------------
 
@@ -271,6 +284,25 @@ class HitPipeline(VerdictSteps[ConnectionT]):
             path_component = path if ":" not in path and "\\" not in path and path.isascii() else escape_component(path)
         return f"{self._key_prefix}{identity}:{method_component}:{path_component}"
 
+    def _lane_for(self, config: Config, bound: Bound) -> Lane | None:
+        """The lane of ``config`` bound to ``bound``; ``None`` when a hit has something to compute."""
+        rate = config.rate
+        cost = config.cost
+        if (
+            rate is None
+            or rate.unlimited
+            or not cost
+            or config.backend is None
+            or self._dynamic_backend
+            or self._dynamic_rules
+            or self._rules != ()
+        ):
+            return None
+        identifier = bound.identifier
+        # The default identifier reads one scope entry: computing it again costs less than caching it.
+        cache_ids = self._cache_ids and identifier is not get_remote_address
+        return (config, bound, bound.consume, bound.strategy, rate, cost, identifier, cache_ids)
+
     # -- the consuming hit: the whole chain ----------------------------------------------------
 
     async def _hit(
@@ -286,12 +318,134 @@ class HitPipeline(VerdictSteps[ConnectionT]):
         accepted WebSocket it sent the rate-limit frame): the caller must not
         process the message. ``key_path``: an escaped path component for the key
         (a middleware's pattern).
+
+        The common hit takes the throttle's :data:`Lane` (see :meth:`_lane_key`):
+        one synchronous call builds its key, one await asks the backend.
         """
         if self._disabled:
             return True
+        if cost is None and context is None:
+            key = self._lane_key(connection, key_path)
+            if type(key) is str:
+                # _lane_send, inline: the common hit awaits the backend and nothing else.
+                config, bound, consume, strategy, rate, cost, _, _ = self._lane  # type: ignore[misc]
+                try:
+                    decision = await consume(key, strategy, rate, cost)
+                except ConfigurationError:
+                    raise
+                except Exception as exc:
+                    return await self._failed((connection, config, bound, self._context, cost, rate, key), exc, None)
+                if FAILING:  # some backend failed lately: if it was this one, log its recovery once
+                    note_recovery(bound.backend)
+                if decision.allowed:
+                    headers = config.headers
+                    if headers is not None and (self._shadow_headers or not self._in_shadow()):
+                        self._record(
+                            (connection, config, bound, self._context, cost, rate, key), headers, decision, 0.0
+                        )
+                    return True
+                return await self._deny((connection, config, bound, self._context, cost, rate, key), decision)
+            if key is not None:
+                return await self._lane_pending(connection, key, key_path)  # type: ignore[arg-type]  # not a str
+        return await self._hit_prepared(connection, cost, context, key_path)
+
+    def _lane_key(self, connection: ConnectionT, key_path: str | None) -> str | Exempted | Awaitable[Any] | None:
+        """The key of a hit the lane takes, built without a coroutine: identity and key inline.
+
+        ``None``: the lane cannot take this hit (none built for the current
+        configuration yet, or an observer listens: the step-by-step chain
+        times and reports it). ``EXEMPTED``: an exempted client. An
+        awaitable: the identifier's answer still to be awaited and checked
+        (:meth:`_lane_pending`).
+        """
+        lane = self._lane
+        if lane is None or lane[0] is not self._config or DISPATCH.observers:
+            return None
+        identifier = lane[6]
+        scope = connection.scope
+        # -- identity: the _identify step, inline --
+        identity: Any
+        if lane[7]:  # cache_ids
+            ids: dict[Any, str | Exempted] | None = scope.get(IDS_KEY)
+            if ids is None:
+                ids = scope[IDS_KEY] = {}
+                identity = None
+            else:
+                identity = ids.get(identifier)
+            if identity is None:
+                identity = identifier(connection)
+                if type(identity) is not str:
+                    return self._checked_identity(identifier, identity, ids)
+                ids[identifier] = identity
+            elif identity is EXEMPTED:
+                return EXEMPTED  # type: ignore[no-any-return]  # the sentinel
+        else:
+            identity = identifier(connection)
+            if type(identity) is not str:
+                return self._checked_identity(identifier, identity, None)
+        # -- key: the _key step, inline (see there why each component is what it is) --
+        if ":" in identity or "\\" in identity or not identity.isascii():
+            identity = escape_component(identity)
+        if not self._use_method:
+            prefixed: str = self._key_prefix + identity
+            return prefixed
+        method = self._KEY_METHOD or scope.get("method") or scope["type"].upper()
+        method_component = _METHOD_COMPONENTS.get(method)
+        if method_component is None:
+            method_component = escape_component(method)
+        if key_path is None:
+            route = scope.get("route")
+            template = None if route is None else getattr(route, "path_format", None)
+            path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
+            key_path = path if ":" not in path and "\\" not in path and path.isascii() else escape_component(path)
+        key: str = f"{self._key_prefix}{identity}:{method_component}:{key_path}"
+        return key
+
+    async def _lane_pending(
+        self, connection: ConnectionT, pending: Exempted | Awaitable[Any], key_path: str | None
+    ) -> bool:
+        """A lane hit whose identifier answered ``EXEMPTED`` or an awaitable (an async identifier)."""
+        identity = pending if pending is EXEMPTED else await pending
+        if identity is EXEMPTED:
+            if DISPATCH.observers:
+                _, bound, _, _, rate, cost, _, _ = self._lane  # type: ignore[misc]
+                report_exempted(self._uid, bound, rate, cost, self._in_shadow())
+            return True
+        return await self._lane_send(connection, self._key(connection, identity, key_path))
+
+    async def _lane_send(self, connection: ConnectionT, key: str) -> bool:
+        """The backend call and the verdict of a lane hit (as in :meth:`_hit_prepared`, with no observer)."""
+        config, bound, consume, strategy, rate, cost, _, _ = self._lane  # type: ignore[misc]
+        try:
+            decision = await consume(key, strategy, rate, cost)
+        except ConfigurationError:
+            raise
+        except Exception as exc:
+            return await self._failed((connection, config, bound, self._context, cost, rate, key), exc, None)
+        if FAILING:  # some backend failed lately: if it was this one, log its recovery once
+            note_recovery(bound.backend)
+        if decision.allowed:
+            headers = config.headers
+            if headers is not None and (self._shadow_headers or not self._in_shadow()):
+                self._record((connection, config, bound, self._context, cost, rate, key), headers, decision, 0.0)
+            return True
+        return await self._deny((connection, config, bound, self._context, cost, rate, key), decision)
+
+    async def _hit_prepared(
+        self,
+        connection: ConnectionT,
+        cost: int | None,
+        context: Mapping[str, Any] | None,
+        key_path: str | None,
+    ) -> bool:
+        """The consuming chain step by step (:meth:`_prepare`): any hit the lane does not take."""
         hit = await self._prepare(connection, cost, context, key_path, report=True)
         if hit is None:
             return True
+        if cost is None and context is None and self._lane_config is not hit[1]:
+            # The first hit of this configuration: from the next one on, the lane takes it if it can.
+            self._lane_config = hit[1]
+            self._lane = self._lane_for(hit[1], hit[2])
         _, config, bound, _, cost, rate, key = hit
         # Observers only: the hit path reads no clock when nobody listens.
         observed = DISPATCH.observers

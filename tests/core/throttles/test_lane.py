@@ -1,0 +1,73 @@
+"""The lean hit (the throttle's lane, taken from a configuration's second hit on) decides as the full chain does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from starlette.requests import HTTPConnection
+from traffik import EXEMPTED, HTTPThrottle
+from traffik.exceptions import ConfigurationError, ConnectionThrottled
+from traffik.types import Exempted
+
+
+async def test_an_async_identifier_keys_every_hit_after_the_first(
+    backend: Any, registry: Any, make_request: Any
+) -> None:
+    async def identify(connection: HTTPConnection) -> str:
+        return connection.headers["x-user"]
+
+    throttle = HTTPThrottle("t", rate="2/min", backend=backend, registry=registry, identifier=identify)
+    for _ in range(2):
+        await throttle.hit(make_request(headers={"x-user": "ada"}))
+    await throttle.hit(make_request(headers={"x-user": "bob"}))  # another identity, its own quota
+    with pytest.raises(ConnectionThrottled):
+        await throttle.hit(make_request(headers={"x-user": "ada"}))
+
+
+@pytest.mark.parametrize("cache_ids", [True, False], ids=["cache_ids", "no-cache"])
+async def test_a_client_exempted_after_the_first_hit_is_never_counted(
+    backend: Any, registry: Any, make_request: Any, cache_ids: bool
+) -> None:
+    def identify(connection: HTTPConnection) -> str | Exempted:
+        return EXEMPTED if connection.headers.get("x-admin") else "client"
+
+    throttle = HTTPThrottle(
+        "t", rate="1/min", backend=backend, registry=registry, identifier=identify, cache_ids=cache_ids
+    )
+    await throttle.hit(make_request())
+    for _ in range(3):
+        await throttle.hit(make_request(headers={"x-admin": "1"}))
+    with pytest.raises(ConnectionThrottled):
+        await throttle.hit(make_request())
+
+
+async def test_an_identifier_that_turns_invalid_after_the_first_hit_is_refused(
+    backend: Any, registry: Any, make_request: Any
+) -> None:
+    answers: list[Any] = ["client", 42]
+    throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry, identifier=lambda _: answers.pop(0))
+    await throttle.hit(make_request())
+    with pytest.raises(ConfigurationError, match="must return a string or EXEMPTED"):
+        await throttle.hit(make_request())
+
+
+async def test_updates_after_hits_reach_the_next_hit(backend: Any, registry: Any, make_request: Any) -> None:
+    throttle = HTTPThrottle("t", rate="1/min", backend=backend, registry=registry)
+    await throttle.hit(make_request())
+    await throttle.update_rate("3/min")
+    await throttle.hit(make_request())  # 2 of 3
+    await throttle.update_cost(2)
+    with pytest.raises(ConnectionThrottled):
+        await throttle.hit(make_request())  # 2 more would make 4 of 3
+
+
+async def test_a_per_hit_cost_or_context_still_counts_on_the_same_key(
+    backend: Any, registry: Any, make_request: Any
+) -> None:
+    throttle = HTTPThrottle("t", rate="3/min", backend=backend, registry=registry)
+    await throttle.hit(make_request())  # through the full chain; the lane takes the next
+    await throttle.hit(make_request(), cost=1, context={"plan": "free"})
+    await throttle.hit(make_request())
+    with pytest.raises(ConnectionThrottled):
+        await throttle.hit(make_request())
