@@ -31,7 +31,11 @@ def _observers(rows: list[dict[str, Any]]) -> None:
     print(f"  {'observer':<22} {'µs/hit [min-max]':>22} {'+µs vs none':>12}")
     for row in rows:
         span = f"{row['median_us']:.2f} [{row['min_us']:.2f}-{row['max_us']:.2f}]"
-        print(f"  {row['observer']:<22} {span:>22} {row['added_us']:>+12.2f}")
+        goal = ""
+        if "goal" in row:  # the fresh-request hit, against the backend step alone
+            met = "met" if row["met"] else "NOT met"
+            goal = f"  {row['ratio_to_step']:.2f}x the backend step, goal <= {row['goal']:.1f}x: {met}"
+        print(f"  {row['observer']:<22} {span:>22} {row['added_us']:>+12.2f}{goal}")
 
 
 def _throughput(section: dict[str, Any], floor_name: str) -> None:
