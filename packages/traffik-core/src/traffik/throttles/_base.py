@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 
 from traffik.backends.base import ErrorPolicy, ThrottleBackend
 from traffik.config import check_near_limit_ratio, get_shadow
+from traffik.error_handlers._monitor import FAILING
 from traffik.exceptions import ConfigurationError
 from traffik.headers import DEFAULT_HEADERS_ALWAYS, Headers
 from traffik.headers._headers import HeadersLike
@@ -290,6 +291,23 @@ class BaseThrottle(HitPipeline[ConnectionT]):
             ConnectionThrottled: Over the limit (from the default handler).
             ValueError: A negative ``cost``.
         """
+        if cost is None and context is None and not self._disabled:
+            # The lane of _hit, inline: one coroutine fewer on the most common call.
+            key = self._lane_key(connection, None)
+            if type(key) is str:
+                lane = self._lane
+                try:
+                    decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
+                except Exception as exc:
+                    await self._lane_failed(connection, key, exc)
+                    return connection
+                if not decision.allowed or FAILING or lane[0].headers is not None:  # type: ignore[index]
+                    await self._lane_verdict(connection, key, decision)
+            elif key is not None:  # an exempted client, or an async identifier's answer to await
+                await self._lane_pending(connection, key, None)  # type: ignore[arg-type]
+            else:
+                await self._hit_prepared(connection, None, None, None)
+            return connection
         await self._hit(connection, cost, context)
         return connection
 

@@ -44,7 +44,7 @@ from traffik.identifiers import get_remote_address
 from traffik.keys import escape_component
 from traffik.rates import MAX_EXACT_INT, Rate
 from traffik.registry import ThrottleRegistry, ThrottleRule
-from traffik.strategies import ThrottleStrategy
+from traffik.strategies import Decision, ThrottleStrategy
 from traffik.throttles._config import BackendCall, Bound, Config, bind
 from traffik.throttles._report import report_exempted
 from traffik.throttles._scope import IDS_KEY
@@ -327,24 +327,15 @@ class HitPipeline(VerdictSteps[ConnectionT]):
         if cost is None and context is None:
             key = self._lane_key(connection, key_path)
             if type(key) is str:
-                # _lane_send, inline: the common hit awaits the backend and nothing else.
-                config, bound, consume, strategy, rate, cost, _, _ = self._lane  # type: ignore[misc]
+                # The common hit awaits the backend and nothing else (the same lines are in hit()).
+                lane = self._lane
                 try:
-                    decision = await consume(key, strategy, rate, cost)
-                except ConfigurationError:
-                    raise
+                    decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
                 except Exception as exc:
-                    return await self._failed((connection, config, bound, self._context, cost, rate, key), exc, None)
-                if FAILING:  # some backend failed lately: if it was this one, log its recovery once
-                    note_recovery(bound.backend)
-                if decision.allowed:
-                    headers = config.headers
-                    if headers is not None and (self._shadow_headers or not self._in_shadow()):
-                        self._record(
-                            (connection, config, bound, self._context, cost, rate, key), headers, decision, 0.0
-                        )
+                    return await self._lane_failed(connection, key, exc)
+                if decision.allowed and not FAILING and lane[0].headers is None:  # type: ignore[index]
                     return True
-                return await self._deny((connection, config, bound, self._context, cost, rate, key), decision)
+                return await self._lane_verdict(connection, key, decision)
             if key is not None:
                 return await self._lane_pending(connection, key, key_path)  # type: ignore[arg-type]  # not a str
         return await self._hit_prepared(connection, cost, context, key_path)
@@ -414,22 +405,39 @@ class HitPipeline(VerdictSteps[ConnectionT]):
         return await self._lane_send(connection, self._key(connection, identity, key_path))
 
     async def _lane_send(self, connection: ConnectionT, key: str) -> bool:
-        """The backend call and the verdict of a lane hit (as in :meth:`_hit_prepared`, with no observer)."""
-        config, bound, consume, strategy, rate, cost, _, _ = self._lane  # type: ignore[misc]
+        """The backend call and the verdict of a lane hit (inline in :meth:`_hit` and ``hit()``)."""
+        lane = self._lane
+        assert lane is not None
         try:
-            decision = await consume(key, strategy, rate, cost)
-        except ConfigurationError:
-            raise
+            decision = await lane[2](key, lane[3], lane[4], lane[5])
         except Exception as exc:
-            return await self._failed((connection, config, bound, self._context, cost, rate, key), exc, None)
-        if FAILING:  # some backend failed lately: if it was this one, log its recovery once
-            note_recovery(bound.backend)
-        if decision.allowed:
-            headers = config.headers
-            if headers is not None and (self._shadow_headers or not self._in_shadow()):
-                self._record((connection, config, bound, self._context, cost, rate, key), headers, decision, 0.0)
+            return await self._lane_failed(connection, key, exc)
+        if decision.allowed and not FAILING and lane[0].headers is None:
             return True
-        return await self._deny((connection, config, bound, self._context, cost, rate, key), decision)
+        return await self._lane_verdict(connection, key, decision)
+
+    def _lane_hit(self, connection: ConnectionT, key: str) -> PreparedHit[ConnectionT]:
+        """The prepared hit of a lane hit, for the steps after the backend call (built only when one needs it)."""
+        config, bound, _, _, rate, cost, _, _ = self._lane  # type: ignore[misc]
+        return (connection, config, bound, self._context, cost, rate, key)
+
+    async def _lane_failed(self, connection: ConnectionT, key: str, exc: Exception) -> bool:
+        """A lane hit whose backend call raised: the ``on_error`` policy (no observer timed it)."""
+        if isinstance(exc, ConfigurationError):
+            raise exc
+        return await self._failed(self._lane_hit(connection, key), exc, None)
+
+    async def _lane_verdict(self, connection: ConnectionT, key: str, decision: Decision) -> bool:
+        """A lane hit's decision when there is more to do than admitting: a recovery to log, headers, a denial."""
+        hit = self._lane_hit(connection, key)
+        if FAILING:  # some backend failed lately: if it was this one, log its recovery once
+            note_recovery(hit[2].backend)
+        if decision.allowed:
+            headers = hit[1].headers
+            if headers is not None and (self._shadow_headers or not self._in_shadow()):
+                self._record(hit, headers, decision, 0.0)
+            return True
+        return await self._deny(hit, decision)
 
     async def _hit_prepared(
         self,
