@@ -14,16 +14,17 @@ import time
 from typing import Any
 
 import pytest
-from redis.asyncio import Redis
+from redis.asyncio import Redis, RedisCluster
 from traffik.backends.redis import RedisBackend, _connections
 from traffik.backends.redis._connections import KeptConnections
+from traffik.backends.redis._keys import KeyLayout
 from traffik.backends.redis._pipelining import DEFAULT_LANES, PipelinedConnections
 from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError, ConfigurationError
 from traffik.rates import Rate
 from traffik.strategies import GCRA, FixedWindow
 from traffik.testing import RedisServer, ServerFactory
 
-from tests.redis.conftest import BackendFactory, unique_namespace
+from tests.redis.conftest import BackendFactory, Cluster, unique_namespace
 from tests.redis.topologies import redis_command
 from tests.wire import recorded_writes, redis_commands
 
@@ -297,3 +298,53 @@ async def test_a_reply_that_arrived_while_the_event_loop_was_held_up_is_not_a_ti
     # longer than the timeout, while the reply arrives.
     asyncio.get_running_loop().call_soon(time.sleep, 3 * TIMEOUT)
     assert (await hit).hits_remaining == 98
+
+
+# -- Redis Cluster: grouped per node ----------------------------------------------------
+
+
+async def test_cluster_hits_are_pipelined_per_node_and_exact(redis_cluster: Cluster) -> None:
+    backend = RedisBackend(redis_cluster.url, namespace=unique_namespace("cluster"), cluster=True)
+    rate = Rate(limit=50, seconds=HOUR)
+    keys = [f"key-{index}" for index in range(12)]  # spread over the three primaries' slots
+    try:
+        decisions = await asyncio.gather(*(backend.hit(key, FixedWindow(), rate) for key in keys for _ in range(60)))
+        for position in range(len(keys)):
+            own = decisions[position * 60 : (position + 1) * 60]
+            assert sum(decision.allowed for decision in own) == 50
+        pipelined = backend._nodes
+        assert pipelined is not None
+        assert len(pipelined.nodes) == 3  # one group of connections per node
+        assert pipelined.held <= 3
+        with recorded_writes() as writes:
+            await asyncio.gather(*(backend.hit(key, FixedWindow(), rate) for key in keys for _ in range(10)))
+        hits = [[command for command in redis_commands(data) if command[0] == b"EVALSHA"] for data in writes]
+        assert sum(map(len, hits)) == 120
+        assert len([batch for batch in hits if batch]) <= 6  # a lone first command per node, then the rest
+    finally:
+        await backend.clear()
+        await backend.close()
+
+
+async def test_a_moved_slot_is_followed_without_counting_twice(redis_cluster: Cluster) -> None:
+    # A client whose slot map is wrong (as after a resharding) gets MOVED: the node did not
+    # run the script, so it is sent where redis-py's routing says, once.
+    client = RedisCluster.from_url(redis_cluster.url)
+    backend = RedisBackend(client, namespace=unique_namespace("cluster"))
+    rate = Rate(limit=50, seconds=HOUR)
+    try:
+        assert (await backend.hit("moved", FixedWindow(), rate)).hits_remaining == 49
+        state_key = KeyLayout(backend.namespace).state_key("moved", FixedWindow.NAME)
+        owner = client.get_node_from_key(state_key)
+        assert owner is not None
+        wrong = next(node for node in client.get_primaries() if node.name != owner.name)
+        slot = client.keyslot(state_key)
+        client.nodes_manager.slots_cache[slot] = [wrong]  # a stale slot map
+        assert (await backend.hit("moved", FixedWindow(), rate)).hits_remaining == 48
+        now_owner = client.get_node_from_key(state_key)
+        assert now_owner is not None
+        assert now_owner.name == owner.name  # the map was updated
+    finally:
+        await backend.clear()
+        await backend.close()
+        await client.aclose()

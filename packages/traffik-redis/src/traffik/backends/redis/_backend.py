@@ -131,8 +131,8 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         auto_pipeline: Send concurrent hits pipelined on a few connections (commands ready in
             the same event-loop turn leave as one write; replies come back in order), see
             :mod:`traffik.backends.redis._pipelining`; one of the ``max_connections`` then
-            carries every hit. ``False`` gives each hit in flight a connection of its own.
-            Not used on a cluster, nor where the client configures a ``health_check_interval``.
+            carries every hit (one per node of a cluster). ``False`` gives each hit in flight a
+            connection of its own. Not used where the client configures a ``health_check_interval``.
 
     Raises:
         ConfigurationError: A parameter is invalid; the message names it and its value.
@@ -249,8 +249,13 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
                 reply = await kept.call(call.pack(kept.encode(state_key), now.encode(), cost, rate, commit))
             elif self.cluster:  # never retried: a timed-out script may have run
                 argv = call.argv(now, cost, rate, commit)
-                nodes = cast(RedisCluster, client)
-                reply = await run_once(nodes, state_key, "EVALSHA", call.script.sha, 1, state_key, *argv)
+                args = ("EVALSHA", call.script.sha, 1, state_key, *argv)
+                pipelined = self._nodes
+                if pipelined is not None:
+                    packed = call.pack(pipelined.encode(state_key), now.encode(), cost, rate, commit)
+                    reply = await pipelined.call(state_key, packed, *args)
+                else:
+                    reply = await run_once(cast(RedisCluster, client), state_key, *args)
             else:
                 reply = await client.evalsha(call.script.sha, 1, state_key, *call.argv(now, cost, rate, commit))
         except self._library.errors.no_script:  # evaluated only when something was raised

@@ -19,6 +19,7 @@ import asyncio
 import logging
 from typing import Any, Union, cast
 
+from traffik.backends.redis._cluster import NodePipelines
 from traffik.backends.redis._connections import KeptConnections
 from traffik.backends.redis._libraries import REDIS_PY, ClientLibrary, library_of
 from traffik.backends.redis._pipelining import PipelinedConnections, pipelines
@@ -60,6 +61,7 @@ class ClientLifecycle:
     _client: RedisClient | None
     _owns_client: bool
     _kept: KeptConnections | PipelinedConnections | None
+    _nodes: NodePipelines | None  # a cluster's auto-pipelined hits
     _loop: asyncio.AbstractEventLoop | None
     _background: set[asyncio.Task[None]]
 
@@ -80,6 +82,7 @@ class ClientLifecycle:
                 redis-py or valkey-py.
         """
         self._kept = None
+        self._nodes = None
         self._loop = None
         self._background = set()
         library = library_of(url)
@@ -88,6 +91,7 @@ class ClientLifecycle:
             self._url, self._library, self._client, self._owns_client = None, library, client, False
             self.cluster = isinstance(client, library.cluster_client)
             self._kept = self._keep_connections(client)
+            self._nodes = self._pipeline_nodes(client)
             if self._kept is not None:
                 self.call_timeout = None  # see the docstring
         elif isinstance(url, str):
@@ -124,15 +128,17 @@ class ClientLifecycle:
     def _leave_loop(self) -> None:
         if self._owns_client:
             # Its sockets belong to a loop that no longer runs them; they are closed when collected.
-            self._client, self._kept = None, None
+            self._client, self._kept, self._nodes = None, None, None
             return
-        client, old = self._client, self._kept
+        client, old, old_nodes = self._client, self._kept, self._nodes
         assert client is not None  # a client passed in is never dropped
         self._kept = self._keep_connections(client)
-        if old is not None:
-            task = asyncio.get_running_loop().create_task(_hand_back(old))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+        self._nodes = self._pipeline_nodes(client)
+        for left in (old, old_nodes):
+            if left is not None:
+                task = asyncio.get_running_loop().create_task(_hand_back(left))
+                self._background.add(task)
+                task.add_done_callback(self._background.discard)
 
     def _ensure_client(self) -> RedisClient:
         client = self._client
@@ -152,6 +158,7 @@ class ClientLifecycle:
         created = client_from_url(self._url, cluster=self.cluster, pool_size=2 * self.max_connections, **options)
         self._client = created
         self._kept = self._keep_connections(created)
+        self._nodes = self._pipeline_nodes(created)
         return created
 
     def _keep_connections(self, client: RedisClient) -> KeptConnections | PipelinedConnections | None:
@@ -177,9 +184,21 @@ class ClientLifecycle:
             return PipelinedConnections(pool, limit, hit_timeout, self._library.errors)
         return KeptConnections(pool, limit, hit_timeout, self._library.errors)
 
+    def _pipeline_nodes(self, client: RedisClient) -> NodePipelines | None:
+        """Per-node pipelines for a cluster client's hits, unless off or its nodes run health checks."""
+        if not isinstance(client, self._library.cluster_client) or not self.auto_pipeline:
+            return None
+        nodes = cast(RedisCluster, client)
+        if getattr(nodes, "connection_kwargs", {}).get("health_check_interval"):
+            return None
+        return NodePipelines(nodes, None if self._owns_client else self.socket_timeout, self._library.errors)
+
     async def _close_client(self) -> None:
         """Hand the kept connections back to the pool, and close the client if this backend built it."""
-        client, owned, kept = self._client, self._owns_client, self._kept
+        client, owned, kept, nodes = self._client, self._owns_client, self._kept, self._nodes
+        if nodes is not None:
+            await nodes.release_all()
+            self._nodes = self._pipeline_nodes(client) if client is not None and not owned else None
         if kept is not None:
             await kept.release_all()
             self._kept = self._keep_connections(client) if client is not None and not owned else None
@@ -199,7 +218,7 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-async def _hand_back(kept: KeptConnections | PipelinedConnections) -> None:
+async def _hand_back(kept: KeptConnections | PipelinedConnections | NodePipelines) -> None:
     """Return connections kept on a former event loop to their pool, as redis-py would have them."""
     try:
         await kept.release_all()

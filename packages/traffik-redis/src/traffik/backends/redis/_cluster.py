@@ -16,11 +16,17 @@ slot is picked up by the next hit.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
+
+from traffik.backends.redis._libraries import ClientErrors
+from traffik.backends.redis._pipelining import PipelinedConnections
 
 from redis.asyncio import RedisCluster
+from redis.asyncio.cluster import ClusterNode
+from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
-__all__ = ["run_once"]
+__all__ = ["NodePipelines", "run_once"]
 
 
 async def run_once(client: RedisCluster, key: str, *args: Any) -> Any:
@@ -33,3 +39,93 @@ async def run_once(client: RedisCluster, key: str, *args: Any) -> Any:
     await client.initialize()  # returns at once unless a refresh is due
     node = client.get_node_from_key(key)
     return await client.execute_command(*args, target_nodes=node)
+
+
+class _NodePool:
+    """What :class:`~traffik.backends.redis._pipelining.PipelinedConnections` needs of a pool, for one cluster node.
+
+    Connections are made as the node makes its own (``connection_class(**connection_kwargs)``:
+    address, credentials, TLS, timeouts), connected with ``connection.connect()``, and closed
+    when given back: they are this backend's, never the node's.
+    """
+
+    def __init__(self, node: ClusterNode, encoder: Any) -> None:
+        self.node = node
+        self.connection_kwargs: dict[str, Any] = node.connection_kwargs
+        self._encoder = encoder
+
+    def get_encoder(self) -> Any:
+        return self._encoder
+
+    async def get_connection(self) -> AbstractConnection:
+        connection: AbstractConnection = self.node.connection_class(**self.connection_kwargs)
+        return connection
+
+    async def release(self, connection: AbstractConnection) -> None:
+        await connection.disconnect()
+
+
+class NodePipelines:
+    """Auto-pipelined hits on a cluster: one :class:`PipelinedConnections` per node, found from the key's slot.
+
+    A reply saying the node did not run the command (``MOVED``, ``ASK``, ``TRYAGAIN``,
+    ``CLUSTERDOWN``) sends it through :func:`run_once` instead, which follows the
+    redirect and updates the slot map; that is not a retry. A node whose connection
+    failed has its next hits sent through :func:`run_once` too, until one succeeds, so
+    redis-py sees the failure and refreshes the topology (a promoted replica, a new node).
+
+    Args:
+        client: The cluster client (its slot map and node options are used, its connections are not).
+        hit_timeout: As for ``PipelinedConnections``.
+        errors: The client library's exceptions.
+    """
+
+    def __init__(self, client: RedisCluster, hit_timeout: float | None, errors: ClientErrors) -> None:
+        self.client = client
+        self._hit_timeout = hit_timeout
+        self._errors = errors
+        self._failures = (errors.connection, errors.timeout, OSError)
+        self._nodes: dict[str, PipelinedConnections] = {}
+        self._suspect: set[str] = set()
+        self._encoder = client.get_encoder()
+        self.encode: Callable[[str], bytes] = self._encoder.encode
+
+    @property
+    def held(self) -> int:
+        """Connections open for hits, over every node."""
+        return sum(pipelines.held for pipelines in self._nodes.values())
+
+    @property
+    def nodes(self) -> tuple[str, ...]:
+        """The nodes hits were pipelined to."""
+        return tuple(self._nodes)
+
+    async def call(self, key: str, command: bytes, *args: Any) -> Any:
+        """Run ``command`` (packed; ``args`` unpacked, for :func:`run_once`) on the node owning ``key``."""
+        client = self.client
+        await client.initialize()  # returns at once unless a refresh is due
+        node = client.get_node_from_key(key)
+        if node is None:  # no node serves the slot (mid-failover): redis-py says so
+            return await run_once(client, key, *args)
+        if node.name in self._suspect:
+            reply = await run_once(client, key, *args)
+            self._suspect.discard(node.name)
+            return reply
+        pipelines = self._nodes.get(node.name)
+        if pipelines is None:
+            pipelines = self._nodes[node.name] = PipelinedConnections(
+                cast(ConnectionPool, _NodePool(node, self._encoder)), 1, self._hit_timeout, self._errors
+            )
+        try:
+            return await pipelines.call(command)
+        except self._errors.not_run:
+            return await run_once(client, key, *args)
+        except self._failures:
+            self._suspect.add(node.name)
+            raise
+
+    async def release_all(self) -> None:
+        """Close every node's connections (hits in flight end first)."""
+        nodes, self._nodes = self._nodes, {}
+        for pipelines in nodes.values():
+            await pipelines.release_all()

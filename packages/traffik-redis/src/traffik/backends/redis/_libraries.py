@@ -56,6 +56,9 @@ class ClientErrors:
     pool_full: type[Exception] | None
     """What a full pool raises, where the library has a class for it (else, as redis-py before
     7.2 does, a plain ``connection`` error saying "Too many connections")."""
+    not_run: tuple[type[Exception], ...] = ()
+    """Cluster error replies that say the node did not run the command (``MOVED``, ``ASK``,
+    ``TRYAGAIN``, ``CLUSTERDOWN``): sending it where the client's routing says is no retry."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ REDIS_PY: Final = ClientLibrary(
         authentication=redis_errors.AuthenticationError,
         cluster=redis_errors.RedisClusterException,
         pool_full=redis_errors.MaxConnectionsError,
+        not_run=(redis_errors.AskError, redis_errors.TryAgainError, redis_errors.ClusterDownError),
     ),
 )
 
@@ -128,4 +132,5 @@ def _valkey_errors() -> ClientErrors:
         cluster=valkey_errors.ValkeyClusterException,
         # Its pools raise ConnectionError("Too many connections"), as redis-py's did before 7.2.
         pool_full=None,
+        not_run=(valkey_errors.AskError, valkey_errors.TryAgainError, valkey_errors.ClusterDownError),
     )
