@@ -3,6 +3,8 @@
 ``GET /plain`` and ``GET /throttled`` run the same handler; the second also
 depends on an :class:`~traffik.HTTPThrottle` whose limit is never reached, so
 the difference between them is the whole cost of throttling a request.
+``GET /noop`` depends on a dependency that does nothing: the floor of
+``Depends(throttle)`` as far as FastAPI's dependency machinery goes.
 
 Uvicorn builds it with ``--factory benchmarks._app:app_from_env``, reading the
 backend URL from ``TRAFFIK_BENCH_URL`` (``memory://`` when unset).
@@ -12,9 +14,11 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Collection
 
 from fastapi import Depends, FastAPI, Request
 from traffik.backends.base import ThrottleBackend
+from traffik.decorators import FastThrottledRoute, throttled
 from traffik.middleware import ThrottleMiddleware
 from traffik.plugins import backend_from_url
 from traffik.registry import ThrottleRegistry
@@ -27,20 +31,37 @@ __all__ = ["URL_VARIABLE", "app_from_env", "create_app"]
 URL_VARIABLE = "TRAFFIK_BENCH_URL"
 
 
-def create_app(backend: ThrottleBackend) -> FastAPI:
-    """The benchmark app on ``backend`` (initialised by the app's lifespan).
+def create_app(backend: ThrottleBackend, paths: Collection[str] | None = None) -> FastAPI:
+    """The benchmark app on ``backend`` (initialised by the app's lifespan), with the routes at ``paths`` (all).
 
-    ``/plain`` is the floor. The same handler is throttled three ways:
-    ``/throttled`` with ``Depends(throttle)``, ``/direct`` with ``await
-    throttle.hit(request)`` in the endpoint, ``/middleware`` by
-    ``ThrottleMiddleware``. Each uses its own throttle, so the modes never share counters.
+    ``/plain`` is the floor, ``/noop`` the same handler with a no-op
+    dependency. The handler is throttled five ways: ``/throttled`` with
+    ``Depends(throttle)``, ``/decorated`` with traffik-fastapi's
+    ``@throttled``, ``/fast`` by :class:`~traffik.decorators.FastThrottledRoute`,
+    ``/direct`` with ``await throttle.hit(request)`` in the endpoint,
+    ``/middleware`` by ``ThrottleMiddleware``. Each uses its own throttle, so
+    the modes never share counters.
+
+    Routing costs more for each route tried before the one that matches, so
+    the in-process scenario builds one app per route (``paths=["/fast"]``):
+    every variant then pays the same routing.
     """
+    wanted = set(paths) if paths is not None else None
+
+    def add(path: str) -> bool:
+        return wanted is None or path in wanted
+
     registry = ThrottleRegistry()
     dependency = HTTPThrottle("bench:http", rate=NEVER_REACHED, backend=backend, registry=registry)
     direct = HTTPThrottle("bench:direct", rate=NEVER_REACHED, backend=backend, registry=registry)
     middleware = HTTPThrottle("bench:middleware", rate=NEVER_REACHED, backend=backend, registry=registry)
+    decorated = HTTPThrottle("bench:decorated", rate=NEVER_REACHED, backend=backend, registry=registry)
+    fast = HTTPThrottle("bench:fast", rate=NEVER_REACHED, backend=backend, registry=registry)
     app = FastAPI(lifespan=backend.lifespan, openapi_url=None, docs_url=None, redoc_url=None)
-    app.add_middleware(ThrottleMiddleware, middleware_throttles=[MiddlewareThrottle(middleware, path="/middleware")])
+    if add("/middleware"):
+        app.add_middleware(
+            ThrottleMiddleware, middleware_throttles=[MiddlewareThrottle(middleware, path="/middleware")]
+        )
 
     async def handler() -> dict[str, bool]:
         return {"ok": True}
@@ -49,10 +70,30 @@ def create_app(backend: ThrottleBackend) -> FastAPI:
         await direct.hit(request)
         return {"ok": True}
 
-    app.add_api_route("/plain", handler, methods=["GET"])
-    app.add_api_route("/throttled", handler, methods=["GET"], dependencies=[Depends(dependency)])
-    app.add_api_route("/direct", direct_handler, methods=["GET"])
-    app.add_api_route("/middleware", handler, methods=["GET"])
+    async def noop() -> None:
+        return None
+
+    @throttled(decorated)
+    async def decorated_handler() -> dict[str, bool]:
+        return {"ok": True}
+
+    if add("/plain"):
+        app.add_api_route("/plain", handler, methods=["GET"])
+    if add("/throttled"):
+        app.add_api_route("/throttled", handler, methods=["GET"], dependencies=[Depends(dependency)])
+    if add("/direct"):
+        app.add_api_route("/direct", direct_handler, methods=["GET"])
+    if add("/middleware"):
+        app.add_api_route("/middleware", handler, methods=["GET"])
+    if add("/noop"):
+        app.add_api_route("/noop", handler, methods=["GET"], dependencies=[Depends(noop)])
+    if add("/decorated"):
+        app.add_api_route("/decorated", decorated_handler, methods=["GET"])
+    if add("/fast"):
+        # On the app's own router like the others: an included router has routing costs of its own.
+        app.router.add_api_route(
+            "/fast", handler, methods=["GET"], dependencies=[Depends(fast)], route_class_override=FastThrottledRoute
+        )
     return app
 
 

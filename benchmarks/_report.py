@@ -47,6 +47,26 @@ def _throughput(section: dict[str, Any], floor_name: str) -> None:
         print(f"  {row['strategy']:<22} {_span(row['hits_per_s'], 0):>28} {_x(row['ratio_to_floor']):>8}")
 
 
+def _asgi_rows(asgi: dict[str, Any]) -> None:
+    """One row per attachment mode: µs, requests/s, requests/s lost against the unthrottled floor and the goal."""
+    print(
+        f"    {'mode':<28} {'µs/request [min-max]':>24} {'req/s':>7} {'lost vs floor':>13}"
+        f"  goal (share of req/s lost, against its floor)"
+    )
+    print(f"    {'unthrottled (floor)':<28} {_span(asgi['floor_us'], 1):>24} {asgi['floor_requests_per_s']:>7}")
+    rows = {"no-op dependency": asgi["noop_dependency"], **asgi["modes"]}
+    for mode, row in rows.items():
+        goal = row.get("goal")
+        verdict = ""
+        if goal:
+            met = "met" if goal["met"] else "NOT met"
+            verdict = f"  {goal['lost_share']:.1%} vs {goal['floor']}, goal <= {goal['max_lost_share']:.0%}: {met}"
+        print(
+            f"    {mode:<28} {_span(row['us'], 1):>24} {row['requests_per_s']:>7}"
+            f" {row['lost_requests_share']:>13.1%}{verdict}"
+        )
+
+
 def _http(asgi: dict[str, Any] | None, uvicorn: dict[str, Any] | None) -> None:
     print("  HTTP: GET /throttled vs the same endpoint unthrottled (the floor), µs per request")
     if asgi:
@@ -55,12 +75,7 @@ def _http(asgi: dict[str, Any] | None, uvicorn: dict[str, Any] | None) -> None:
             f"  throttled {_span(asgi['throttled_us'], 1)} µs"
             f"  {asgi['overhead_us']:+.1f} µs  {_x(asgi['ratio_to_floor'])}"
         )
-        for mode, row in asgi.get("modes", {}).items():
-            lost = 1 - 1 / row["ratio_to_floor"] if row["ratio_to_floor"] else 0.0
-            print(
-                f"    {mode:<30} {_span(row['us'], 1):>24} µs  {row['overhead_us']:+.1f} µs"
-                f"  {_x(row['ratio_to_floor'])}  ({lost:.1%} fewer requests/s)"
-            )
+        _asgi_rows(asgi)
     if uvicorn:
         floor, throttled = uvicorn["floor_requests_per_s"], uvicorn["throttled_requests_per_s"]
         print(

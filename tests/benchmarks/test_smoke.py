@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from benchmarks._http import MODES
 from benchmarks._report import print_report
 from benchmarks._strategies import STRATEGIES
 
@@ -71,6 +72,24 @@ def test_http_overhead_compares_the_throttled_endpoint_with_the_plain_one(quick_
     assert backend["uvicorn"]["floor_requests_per_s"]["median"] > 0
 
 
+def test_asgi_measures_every_attachment_mode_and_the_goals(quick_results: dict[str, Any]) -> None:
+    section = quick_results["backends"]["memory"]["asgi"]
+    assert list(section["modes"]) == list(MODES)
+    for row in (section["noop_dependency"], *section["modes"].values()):
+        assert row["requests_per_s"] > 0
+        assert -1 < row["lost_requests_share"] < 1
+    goals = {mode: row["goal"] for mode, row in section["modes"].items() if "goal" in row}
+    assert {mode: goal["floor"] for mode, goal in goals.items()} == {
+        "FastThrottledRoute": "unthrottled",
+        "Depends(throttle)": "no-op dependency",
+    }
+    assert all(
+        goal["max_lost_share"] == 0.03 and goal["met"] == (goal["lost_share"] <= 0.03) for goal in goals.values()
+    )
+    # Against the unthrottled floor, the goal's share is the row's own.
+    assert goals["FastThrottledRoute"]["lost_share"] == section["modes"]["FastThrottledRoute"]["lost_requests_share"]
+
+
 def test_contention_admits_exactly_the_expected_count(quick_results: dict[str, Any]) -> None:
     section = quick_results["backends"]["memory"]["contention"]
     assert section["processes"] == 1  # each process has its own in-memory store
@@ -94,7 +113,15 @@ def test_plugin_discovery_time_is_reported(quick_results: dict[str, Any]) -> Non
 def test_the_tables_show_every_section(quick_results: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
     print_report(quick_results)
     output = capsys.readouterr().out
-    for heading in ("== memory ==", "x floor", "hits/s with 50 concurrent tasks", "in-process ASGI", "uvicorn,"):
+    for heading in (
+        "== memory ==",
+        "x floor",
+        "hits/s with 50 concurrent tasks",
+        "in-process ASGI",
+        "FastThrottledRoute",
+        "goal <= 3%",
+        "uvicorn,",
+    ):
         assert heading in output
     assert "contention: 1 processes x 25 tasks" in output
     assert "MISMATCH" not in output
