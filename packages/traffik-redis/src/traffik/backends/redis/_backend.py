@@ -81,14 +81,17 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
     passed as ``url`` belongs to the application: it is used with its own
     options and never closed; its own timeouts apply, and ``socket_timeout``
     still bounds each hit on it (connecting included) where they do not.
-    Hits bypass redis-py's per-command pool checkout: up to
-    ``max_connections`` connections are kept for them (see
-    :mod:`traffik.backends.redis._connections`) and go back to the pool at
-    :meth:`close`; more concurrent hits queue for a free connection rather than
-    fail with "Too many connections". With ``persistent=False`` (the default)
-    the end of the lifespan deletes this namespace's keys, on every primary of
-    a cluster, with ``SCAN`` + ``UNLINK`` (never ``FLUSHDB``); since other app
-    instances share those keys, set ``persistent=True`` for shared deployments.
+    Hits bypass redis-py's per-command pool checkout: by default they are
+    auto-pipelined on one connection kept out of the pool (one per node of a
+    cluster; see :mod:`traffik.backends.redis._pipelining`); with
+    ``auto_pipeline=False``, up to ``max_connections`` connections are kept, one
+    per hit in flight (see :mod:`traffik.backends.redis._connections`), and more
+    concurrent hits queue for a free one rather than fail with "Too many
+    connections". Either way they go back to the pool at :meth:`close`. With
+    ``persistent=False`` (the default) the end of the lifespan deletes this
+    namespace's keys, on every primary of a cluster, with ``SCAN`` + ``UNLINK``
+    (never ``FLUSHDB``); since other app instances share those keys, set
+    ``persistent=True`` for shared deployments.
 
     **Failures.** Connect and command timeouts default to
     :data:`DEFAULT_TIMEOUT` and commands are not retried (a hit is not
