@@ -26,7 +26,20 @@ async def test_every_observer_gets_a_row() -> None:
         "prometheus",
         "opentelemetry",
         "opentelemetry, no latency",
+        "none, fresh request",
+        "request build (less)",
+        "backend step (floor)",
     ]
     assert rows[0]["added_us"] == 0
     assert all(isinstance(row["median_us"], float) and row["median_us"] > 0 for row in rows)
     assert DISPATCH.observers == registered  # each variant takes its observer away again
+
+
+async def test_the_fresh_request_hit_is_put_beside_the_backend_step_and_its_goal() -> None:
+    rows = {row["observer"]: row for row in await observer_cost(operations=200, repeats=3)}
+    fresh = rows["none, fresh request"]
+    assert fresh["goal"] == 1.5
+    assert isinstance(fresh["ratio_to_step"], float)
+    assert fresh["ratio_to_step"] > 0
+    assert fresh["met"] is (fresh["ratio_to_step"] <= 1.5)
+    assert "goal" not in rows["backend step (floor)"]

@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 from starlette.requests import HTTPConnection
 from traffik import EXEMPTED, HTTPThrottle
+from traffik.backends.inmemory import InMemoryBackend
 from traffik.exceptions import ConfigurationError, ConnectionThrottled
+from traffik.headers import DEFAULT_HEADERS_ALWAYS
 from traffik.types import Exempted
 
 
@@ -71,3 +73,36 @@ async def test_a_per_hit_cost_or_context_still_counts_on_the_same_key(
     await throttle.hit(make_request())
     with pytest.raises(ConnectionThrottled):
         await throttle.hit(make_request())
+
+
+async def test_on_the_in_memory_backend_the_lane_counts_and_sets_headers_as_the_chain(
+    registry: Any, make_request: Any, clock: Any
+) -> None:
+    backend = InMemoryBackend(clock=clock, cleanup_frequency=None)  # its own hit: answered without a coroutine
+    throttle = HTTPThrottle("t", rate="2/min", backend=backend, registry=registry, headers=DEFAULT_HEADERS_ALWAYS)
+    first, second = make_request(), make_request()
+    await throttle.hit(first)
+    await throttle.hit(second)
+    assert HTTPThrottle.response_headers(first)["X-RateLimit-Remaining"] == "1"
+    assert HTTPThrottle.response_headers(second)["X-RateLimit-Remaining"] == "0"
+    with pytest.raises(ConnectionThrottled) as info:
+        await throttle.hit(make_request())
+    assert info.value.headers is not None
+    assert info.value.headers["Retry-After"] == "20"  # windows align to the minute: 1_000_000 ms is 40 s in
+    clock.advance(20_000)
+    await throttle.hit(make_request())
+
+
+async def test_a_fault_patched_on_the_backend_instance_is_not_bypassed(
+    registry: Any, make_request: Any, clock: Any
+) -> None:
+    backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
+
+    async def failing(key: str, strategy: Any, rate: Any, cost: int = 1) -> Any:
+        raise ConnectionError("store down")
+
+    backend.hit = failing  # type: ignore[method-assign]
+    throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry, on_error="throttle")
+    for _ in range(2):  # the chain, then the lane
+        with pytest.raises(ConnectionThrottled):
+            await throttle.hit(make_request())

@@ -296,8 +296,12 @@ class BaseThrottle(HitPipeline[ConnectionT]):
             key = self._lane_key(connection, None)
             if type(key) is str:
                 lane = self._lane
+                step = lane[8]  # type: ignore[index]
                 try:
-                    decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
+                    if step is not None:  # the in-memory backend: no coroutine to await
+                        decision = step(key, lane[3], lane[4], lane[5])  # type: ignore[index]
+                    else:
+                        decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
                 except Exception as exc:
                     await self._lane_failed(connection, key, exc)
                     return connection

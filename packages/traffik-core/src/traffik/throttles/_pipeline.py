@@ -32,7 +32,7 @@ hit; each step's common case reads a constant and awaits nothing.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from time import perf_counter
 from typing import Any, ClassVar, Final
 
@@ -63,13 +63,35 @@ _METHOD_COMPONENTS: Final[Mapping[str, str]] = {
 }
 
 
-Lane = tuple[Config, Bound, BackendCall, ThrottleStrategy, Rate, int, IdentifierFunc, bool]
-"""``(config, bound, consume, strategy, rate, cost, identifier, cache_ids)``: what the common hits share.
+Lane = tuple[Config, Bound, BackendCall, ThrottleStrategy, Rate, int, IdentifierFunc, bool, "SyncCall | None"]
+"""``(config, bound, consume, strategy, rate, cost, identifier, cache_ids, step)``: what the common hits share.
+
+``step`` is ``consume`` answered without a coroutine, when the backend's
+call is one that never awaits (:func:`_synchronous`), else ``None``.
 
 Built at the first hit of a configuration whose rate and cost are constants,
 whose backend is fixed and whose rules are known to be none; ``update_*``
 makes a new configuration, so a lane never outlives the settings it copies.
 """
+
+
+SyncCall = Callable[[str, ThrottleStrategy, Rate, int], Decision]
+
+
+def _synchronous(bound: Bound) -> SyncCall | None:
+    """The in-memory backend's own ``hit``, answered without a coroutine; ``None`` for any other call.
+
+    Only the exact method: a subclass that overrides ``hit``, a call wrapped
+    on the instance (a deny cache, a test's fault) or by a policy (failover)
+    keeps its awaited call.
+    """
+    from traffik.backends.inmemory import InMemoryBackend
+
+    consume = bound.consume
+    backend = bound.backend
+    if getattr(consume, "__func__", None) is InMemoryBackend.hit and getattr(consume, "__self__", None) is backend:
+        return backend._hit_now  # type: ignore[no-any-return]
+    return None
 
 
 class HitPipeline(VerdictSteps[ConnectionT]):
@@ -301,7 +323,7 @@ class HitPipeline(VerdictSteps[ConnectionT]):
         identifier = bound.identifier
         # The default identifier reads one scope entry: computing it again costs less than caching it.
         cache_ids = self._cache_ids and identifier is not get_remote_address
-        return (config, bound, bound.consume, bound.strategy, rate, cost, identifier, cache_ids)
+        return (config, bound, bound.consume, bound.strategy, rate, cost, identifier, cache_ids, _synchronous(bound))
 
     # -- the consuming hit: the whole chain ----------------------------------------------------
 
@@ -329,8 +351,12 @@ class HitPipeline(VerdictSteps[ConnectionT]):
             if type(key) is str:
                 # The common hit awaits the backend and nothing else (the same lines are in hit()).
                 lane = self._lane
+                step = lane[8]  # type: ignore[index]
                 try:
-                    decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
+                    if step is not None:
+                        decision = step(key, lane[3], lane[4], lane[5])  # type: ignore[index]
+                    else:
+                        decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
                 except Exception as exc:
                     return await self._lane_failed(connection, key, exc)
                 if decision.allowed and not FAILING and lane[0].headers is None:  # type: ignore[index]
@@ -399,7 +425,9 @@ class HitPipeline(VerdictSteps[ConnectionT]):
         identity = pending if pending is EXEMPTED else await pending
         if identity is EXEMPTED:
             if DISPATCH.observers:
-                _, bound, _, _, rate, cost, _, _ = self._lane  # type: ignore[misc]
+                lane = self._lane
+                assert lane is not None  # the lane gave this pending identity
+                _, bound, _, _, rate, cost, _, _, _ = lane
                 report_exempted(self._uid, bound, rate, cost, self._in_shadow())
             return True
         return await self._lane_send(connection, self._key(connection, identity, key_path))
@@ -408,8 +436,12 @@ class HitPipeline(VerdictSteps[ConnectionT]):
         """The backend call and the verdict of a lane hit (inline in :meth:`_hit` and ``hit()``)."""
         lane = self._lane
         assert lane is not None
+        step = lane[8]
         try:
-            decision = await lane[2](key, lane[3], lane[4], lane[5])
+            if step is not None:
+                decision = step(key, lane[3], lane[4], lane[5])
+            else:
+                decision = await lane[2](key, lane[3], lane[4], lane[5])
         except Exception as exc:
             return await self._lane_failed(connection, key, exc)
         if decision.allowed and not FAILING and lane[0].headers is None:
@@ -418,7 +450,9 @@ class HitPipeline(VerdictSteps[ConnectionT]):
 
     def _lane_hit(self, connection: ConnectionT, key: str) -> PreparedHit[ConnectionT]:
         """The prepared hit of a lane hit, for the steps after the backend call (built only when one needs it)."""
-        config, bound, _, _, rate, cost, _, _ = self._lane  # type: ignore[misc]
+        lane = self._lane
+        assert lane is not None  # called for a lane hit only
+        config, bound, _, _, rate, cost, _, _, _ = lane
         return (connection, config, bound, self._context, cost, rate, key)
 
     async def _lane_failed(self, connection: ConnectionT, key: str, exc: Exception) -> bool:

@@ -245,6 +245,50 @@ class InMemoryBackend(ShardSweeper, ThrottleBackend):
             decision.reset_ms = reset
         return decision
 
+    def _hit_now(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
+        """:meth:`hit`, answered without a coroutine (a throttle bound to this class's own ``hit`` calls it).
+
+        The same lines as :meth:`hit`, kept in step with it (a test runs both
+        on the same sequences): an ``async def`` that called this would add a
+        call to every direct hit.
+        """
+        if rate.unlimited:
+            return UNLIMITED_DECISION
+        # The exact class only (runs_natively): a subclass may change the step the native log mirrors.
+        if self._native[type(strategy)] is not None:
+            return self._log_hit(key, strategy, rate, cost, True)
+        name = strategy.NAME
+        table = self._tables.get(name)
+        if table is None:
+            table = self._table(name)
+        slot = table[hash(key) % self._slots]
+        now = self.clock()
+        stored = slot.get(key)
+        state = stored if stored is not None and stored[0] > now else None
+        new_state, decision = strategy.step(state, now, cost, rate)
+        if new_state is not state:
+            if new_state is None:
+                if stored is not None:
+                    del slot[key]
+                    self._forget(name, key)
+                return decision
+            if stored is None:
+                if self._count >= self._limit:
+                    refused = self._admit_new_key(now)
+                    if refused is not None:
+                        return refused
+                self._count += 1
+            slot[key] = new_state
+        elif new_state is None:
+            return decision
+        if self._spent is not None:
+            self._mark(name, key, decision)
+        # Inline with_reset(): this is the hottest path of the in-memory backend.
+        reset = new_state[0] - now
+        if reset > 0:
+            decision.reset_ms = reset
+        return decision
+
     async def peek(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int = 1) -> Decision:
         """The decision a hit of ``cost`` would get now, consuming nothing."""
         if rate.unlimited:
