@@ -51,12 +51,25 @@ def _throttles_of(call: object) -> tuple[BaseThrottle[Any], ...] | None:
     return None
 
 
+def _nested_calls(dependant: Dependant) -> set[int]:
+    """``id()`` of every callable solved below ``dependant``'s top level."""
+    found: set[int] = set()
+    pending = [nested for sub in dependant.dependencies for nested in sub.dependencies]
+    while pending:
+        current = pending.pop()
+        found.add(id(current.call))
+        pending.extend(current.dependencies)
+    return found
+
+
 def split_throttles(dependant: Dependant) -> tuple[tuple[BaseThrottle[Any], ...], Dependant]:
     """Split ``dependant`` into its top-level HTTP throttles and a copy without them.
 
     Top-level means the route's own dependencies, its routers' and the app's,
     and the parameters ``@throttled`` adds to an endpoint. A throttle nested in
-    another dependency stays there (that dependency may need it first).
+    another dependency stays there (that dependency may need it first), and so
+    does a top-level one that is also nested: FastAPI's per-request cache
+    then hits it once, as in the dependency mode.
 
     Returns:
         The throttles in the order FastAPI would run them (each once), and
@@ -64,8 +77,9 @@ def split_throttles(dependant: Dependant) -> tuple[tuple[BaseThrottle[Any], ...]
     """
     throttles: list[BaseThrottle[Any]] = []
     kept: list[Dependant] = []
+    nested = _nested_calls(dependant)
     for sub in dependant.dependencies:
-        found = _throttles_of(sub.call)
+        found = None if id(sub.call) in nested else _throttles_of(sub.call)
         if found is None:
             kept.append(sub)
             continue
@@ -136,7 +150,8 @@ class FastThrottledRoute(APIRoute):
 
     What stays with FastAPI: WebSocket routes (a router's ``route_class``
     applies to HTTP routes only), throttles nested inside another
-    dependency, ``HTTPThrottle`` subclasses that override ``__call__``, and
+    dependency (also where the same throttle is a top-level dependency too,
+    so it is hit once), ``HTTPThrottle`` subclasses that override ``__call__``, and
     ``app.dependency_overrides`` (they do not replace a throttle this route
     runs itself: use ``throttle.disable()`` to switch one off in tests).
     Routes without throttles behave exactly like ``APIRoute``.
