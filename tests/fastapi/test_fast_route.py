@@ -15,7 +15,14 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.testclient import WebSocketDenialResponse
 from traffik import EXEMPTED
 from traffik.backends.inmemory import InMemoryBackend
-from traffik.decorators import FastThrottledRoute, ThrottledDependency, install, route_throttles, throttled
+from traffik.decorators import (
+    FastThrottledRoute,
+    ThrottledDependency,
+    ThrottleGuard,
+    install,
+    route_throttles,
+    throttled,
+)
 from traffik.decorators._openapi import api_routes
 from traffik.headers import DEFAULT_HEADERS_ALWAYS
 from traffik.registry import BypassThrottleRule, ThrottleRegistry
@@ -73,16 +80,27 @@ def _declared_app(declaration: str, throttle: HTTPThrottle, guard: ThrottledDepe
     return app
 
 
+async def _solved_by_fastapi(*args: object, **kwargs: object) -> None:
+    raise AssertionError("FastAPI solved a throttle the route class runs itself")
+
+
 @pytest.mark.parametrize("declaration", DECLARATIONS)
 async def test_every_declaration_is_hit_once_per_request_before_other_dependencies(
-    declaration: str, backend: InMemoryBackend, registry: ThrottleRegistry, http_client: ClientFactory
+    declaration: str,
+    backend: InMemoryBackend,
+    registry: ThrottleRegistry,
+    http_client: ClientFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     throttle = _throttle("t", backend, registry)
     guard = throttled(throttle)
     log: list[str] = []
     app = _declared_app(declaration, throttle, guard, log)
-    # Overrides FastAPI would apply if it still solved the throttle: proves it does not.
-    app.dependency_overrides[throttle] = app.dependency_overrides[guard.guard] = _unreachable
+    # What FastAPI would call to solve the throttle as a dependency: never called.
+    monkeypatch.setattr(HTTPThrottle, "__call__", _solved_by_fastapi)
+    monkeypatch.setattr(ThrottleGuard, "__call__", _solved_by_fastapi)
+    # An override of something else leaves the fast path on.
+    app.dependency_overrides[_unreachable] = _unreachable
     async with http_client(app) as client:
         responses = [await client.get("/r") for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 429]
@@ -94,7 +112,30 @@ async def test_every_declaration_is_hit_once_per_request_before_other_dependenci
 
 
 def _unreachable() -> None:
-    raise AssertionError("FastAPI solved a throttle the route class runs itself")
+    raise AssertionError("no route depends on this")
+
+
+@pytest.mark.parametrize("declaration", ["route-throttled", "route-depends", "include-router", "decorator"])
+async def test_dependency_overrides_replace_the_throttles_as_in_the_dependency_mode(
+    declaration: str, backend: InMemoryBackend, registry: ThrottleRegistry, http_client: ClientFactory
+) -> None:
+    throttle = _throttle("t", backend, registry, rate="1/min")
+    guard = throttled(throttle)
+    log: list[str] = []
+    app = _declared_app(declaration, throttle, guard, log)
+
+    async def unthrottled() -> None:
+        log.append("override")
+
+    app.dependency_overrides[throttle] = app.dependency_overrides[guard.guard] = unthrottled
+    async with http_client(app) as client:
+        overridden = [await client.get("/r") for _ in range(2)]
+        app.dependency_overrides.clear()
+        enforced = [await client.get("/r") for _ in range(2)]
+    assert [r.status_code for r in overridden] == [200, 200]
+    assert "x-ratelimit-remaining" not in overridden[0].headers
+    assert log.count("override") == 2
+    assert [r.status_code for r in enforced] == [200, 429]
 
 
 @pytest.mark.parametrize("kind", list(RETURNS))

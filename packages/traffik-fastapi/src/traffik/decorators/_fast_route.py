@@ -111,8 +111,20 @@ def _route_being_built(route: APIRoute) -> _HasDependant:
     return route
 
 
-def _throttle_first(handler: RouteHandler, throttles: tuple[BaseThrottle[Any], ...]) -> RouteHandler:
+def _throttle_first(
+    handler: RouteHandler,
+    throttles: tuple[BaseThrottle[Any], ...],
+    solving_all: RouteHandler,
+    calls: tuple[object, ...],
+    overrides_provider: Any,
+) -> RouteHandler:
+    """``handler`` after the hits; ``solving_all`` (FastAPI solves them all) while one of ``calls`` is overridden."""
+
     async def throttled_handler(request: Request) -> Response:
+        if overrides_provider is not None:
+            overrides = overrides_provider.dependency_overrides
+            if overrides and any(call in overrides for call in calls):
+                return await solving_all(request)
         for throttle in throttles:
             await throttle.hit(request)  # a throttled request raises its 429, headers included
         try:
@@ -151,9 +163,10 @@ class FastThrottledRoute(APIRoute):
     What stays with FastAPI: WebSocket routes (a router's ``route_class``
     applies to HTTP routes only), throttles nested inside another
     dependency (also where the same throttle is a top-level dependency too,
-    so it is hit once), ``HTTPThrottle`` subclasses that override ``__call__``, and
-    ``app.dependency_overrides`` (they do not replace a throttle this route
-    runs itself: use ``throttle.disable()`` to switch one off in tests).
+    so it is hit once), ``HTTPThrottle`` subclasses that override
+    ``__call__``, and every throttle of a request while
+    ``app.dependency_overrides`` replaces one of them (so overrides in tests
+    work as in the dependency mode).
     Routes without throttles behave exactly like ``APIRoute``.
 
     Example:
@@ -179,11 +192,15 @@ class FastThrottledRoute(APIRoute):
         throttles, lean = split_throttles(dependant)
         if not throttles:
             return super().get_route_handler()
+        solving_all = super().get_route_handler()
         target.dependant = lean
         try:
             handler = super().get_route_handler()
         finally:
             # The full dependant stays for the OpenAPI schema and route_throttles().
             target.dependant = dependant
+        kept = {id(sub) for sub in lean.dependencies}
+        calls = tuple(sub.call for sub in dependant.dependencies if id(sub) not in kept)
+        provider = getattr(target, "dependency_overrides_provider", None)
         self.throttles = throttles
-        return _throttle_first(handler, throttles)
+        return _throttle_first(handler, throttles, solving_all, calls, provider)
