@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from traffik import EXEMPTED, HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.exceptions import ConfigurationError, ConnectionThrottled
@@ -106,3 +106,25 @@ async def test_a_fault_patched_on_the_backend_instance_is_not_bypassed(
     for _ in range(2):  # the chain, then the lane
         with pytest.raises(ConnectionThrottled):
             await throttle.hit(make_request())
+
+
+@pytest.mark.parametrize(
+    "client",
+    ["203.0.113.7", "::ffff:203.0.113.7", "2001:DB8::1", "testclient", "a:b\\c", None],
+    ids=["ipv4", "ipv4-mapped", "ipv6", "name", "colon-and-backslash", "no-client"],
+)
+async def test_the_lane_keys_a_client_as_the_default_identifier_does(
+    backend: Any, registry: Any, client: str | None
+) -> None:
+    def request() -> Request:
+        scope: dict[str, Any] = {"type": "http", "method": "GET", "path": "/items", "headers": []}
+        if client is not None:
+            scope["client"] = (client, 1234)
+        return Request(scope)
+
+    throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry)
+    await throttle.hit(request())  # the chain
+    await throttle.hit(request())  # the lane
+    stat = await throttle.stat(request())  # the chain's key: both hits must be on it
+    assert stat is not None
+    assert stat.hits_remaining == 3

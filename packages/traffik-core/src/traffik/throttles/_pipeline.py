@@ -397,9 +397,17 @@ class HitPipeline(VerdictSteps[ConnectionT]):
             elif identity is EXEMPTED:
                 return EXEMPTED  # type: ignore[no-any-return]  # the sentinel
         else:
-            identity = identifier(connection)
-            if type(identity) is not str:
-                return self._checked_identity(identifier, identity, None)
+            identity = None
+            if identifier is get_remote_address:
+                # The default identifier, inline for a peer address without a colon (IPv4, a
+                # name), which it returns as it is; any other peer gets the call (IPv6 spelling).
+                client = scope.get("client")
+                if client:
+                    identity = client[0]
+            if type(identity) is not str or ":" in identity:
+                identity = identifier(connection)
+                if type(identity) is not str:
+                    return self._checked_identity(identifier, identity, None)
         # -- key: the _key step, inline (see there why each component is what it is) --
         if ":" in identity or "\\" in identity or not identity.isascii():
             identity = escape_component(identity)
@@ -412,8 +420,11 @@ class HitPipeline(VerdictSteps[ConnectionT]):
             method_component = escape_component(method)
         if key_path is None:
             route = scope.get("route")
-            template = None if route is None else getattr(route, "path_format", None)
-            path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
+            if route is None:  # not routed (yet): the concrete path
+                path = scope["path"]
+            else:
+                template = getattr(route, "path_format", None)
+                path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
             key_path = path if ":" not in path and "\\" not in path and path.isascii() else escape_component(path)
         key: str = f"{self._key_prefix}{identity}:{method_component}:{key_path}"
         return key
