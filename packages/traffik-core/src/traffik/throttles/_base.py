@@ -34,7 +34,8 @@ from traffik.throttles._config import (
     normalise_rate,
     normalise_strategy,
 )
-from traffik.throttles._pipeline import ConnectionT, HitPipeline
+from traffik.throttles._lane import LaneSteps
+from traffik.throttles._pipeline import ConnectionT
 from traffik.throttles._scope import HEADERS_KEY, merged_headers
 from traffik.types import CostFunc, IdentifierFunc, RateFunc, StrategyStat, ThrottledHandler
 from traffik.validation import Validator, boolean, instance_of, invalid, non_empty_string, optional
@@ -85,7 +86,7 @@ def _rules(value: Iterable[ThrottleRule] | None, owner: str) -> tuple[ThrottleRu
     return rules
 
 
-class BaseThrottle(HitPipeline[ConnectionT]):
+class BaseThrottle(LaneSteps[ConnectionT]):
     """Shared implementation of :class:`HTTPThrottle` and :class:`WebSocketThrottle`.
 
     The constructor is theirs: see :class:`~traffik.throttles.HTTPThrottle`
