@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from traffik.exceptions import ConfigurationError
 from traffik.validation import instance_of
 
-__all__ = ["namespace_from_url"]
+__all__ = ["namespace_from_url", "options_from_url"]
 
 _URL: Final = instance_of(str, description="a string")
 
@@ -44,3 +44,18 @@ def namespace_from_url(url: object, schemes: tuple[str, ...]) -> str | None:
     if len(query) > 1:
         raise ConfigurationError(f"InMemoryBackend.from_url: namespace given more than once in {url!r}")
     return query[0][1] if query else None
+
+
+def options_from_url(url: object, schemes: tuple[str, ...], options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the namespace a valid in-memory URL names, if it names one.
+
+    Raises:
+        ConfigurationError: An invalid URL (see :func:`namespace_from_url`), or a
+            namespace given both in the URL and in ``options``.
+    """
+    namespace = namespace_from_url(url, schemes)
+    if namespace is None:
+        return options
+    if "namespace" in options:
+        raise ConfigurationError(f"InMemoryBackend.from_url: namespace given both in {url!r} and as a keyword argument")
+    return {**options, "namespace": namespace}
