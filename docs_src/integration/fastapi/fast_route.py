@@ -1,4 +1,4 @@
-"""traffik-fastapi: FastThrottledRoute, the fast path (throttles run before FastAPI's dependencies)."""
+"""traffik-fastapi: FastThrottledRoute, throttles run before FastAPI's dependencies."""
 
 from __future__ import annotations
 
@@ -15,17 +15,22 @@ sessions_opened: list[str] = []
 
 
 async def database_session() -> str:
-    sessions_opened.append("session")  # stands for real work a throttled request should not cost
+    # stands for real work a throttled request should not cost
+    sessions_opened.append("session")
     return "session"
 
 
 app = install(FastAPI(lifespan=backend.lifespan))
-# Declared exactly as in the dependency mode; the route class runs the throttles itself.
-router = APIRouter(prefix="/api", route_class=FastThrottledRoute, dependencies=[throttled(api)])
+# Declared as in the dependency mode; the route class runs the throttles itself.
+router = APIRouter(
+    prefix="/api", route_class=FastThrottledRoute, dependencies=[throttled(api)]
+)
 
 
 @router.get("/search", dependencies=[Depends(search)])
-async def run_search(q: str, session: str = Depends(database_session)) -> dict[str, str]:
+async def run_search(
+    q: str, session: str = Depends(database_session)
+) -> dict[str, str]:
     return {"q": q, "session": session}
 
 
@@ -56,7 +61,8 @@ def main() -> None:
     # Documented as in the dependency mode: the 429 and both policies.
     operation = schema["paths"]["/api/search"]["get"]
     assert "429" in operation["responses"]
-    assert [limit["throttle"] for limit in operation["x-rate-limits"]] == ["docs:fast:api", "docs:fast:search"]
+    limits = [limit["throttle"] for limit in operation["x-rate-limits"]]
+    assert limits == ["docs:fast:api", "docs:fast:search"]
 
 
 # --8<-- [end:demo]
