@@ -34,6 +34,7 @@ from benchmarks._native import native_benchmarks
 from benchmarks._observers import observer_cost
 from benchmarks._plugins import discovery_ms
 from benchmarks._report import print_report
+from benchmarks._server_time import server_time
 from benchmarks._strategies import CONTENDED_RATE, STRATEGIES, pick
 from benchmarks._targets import Target, parse_memcached, provision
 from benchmarks._throughput import CONCURRENT_TASKS, throughput
@@ -50,6 +51,7 @@ SCENARIOS = (
     "footprint",
     "native",
     "flood",
+    "server-time",
     "discovery",
 )
 
@@ -165,6 +167,10 @@ async def _measure(target: Target, args: argparse.Namespace, scenarios: set[str]
     await scenario("native", lambda: native_benchmarks(target, min(operations, 300), native_repeats))
     # Redis only: a flood of denied hits with and without the deny cache.
     await scenario("flood", lambda: flood(target, args.repeats, 2_000 if args.quick else 10_000))
+    # Redis only: server time per hit (INFO commandstats) beside the `limits` library's.
+    await scenario(
+        "server-time", lambda: server_time(target, strategies, args.repeats, 2_000 if args.quick else 20_000)
+    )
     result["seconds"] = seconds
     return result
 

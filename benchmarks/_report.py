@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks._flood import print_flood
+from benchmarks._server_time import print_server_time
 
 __all__ = ["print_report"]
 
@@ -173,6 +174,8 @@ def print_report(results: dict[str, Any]) -> None:
             _native(backend["native"])
         if "flood" in backend:
             print_flood(backend["flood"])
+        if "server-time" in backend:
+            print_server_time(backend["server-time"])
         timings = ", ".join(f"{scenario} {seconds:.1f} s" for scenario, seconds in backend.get("seconds", {}).items())
         print(f"  ({timings})")
         print()

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Final
 
 from hypothesis import strategies as st
+from traffik.backends.redis._keys import KeyLayout
+from traffik.backends.redis._scripts import FIXED_WINDOW
 from traffik.strategies import (
     GCRA,
     FixedWindow,
@@ -48,3 +50,12 @@ INSTANCES: Final[dict[str, st.SearchStrategy[ThrottleStrategy]]] = {
     ),
 }
 """Hypothesis strategies drawing each strategy with varied parameters."""
+
+
+def state_key_of(namespace: str, key: str, strategy: ThrottleStrategy) -> str:
+    """The state key (``KEYS[1]``) of ``strategy``'s script for throttle key ``key``.
+
+    FixedWindow's has a suffix: it holds a hash of the window's end and count, not packed doubles.
+    """
+    suffix = FIXED_WINDOW.key_suffix if strategy.NAME == FixedWindow.NAME else ""
+    return KeyLayout(namespace).state_key(key, strategy.NAME + suffix)

@@ -18,7 +18,7 @@ from traffik.strategies._base import UNLIMITED_DECISION, ThrottleStrategy
 from traffik.testing import RedisServer
 
 from tests.redis.conftest import BackendFactory, unique_namespace
-from tests.redis.strategies import DEFAULTS
+from tests.redis.strategies import DEFAULTS, state_key_of
 from tests.wire import recorded_writes, redis_commands
 
 pytestmark = pytest.mark.redis
@@ -217,7 +217,7 @@ async def test_every_key_gets_a_ttl_in_milliseconds_never_zero(
     backend = make_backend()
     for rate in (Rate.parse("1/s"), Rate.parse("100/day")):
         await backend.hit(f"k-{rate.expire}", strategy, rate, cost=1)
-        ttl = await raw_redis.pttl(KeyLayout(backend.namespace).state_key(f"k-{rate.expire}", strategy.NAME))
+        ttl = await raw_redis.pttl(state_key_of(backend.namespace, f"k-{rate.expire}", strategy))
         # Set (-1 would be persistent), in ms, and no longer than the state can last.
         assert 0 < ttl <= 2 * rate.expire
 
@@ -247,7 +247,8 @@ async def test_keys_carry_a_hash_tag_and_the_strategy(make_backend: BackendFacto
     await backend.hit("user:1", GCRA(), RATE)
     keys = sorted(_text(key) for key in await raw_redis.keys(f"{backend.namespace.split('{')[0]}*"))
     prefix = backend.namespace.replace("{", "\\(").replace("}", "\\)")
-    assert keys == [f"{prefix}:{{user:1}}:fixed-window", f"{prefix}:{{user:1}}:gcra"]
+    # FixedWindow's key has a suffix: a hash of its window's end and count (not packed doubles).
+    assert keys == [f"{prefix}:{{user:1}}:fixed-window:counter", f"{prefix}:{{user:1}}:gcra"]
 
 
 async def test_clear_deletes_only_this_namespace(make_backend: BackendFactory, raw_redis: Redis) -> None:
@@ -269,9 +270,59 @@ async def test_clear_deletes_only_this_namespace(make_backend: BackendFactory, r
 
 async def test_a_corrupt_state_counts_as_no_state(make_backend: BackendFactory, raw_redis: Redis) -> None:
     backend = make_backend(clock=ManualClock(0.0))
-    key = KeyLayout(backend.namespace).state_key("k", "fixed-window")
+    key = state_key_of(backend.namespace, "k", FixedWindow())
     await raw_redis.set(key, "not,a,state")
     assert (await backend.hit("k", FixedWindow(), Rate.parse("2/s"))).hits_remaining == 1
+
+
+async def test_a_fixed_window_state_of_the_packed_layout_is_never_read(
+    make_backend: BackendFactory, raw_redis: Redis
+) -> None:
+    # Earlier versions kept (window_end, count) as packed doubles under the bare NAME; the
+    # counter's hash lives under another key, so such a state is ignored (a one-off reset).
+    backend = make_backend(clock=ManualClock(500.0))
+    old_key = KeyLayout(backend.namespace).state_key("k", FixedWindow.NAME)
+    await raw_redis.set(old_key, struct.pack("<dd", 1_000.0, 2.0), px=3_600_000)  # the window is full
+    decision = await backend.hit("k", FixedWindow(), Rate.parse("2/s"))
+    assert (decision.allowed, decision.hits_remaining) == (True, 1)
+    assert await raw_redis.get(old_key) == struct.pack("<dd", 1_000.0, 2.0)  # left to expire, untouched
+
+
+@pytest.mark.parametrize("clock", [None, ManualClock(1_700_000_000_250.0)], ids=["server-time", "client-clock"])
+async def test_a_denied_fixed_window_hit_writes_nothing(
+    clock: ManualClock | None, make_backend: BackendFactory, raw_redis: Redis
+) -> None:
+    backend = make_backend(clock=clock)
+    rate = Rate.parse("2/h")  # an hour: the window cannot end during the test
+    for _ in range(2):
+        assert (await backend.hit("k", FixedWindow(), rate)).allowed
+    key = state_key_of(backend.namespace, "k", FixedWindow())
+    stored = await raw_redis.hgetall(key)
+    ttl = await raw_redis.pttl(key)
+    for cost in (1, 3):  # a cost the window has no room for, and one over the limit
+        decision = await backend.hit("k", FixedWindow(), rate, cost)
+        assert (decision.allowed, decision.hits_remaining) == (False, 0)
+        assert 0 < decision.wait_ms <= 3_600_000
+    assert stored[b"c"] == b"2"
+    assert await raw_redis.hgetall(key) == stored
+    assert 0 < await raw_redis.pttl(key) <= ttl
+
+
+async def test_a_fixed_window_made_under_another_rate_runs_to_its_end(make_backend: BackendFactory) -> None:
+    # The pure step keeps a window until it ends whatever the rate says; the counter does too.
+    clock = ManualClock(1_000.0)
+    backend = make_backend(clock=clock, clock_margin_ms=600_000)
+    hourly, per_minute = Rate.parse("3/h"), Rate.parse("3/min")
+    assert (await backend.hit("k", FixedWindow(), hourly)).allowed  # window [0, 3_600_000)
+    clock.advance(120_000.0)  # the per-minute window would be [120_000, 180_000): a new one
+    decision = await backend.hit("k", FixedWindow(), per_minute, cost=2)
+    assert (decision.allowed, decision.hits_remaining) == (True, 0)
+    decision = await backend.hit("k", FixedWindow(), per_minute)
+    assert not decision.allowed
+    assert decision.wait_ms == 3_600_000 - 121_000.0
+    clock.advance(3_600_000.0)  # the hour has ended: windows of a minute from now on
+    decision = await backend.hit("k", FixedWindow(), per_minute)
+    assert (decision.allowed, decision.hits_remaining, decision.reset_ms) == (True, 2, 60_000 - 1_000.0)
 
 
 # -- clients ----------------------------------------------------------------------

@@ -4,7 +4,8 @@ Each example replays one random sequence of hits and peeks through the Redis
 backend (time driven by a :class:`~traffik.clock.ManualClock` sent to the
 scripts) and through the strategy's pure ``step``/``peek``. Decisions must be
 equal (allowed, wait, hits remaining, metadata) and, after every event, the
-state stored in Redis (packed doubles) must be the reference state, bit for bit.
+state stored in Redis (packed doubles; for FixedWindow a hash of the window's
+end and count) must be the reference state, bit for bit.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from traffik.backends.redis import RedisBackend
 from traffik.backends.redis._keys import KeyLayout
 from traffik.clock import ManualClock
 from traffik.rates import Rate
-from traffik.strategies import SlidingWindowLog
+from traffik.strategies import FixedWindow, SlidingWindowLog
 from traffik.strategies._base import State, ThrottleStrategy
 
 from tests.redis.conftest import BackendFactory
-from tests.redis.strategies import INSTANCES
+from tests.redis.strategies import INSTANCES, state_key_of
 
 pytestmark = pytest.mark.redis
 
@@ -78,7 +79,17 @@ def _log_state(items: list[bytes]) -> State | None:
 
 
 async def stored_state(raw_redis: Redis, state_key: str, strategy: ThrottleStrategy) -> State | None:
-    """The state the script keeps for ``strategy`` (a log is a list, every other state packed doubles)."""
+    """The state the script keeps for ``strategy``.
+
+    A log is a list; a fixed window a hash (``e`` the window's end, ``c`` the count); every
+    other state packed doubles.
+    """
+    if strategy.NAME == FixedWindow.NAME:
+        window_end, count = await raw_redis.hmget(state_key, ["e", "c"])
+        if window_end is None:
+            return None
+        assert count is not None, f"{state_key} holds a window end without a count"
+        return (float(window_end), float(count))
     if strategy.NAME == SlidingWindowLog.NAME:
         items: list[bytes] = await raw_redis.lrange(state_key, 0, -1)  # type: ignore[assignment]
         return _log_state(items)
@@ -94,7 +105,7 @@ async def _replay(
 ) -> None:
     """Run (advance, cost, is_peek, rate) events on a fresh key and on the pure step: same decisions, same bytes."""
     key = f"seq-{next(_keys)}"
-    state_key = KeyLayout(backend.namespace).state_key(key, strategy.NAME)
+    state_key = state_key_of(backend.namespace, key, strategy)
     reference: State | None = None
     for step, (delta, cost, is_peek, rate) in enumerate(events):
         clock.advance(delta)

@@ -246,7 +246,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         client = self._client_here()
         kept = self._kept
         now = "" if self._server_time else format_number(self.clock())
-        state_key = self._keys.state_key(key, strategy.NAME)
+        state_key = self._keys.state_key(key, call.state_name)
         try:
             if kept is not None:
                 reply = await kept.call(call.pack(kept.encode(state_key), now.encode(), cost, rate, commit))

@@ -46,12 +46,14 @@ class ScriptCall:
         margin: ``ARGV[6]``, the ms every key outlives its state.
     """
 
-    __slots__ = ("_head", "_hit_tail", "_peek_tail", "_rates", "margin", "params", "script", "strategy")
+    __slots__ = ("_head", "_hit_tail", "_peek_tail", "_rates", "margin", "params", "script", "state_name", "strategy")
 
     def __init__(self, strategy: ThrottleStrategy, script: LuaScript, margin: str) -> None:
         self.strategy = strategy
         self.script = script
         self.margin = margin
+        self.state_name = strategy.NAME + script.key_suffix
+        """The last part of the state key (``KEYS[1]``): the ``NAME`` and the script's key suffix."""
         self.params = script.params(strategy)
         count = 4 + 6 + len(self.params)
         self._head = b"*%d\r\n" % count + bulk(b"EVALSHA") + bulk(script.sha.encode()) + bulk(b"1")

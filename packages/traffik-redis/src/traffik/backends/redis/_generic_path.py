@@ -28,11 +28,12 @@ __all__ = ["NoScript", "locked_decision"]
 class NoScript:
     """A strategy with no Lua implementation: it takes the lock-based path."""
 
-    __slots__ = ("strategy",)
+    __slots__ = ("state_name", "strategy")
     script: None = None
 
     def __init__(self, strategy: ThrottleStrategy) -> None:
         self.strategy = strategy
+        self.state_name = strategy.NAME
 
 
 async def locked_decision(

@@ -12,7 +12,9 @@ Layout, with ``<ns>`` the escaped namespace::
   every key of one decision hashes to one slot, while different throttle keys
   spread over the cluster.
 * The strategy name keeps two strategies on one key from reading each other's
-  state (their layouts differ).
+  state (their layouts differ). A script may add a suffix to it for a new stored
+  layout (``LuaScript.key_suffix``: FixedWindow's hash is ``...:fixed-window:counter``),
+  so a key written in an older layout is never misread.
 """
 
 from __future__ import annotations

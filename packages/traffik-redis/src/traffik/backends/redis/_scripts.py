@@ -5,7 +5,8 @@ returns the decision, all inside Redis, so a hit is exactly one ``EVALSHA``.
 Its text is, in this order:
 
 * ``lua/prelude.lua``: what every script needs (``ARGV`` parsing,
-  ``load_state``, ``store_state``, ``reply``);
+  ``load_state``, ``store_state``, ``reply``), left out by a script that does
+  without (``FixedWindow``'s native counter);
 * the helpers it uses, each ``lua/helpers/<name>.lua`` defining
   ``local function <name>``, included when ``<name>`` appears in the code
   (comments aside) of the prelude, the strategy's file or an included helper,
@@ -132,22 +133,31 @@ class LuaScript:
             instances of that class only (a subclass may override ``step`` and keep ``NAME``;
             see :func:`traffik.backends.base.runs_natively`, the rule every backend follows);
             ``None`` runs it for no strategy.
+        prelude: Whether ``lua/prelude.lua`` goes first (a script may do without it).
+        key_suffix: Appended to the strategy ``NAME`` in the state key (``KEYS[1]``): a new
+            suffix for a new stored layout, so keys written in the old one are never misread.
     """
 
     strategy: str
     filename: str
     params: Callable[[ThrottleStrategy], tuple[str, ...]] = _no_params
     strategy_class: type[ThrottleStrategy] | None = None
+    prelude: bool = True
+    key_suffix: str = ""
 
     @cached_property
     def helpers(self) -> tuple[str, ...]:
         """The helpers included, in the order they appear in :attr:`source`."""
-        return helpers_for(_read("prelude.lua") + _read(self.filename))
+        return helpers_for(self._prelude_text + _read(self.filename))
+
+    @property
+    def _prelude_text(self) -> str:
+        return _read("prelude.lua") if self.prelude else ""
 
     @cached_property
     def source(self) -> str:
-        """The full script text, read once: prelude, helpers, then the strategy's file."""
-        parts = [_read("prelude.lua")]
+        """The full script text, read once: prelude (unless left out), helpers, then the strategy's file."""
+        parts = [self._prelude_text]
         parts += [_helpers()[name] for name in self.helpers]
         parts.append(_read(self.filename))
         return "".join(parts)
@@ -158,7 +168,13 @@ class LuaScript:
         return hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
 
-FIXED_WINDOW: Final = LuaScript("fixed-window", "fixed_window.lua", strategy_class=strategies.FixedWindow)
+FIXED_WINDOW: Final = LuaScript(
+    "fixed-window",
+    "fixed_window.lua",
+    strategy_class=strategies.FixedWindow,
+    prelude=False,
+    key_suffix=":counter",  # a pointer and a count per window; earlier packed states sat at the bare NAME
+)
 SLIDING_WINDOW_COUNTER: Final = LuaScript(
     "sliding-window-counter", "sliding_window_counter.lua", strategy_class=strategies.SlidingWindowCounter
 )
