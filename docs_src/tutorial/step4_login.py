@@ -55,13 +55,18 @@ async def login(body: Login, request: Request) -> dict[str, str]:
 # --8<-- [start:demo]
 def main() -> None:
     from fastapi.testclient import TestClient
+    from starlette.types import Receive, Scope, Send
     from traffik.clock import ManualClock
 
     # time only moves when the demo says so
     clock = backend.clock = ManualClock()
 
     def attempt(username: str, password: str, address: str) -> int:
-        client = TestClient(app, client=(address, 50000))
+        # TestClient(client=...) needs Starlette 0.44: the scope is set by a wrapper
+        async def from_address(scope: Scope, receive: Receive, send: Send) -> None:
+            await app({**scope, "client": (address, 50000)}, receive, send)
+
+        client = TestClient(from_address)
         body = {"username": username, "password": password}
         return client.post("/login", json=body).status_code
 

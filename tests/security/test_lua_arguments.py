@@ -33,7 +33,8 @@ def test_every_script_is_its_files_and_its_sha_is_of_that_text() -> None:
     for script in all_scripts():
         source = script.source
         helpers = "".join(_scripts._read(f"helpers/{name}.lua") for name in script.helpers)
-        assert source == _scripts._read("prelude.lua") + helpers + _scripts._read(script.filename)
+        prelude = _scripts._read("prelude.lua") if script.prelude else ""
+        assert source == prelude + helpers + _scripts._read(script.filename)
         assert script.sha == hashlib.sha1(source.encode("utf-8")).hexdigest()
 
 
