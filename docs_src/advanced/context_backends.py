@@ -10,7 +10,7 @@ from traffik.backends.inmemory import InMemoryBackend
 from traffik.exceptions import ConnectionThrottled
 
 # no fixed backend
-throttle = HTTPThrottle("ctx:api", rate="1/min", dynamic_backend=True)
+throttle = HTTPThrottle("ctx:api", rate="1/hour", dynamic_backend=True)
 
 
 async def main() -> None:

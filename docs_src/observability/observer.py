@@ -34,7 +34,7 @@ class DecisionCounter(Observer):
 
 
 counter = DecisionCounter()
-throttle = HTTPThrottle("api:search", rate="5/min", backend=InMemoryBackend())
+throttle = HTTPThrottle("api:search", rate="5/hour", backend=InMemoryBackend())
 
 
 async def main() -> None:

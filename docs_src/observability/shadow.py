@@ -11,7 +11,7 @@ from traffik.exceptions import ConnectionThrottled
 
 # The candidate limit runs in shadow mode: decided and counted, never enforced.
 candidate = HTTPThrottle(
-    "api:new-limit", rate="2/min", backend=InMemoryBackend(), shadow=True
+    "api:new-limit", rate="2/hour", backend=InMemoryBackend(), shadow=True
 )
 
 

@@ -34,7 +34,10 @@ app.add_route("/metrics", metrics, include_in_schema=False)
 
 def main() -> None:
     from starlette.testclient import TestClient
+    from traffik.clock import ManualClock
     from traffik.events import remove_observer
+
+    backend.clock = ManualClock()  # frozen: the requests never straddle a window edge
 
     try:
         with TestClient(app) as client:

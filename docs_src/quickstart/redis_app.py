@@ -16,7 +16,7 @@ backend = RedisBackend(
     persistent=True,  # keep counters at shutdown: other instances still use them
 )
 app = install(FastAPI(lifespan=backend.lifespan))
-throttle = HTTPThrottle("quickstart:redis", rate="2/min")
+throttle = HTTPThrottle("quickstart:redis", rate="2/hour")
 
 
 @app.get("/items", dependencies=[Depends(throttle)])

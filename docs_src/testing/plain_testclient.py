@@ -24,7 +24,7 @@ backend = RedisBackend(
     max_connections=20,
 )
 throttle = HTTPThrottle(
-    "docs:plain", rate="3/min", backend=backend, registry=ThrottleRegistry()
+    "docs:plain", rate="3/hour", backend=backend, registry=ThrottleRegistry()
 )
 app = FastAPI()
 

@@ -20,24 +20,32 @@ from traffik.backends.base import ThrottleBackend
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.backends.memcached import MemcachedBackend
 from traffik.backends.redis import RedisBackend
+from traffik.clock import ManualClock
 from traffik.registry import ThrottleRegistry
 from traffik.testing import MemcachedServer, RedisServer
 
 BackendMaker = Callable[[pytest.FixtureRequest], ThrottleBackend]
 
 
+def _frozen() -> ManualClock:
+    # Time stands still: the five requests can never straddle a window edge and see the quota reset.
+    return ManualClock(1_700_000_010_000.0)
+
+
 def _memory(request: pytest.FixtureRequest) -> ThrottleBackend:
-    return InMemoryBackend(namespace=f"loops-{uuid.uuid4().hex}")
+    return InMemoryBackend(namespace=f"loops-{uuid.uuid4().hex}", clock=_frozen())
 
 
 def _redis(request: pytest.FixtureRequest) -> ThrottleBackend:
     server: RedisServer = request.getfixturevalue("redis_server")
-    return RedisBackend(server.url, namespace=f"loops-{uuid.uuid4().hex}")
+    return RedisBackend(server.url, namespace=f"loops-{uuid.uuid4().hex}", clock=_frozen())
 
 
 def _memcached(request: pytest.FixtureRequest) -> ThrottleBackend:
     servers: tuple[MemcachedServer, MemcachedServer] = request.getfixturevalue("memcached_servers")
-    return MemcachedBackend([server.address for server in servers], namespace=f"loops-{uuid.uuid4().hex}")
+    return MemcachedBackend(
+        [server.address for server in servers], namespace=f"loops-{uuid.uuid4().hex}", clock=_frozen()
+    )
 
 
 @pytest.mark.parametrize(

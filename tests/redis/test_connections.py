@@ -17,6 +17,7 @@ from traffik.backends.base import DEFAULT_CALL_TIMEOUT
 from traffik.backends.redis import RedisBackend, _connections
 from traffik.backends.redis._connections import KeptConnections
 from traffik.backends.redis._pipelining import PipelinedConnections
+from traffik.clock import ManualClock
 from traffik.exceptions import BackendConnectionError, BackendTimeoutError, ConfigurationError, ConnectionThrottled
 from traffik.rates import Rate
 from traffik.registry import ThrottleRegistry
@@ -77,7 +78,8 @@ async def test_hits_take_at_most_half_an_application_pool_and_queue_for_it(redis
 
 async def test_a_cancelled_hit_never_leaves_its_reply_for_the_next_one(server_factory: ServerFactory) -> None:
     server = server_factory(RedisServer)
-    backend = RedisBackend(server.url, namespace="cancel", max_connections=1)
+    # A frozen clock: the two hits on "fresh" cannot straddle a minute edge.
+    backend = RedisBackend(server.url, namespace="cancel", max_connections=1, clock=ManualClock(1_700_000_010_000.0))
     one_per_minute = Rate.parse("1/min")
     try:
         assert (await backend.hit("spent", FixedWindow(), one_per_minute)).allowed
@@ -238,7 +240,7 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced_before_the_
 async def test_a_unix_socket_url_serves_hits(server_factory: ServerFactory, tmp_path: Path) -> None:
     socket_path = tmp_path / "redis.sock"
     server_factory(lambda: RedisServer(extra_args=("--unixsocket", str(socket_path), "--unixsocketperm", "700")))
-    backend = RedisBackend(f"unix://{socket_path}", namespace="unix")
+    backend = RedisBackend(f"unix://{socket_path}", namespace="unix", clock=ManualClock(1_700_000_010_000.0))
     try:
         decisions = [await backend.hit("k", FixedWindow(), Rate.parse("2/min")) for _ in range(3)]
         assert [decision.allowed for decision in decisions] == [True, True, False]

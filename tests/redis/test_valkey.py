@@ -304,7 +304,7 @@ async def test_hits_wait_for_their_own_connections_when_the_application_fills_a_
 
 async def test_a_valkey_cluster_client_routes_hits_and_clears_every_primary(redis_cluster: Cluster) -> None:
     client = ValkeyCluster.from_url(redis_cluster.url)
-    backend = RedisBackend(client, namespace=unique_namespace("valkey-cluster"))
+    backend = RedisBackend(client, namespace=unique_namespace("valkey-cluster"), clock=ManualClock(1_700_000_010_000.0))
     assert backend.cluster
     assert backend._kept is None  # a cluster client routes each command itself
     pattern = KeyLayout(backend.namespace).scan_pattern

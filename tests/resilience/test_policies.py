@@ -278,7 +278,7 @@ async def test_failover_set_on_the_backend_routes_its_throttles() -> None:
 
 
 async def test_failover_inside_a_callable_policy_still_answers_from_the_fallback() -> None:
-    fallback = InMemoryBackend("fallback", cleanup_frequency=None)
+    fallback = InMemoryBackend("fallback", cleanup_frequency=None, clock=ManualClock(10_000.0))
     policy = failover(backend=fallback, breaker=CircuitBreaker(5, 60.0))
 
     async def logged(connection: object, info: object) -> object:
@@ -292,7 +292,7 @@ async def test_failover_inside_a_callable_policy_still_answers_from_the_fallback
 
 
 async def test_check_and_stat_follow_the_failover_route() -> None:
-    fallback = InMemoryBackend("fallback", cleanup_frequency=None)
+    fallback = InMemoryBackend("fallback", cleanup_frequency=None, clock=ManualClock(10_000.0))
     primary = FlakyBackend()
     primary.down = True
     throttle = throttle_on(primary, failover(backend=fallback, breaker=CircuitBreaker(1, 60.0)), rate="1/min")

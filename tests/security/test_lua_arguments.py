@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from starlette.requests import Request
 from traffik import HTTPThrottle
 from traffik.backends.redis import RedisBackend, _backend, _commands, _scripts
+from traffik.clock import ManualClock
 from traffik.exceptions import ConnectionThrottled
 from traffik.keys import escape_component
 from traffik.registry import ThrottleRegistry
@@ -77,7 +78,7 @@ def test_the_backend_sends_script_text_only_as_it_is(module: ModuleType) -> None
 async def test_hostile_identities_travel_as_keys_and_arguments(
     redis_server: RedisServer, strategy: ThrottleStrategy
 ) -> None:
-    backend = RedisBackend(redis_server.url, namespace="lua-args")
+    backend = RedisBackend(redis_server.url, namespace="lua-args", clock=ManualClock(1_700_000_010_000.0))
     throttle = HTTPThrottle(
         "lua",
         rate="2/min",

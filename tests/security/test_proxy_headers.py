@@ -6,6 +6,7 @@ import pytest
 from starlette.requests import Request
 from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
+from traffik.clock import ManualClock
 from traffik.exceptions import ConnectionThrottled
 from traffik.identifiers import TrustedProxies, get_remote_address
 from traffik.registry import ThrottleRegistry
@@ -69,7 +70,7 @@ async def test_a_spoofing_client_stays_in_its_own_bucket() -> None:
     throttle = HTTPThrottle(
         "spoof",
         rate="3/min",
-        backend=InMemoryBackend(cleanup_frequency=None),
+        backend=InMemoryBackend(cleanup_frequency=None, clock=ManualClock(10_000.0)),
         identifier=TrustedProxies(["10.0.0.0/8"]),
         registry=ThrottleRegistry(),
     )

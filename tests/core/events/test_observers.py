@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from traffik.backends.inmemory import InMemoryBackend
+from traffik.clock import ManualClock
 from traffik.events import (
     BreakerEvent,
     DecisionEvent,
@@ -143,7 +144,11 @@ async def test_a_broken_observer_plugin_is_logged_and_throttling_goes_on(
     monkeypatch.setattr(plugin_defaults, "_default_registry", registry)
     DISPATCH.plugins_loaded = False
     throttle = HTTPThrottle(
-        "broken-plugin", rate="1/min", backend=InMemoryBackend(), registry=ThrottleRegistry(), identifier=_one_client
+        "broken-plugin",
+        rate="1/min",
+        backend=InMemoryBackend(clock=ManualClock(10_000.0)),
+        registry=ThrottleRegistry(),
+        identifier=_one_client,
     )
 
     with caplog.at_level(logging.ERROR, logger="traffik"):
