@@ -14,12 +14,13 @@ from traffik.backends.deny_cache import DenyCache
 from traffik.backends.memcached._client import MemcachedClient
 from traffik.backends.memcached._keys import generation_key, state_key
 from traffik.backends.memcached._native import CAS_RUNNER, StrategyRunner
+from traffik.backends.memcached._pipeline import PipelinedClient
 from traffik.backends.memcached._ring import HashRing
 from traffik.clock import Clock, monotonic_ms, wall_ms
 from traffik.exceptions import BackendError, ConfigurationError, PluginError
 from traffik.rates import Rate
 from traffik.strategies import UNLIMITED_DECISION, Decision, ThrottleStrategy
-from traffik.validation import instance_of, positive_number, whole_number
+from traffik.validation import boolean, instance_of, positive_number, whole_number
 
 __all__ = ["MemcachedBackend"]
 
@@ -104,6 +105,15 @@ class MemcachedBackend(ThrottleBackend):
     and its namespace generations are re-created from this instance's cached
     value. A server that is down affects only the keys it owns.
 
+    **Connections.** By default (``auto_pipeline=True``) concurrent hits share
+    one connection per server: the commands ready in the same event-loop turn
+    leave as one write and the replies are handed back in order
+    (:mod:`traffik.backends.memcached._pipeline`). A reply that does not come
+    within ``timeout`` fails every command waiting on that connection, which
+    is dropped and reopened by the next command; nothing is sent twice. With
+    ``auto_pipeline=False`` each command in flight holds one of ``pool_size``
+    pooled connections (aiomcache's pool) for its round trip.
+
     Args:
         servers: ``(host, port)`` tuples, at least one.
         namespace: Isolates this backend's keys from other backends on the same servers.
@@ -113,7 +123,7 @@ class MemcachedBackend(ThrottleBackend):
         handle_throttled: Default throttled handler for throttles that set none.
         timeout: Seconds a command may take once connected.
         connect_timeout: Seconds to connect.
-        pool_size: Most connections per server.
+        pool_size: Most connections per server (``auto_pipeline=False`` only).
         max_retries: Lost ``cas`` races a hit may retry before it fails.
         virtual_nodes: Points per server on the hash ring.
         generation_refresh: Seconds between re-reads of the namespace generation
@@ -123,6 +133,8 @@ class MemcachedBackend(ThrottleBackend):
         deny_cache: Deny a key's hits in this process while Memcached's last denial of it
             holds, without a round trip (:mod:`traffik.backends.deny_cache`): ``True``,
             a :class:`~traffik.backends.deny_cache.DenyCache`, or ``None`` (off).
+        auto_pipeline: Pipeline concurrent hits on one connection per server (see
+            **Connections**); ``False`` gives each command in flight a pooled connection.
 
     Raises:
         ConfigurationError: Any invalid parameter, named with its value.
@@ -157,6 +169,7 @@ class MemcachedBackend(ThrottleBackend):
         generation_refresh: float | None = 5.0,
         clock: Clock = wall_ms,
         deny_cache: DenyCache | bool | None = None,
+        auto_pipeline: bool = True,
     ) -> None:
         super().__init__(
             namespace,
@@ -176,8 +189,10 @@ class MemcachedBackend(ThrottleBackend):
         self.generation_refresh: float | None = (
             None if generation_refresh is None else _SECONDS(_OWNER, "generation_refresh", generation_refresh)
         )
+        self.auto_pipeline: bool = boolean(_OWNER, "auto_pipeline", auto_pipeline)
+        client_class = PipelinedClient if self.auto_pipeline else MemcachedClient
         self._clients = [
-            MemcachedClient(
+            client_class(
                 host, port, pool_size=self.pool_size, timeout=self.timeout, connect_timeout=self.connect_timeout
             )
             for host, port in self.servers

@@ -33,7 +33,17 @@ from traffik.backends.memcached._errors import NonNumericValueError
 from traffik.backends.memcached._gate import ConnectionGate
 from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError
 
-__all__ = ["MemcachedClient"]
+__all__ = [
+    "MemcachedClient",
+    "ProtocolError",
+    "StaleConnection",
+    "read_counter",
+    "read_deleted",
+    "read_stats",
+    "read_stored",
+    "read_value",
+    "read_version",
+]
 
 T = TypeVar("T")
 
@@ -56,21 +66,21 @@ else:  # pragma: no cover  # Python 3.10
         return await asyncio.wait_for(awaitable, seconds)
 
 
-class _StaleConnection(Exception):
-    """The connection was closed under a command (server gone or restarted)."""
+class StaleConnection(Exception):
+    """The connection was closed under a command (server gone or restarted) before the server saw it."""
 
 
-class _ProtocolError(Exception):
+class ProtocolError(Exception):
     """The server answered something this client does not expect."""
 
 
-async def _read_line(conn: Connection) -> bytes:
+async def read_line(conn: Connection) -> bytes:
     line = await conn.reader.readline()
     if not line.endswith(b"\r\n"):
         # readline() only stops short of the terminator at end of stream.
         raise ConnectionResetError("memcached closed the connection")
     if line.startswith((b"ERROR", b"CLIENT_ERROR", b"SERVER_ERROR")):
-        raise _ProtocolError(line.decode("ascii", "replace").strip())
+        raise ProtocolError(line.decode("ascii", "replace").strip())
     return line
 
 
@@ -135,57 +145,61 @@ class MemcachedClient:
 
     async def get(self, key: bytes) -> bytes | None:
         """The value of ``key``, or ``None``."""
-        value, _ = await self._call(b"get " + key + b"\r\n", _read_value)
+        value, _ = await self._call(b"get " + key + b"\r\n", read_value)
         return value
 
     async def gets(self, key: bytes) -> tuple[bytes | None, int | None]:
         """The value of ``key`` and its CAS token, or ``(None, None)``."""
-        return await self._call(b"gets " + key + b"\r\n", _read_value)
+        return await self._call(b"gets " + key + b"\r\n", read_value)
 
     async def add(self, key: bytes, value: bytes, exptime: int) -> bool:
         """Store ``value`` only if ``key`` is absent; ``True`` if stored."""
-        return await self._call(_storage(b"add", key, value, exptime), _read_stored)
+        return await self._call(_storage(b"add", key, value, exptime), read_stored)
 
     async def set(self, key: bytes, value: bytes, exptime: int) -> bool:
         """Store ``value`` unconditionally; ``True`` if stored."""
-        return await self._call(_storage(b"set", key, value, exptime), _read_stored)
+        return await self._call(_storage(b"set", key, value, exptime), read_stored)
 
     async def cas(self, key: bytes, value: bytes, token: int, exptime: int) -> bool:
         """Store ``value`` only if ``key`` still has CAS token ``token``; ``True`` if stored."""
-        return await self._call(_storage(b"cas", key, value, exptime, token), _read_stored)
+        return await self._call(_storage(b"cas", key, value, exptime, token), read_stored)
 
     async def incr(self, key: bytes, delta: int) -> int | None:
         """Add ``delta`` to the counter ``key``; its new value, or ``None`` if absent."""
-        return await self._call(b"incr %b %d\r\n" % (key, delta), _read_counter)
+        return await self._call(b"incr %b %d\r\n" % (key, delta), read_counter)
 
     async def decr(self, key: bytes, delta: int) -> int | None:
         """Subtract ``delta`` from the counter ``key`` (floored at 0); its new value, or ``None``."""
-        return await self._call(b"decr %b %d\r\n" % (key, delta), _read_counter)
+        return await self._call(b"decr %b %d\r\n" % (key, delta), read_counter)
 
     async def delete(self, key: bytes) -> bool:
         """Delete ``key``; ``True`` if it existed."""
-        return await self._call(b"delete " + key + b"\r\n", _read_deleted)
+        return await self._call(b"delete " + key + b"\r\n", read_deleted)
 
     async def stats(self) -> dict[str, str]:
         """The server's ``stats`` (for benchmarks and diagnostics)."""
-        return await self._call(b"stats\r\n", _read_stats)
+        return await self._call(b"stats\r\n", read_stats)
 
     async def version(self) -> str:
         """The server's version string (a cheap liveness probe)."""
-        return await self._call(b"version\r\n", _read_version)
+        return await self._call(b"version\r\n", read_version)
 
     # -- the exchange -----------------------------------------------------------
 
-    async def _call(self, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
+    def _call(self, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> Awaitable[T]:
+        """Send ``request`` and read its reply with ``read`` (a subclass may carry it another way)."""
+        return self._call_pooled(request, read)
+
+    async def _call_pooled(self, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
         try:
             return await self._call_once(request, read)
-        except _StaleConnection:
+        except StaleConnection:
             # A pooled connection whose server went away (restarted, or closed it
             # while idle) fails at once, before the server saw the request: try
             # once more on a fresh connection. A dead server then refuses it quickly.
             try:
                 return await self._call_once(request, read)
-            except _StaleConnection as exc:
+            except StaleConnection as exc:
                 raise BackendConnectionError(f"memcached {self.address}: connection lost: {exc}") from exc
 
     async def _call_once(self, request: bytes, read: Callable[[Connection], Awaitable[T]]) -> T:
@@ -220,7 +234,7 @@ class MemcachedClient:
             conn.reader.set_exception(ConnectionAbortedError("abandoned mid-command"))
             _release(pool, gate, conn)
             if isinstance(exc, (ConnectionResetError, BrokenPipeError, asyncio.IncompleteReadError)):
-                raise _StaleConnection(repr(exc)) from exc
+                raise StaleConnection(repr(exc)) from exc
             translated = self._translate(exc)
             if translated is None:
                 raise  # cancellation and the like pass through untouched
@@ -235,7 +249,7 @@ class MemcachedClient:
             return BackendTimeoutError(f"memcached {self.address}: no reply within {self.timeout:g} s")
         if isinstance(exc, (OSError, asyncio.IncompleteReadError)):
             return BackendConnectionError(f"memcached {self.address}: connection lost: {exc!r}")
-        if isinstance(exc, _ProtocolError):
+        if isinstance(exc, ProtocolError):
             if "non-numeric" in str(exc):
                 return NonNumericValueError(f"memcached {self.address}: {exc}")
             return BackendError(f"memcached {self.address}: {exc}")
@@ -260,58 +274,58 @@ def _storage(command: bytes, key: bytes, value: bytes, exptime: int, token: int 
     return header + b"\r\n" + value + b"\r\n"
 
 
-async def _read_value(conn: Connection) -> tuple[bytes | None, int | None]:
-    line = await _read_line(conn)
+async def read_value(conn: Connection) -> tuple[bytes | None, int | None]:
+    line = await read_line(conn)
     if line == _END:
         return None, None
     terms = line.split()
     if len(terms) < 4 or terms[0] != b"VALUE":
-        raise _ProtocolError(f"unexpected reply to get: {line!r}")
+        raise ProtocolError(f"unexpected reply to get: {line!r}")
     data = await conn.reader.readexactly(int(terms[3]) + 2)
     token = int(terms[4]) if len(terms) > 4 else None
-    if await _read_line(conn) != _END:
-        raise _ProtocolError("more than one value for one key")
+    if await read_line(conn) != _END:
+        raise ProtocolError("more than one value for one key")
     return data[:-2], token
 
 
-async def _read_stored(conn: Connection) -> bool:
-    line = await _read_line(conn)
+async def read_stored(conn: Connection) -> bool:
+    line = await read_line(conn)
     if line == _STORED:
         return True
     if line in _NOT_STORED_REPLIES:
         return False
-    raise _ProtocolError(f"unexpected reply to a storage command: {line!r}")
+    raise ProtocolError(f"unexpected reply to a storage command: {line!r}")
 
 
-async def _read_counter(conn: Connection) -> int | None:
-    line = await _read_line(conn)
+async def read_counter(conn: Connection) -> int | None:
+    line = await read_line(conn)
     if line == _NOT_FOUND:
         return None
     digits = line[:-2].strip()
     if not digits.isdigit():
-        raise _ProtocolError(f"unexpected reply to incr/decr: {line!r}")
+        raise ProtocolError(f"unexpected reply to incr/decr: {line!r}")
     return int(digits)
 
 
-async def _read_deleted(conn: Connection) -> bool:
-    line = await _read_line(conn)
+async def read_deleted(conn: Connection) -> bool:
+    line = await read_line(conn)
     if line == b"DELETED\r\n":
         return True
     if line == _NOT_FOUND:
         return False
-    raise _ProtocolError(f"unexpected reply to delete: {line!r}")
+    raise ProtocolError(f"unexpected reply to delete: {line!r}")
 
 
-async def _read_stats(conn: Connection) -> dict[str, str]:
+async def read_stats(conn: Connection) -> dict[str, str]:
     stats: dict[str, str] = {}
-    while (line := await _read_line(conn)) != _END:
+    while (line := await read_line(conn)) != _END:
         _, name, value = line.decode("ascii", "replace").rstrip("\r\n").split(" ", 2)
         stats[name] = value
     return stats
 
 
-async def _read_version(conn: Connection) -> str:
-    line = await _read_line(conn)
+async def read_version(conn: Connection) -> str:
+    line = await read_line(conn)
     if not line.startswith(b"VERSION "):
-        raise _ProtocolError(f"unexpected reply to version: {line!r}")
+        raise ProtocolError(f"unexpected reply to version: {line!r}")
     return line[8:-2].decode("ascii", "replace")
