@@ -15,6 +15,7 @@ import contextlib
 import logging
 import math
 import threading
+import weakref
 from typing import Final
 
 from traffik.clock import Clock, monotonic_ms
@@ -38,9 +39,17 @@ LOGGER: Final = logging.getLogger("traffik")
 Cause = tuple[str, str]
 """``(backend class name, exception class name)``."""
 
-FAILING: Final[dict[int, tuple[str, int]]] = {}
-"""Backends whose last call failed: ``id(backend) -> (class name, failures since)``. The hit
-path reads only its truthiness (empty almost always), so a success costs nothing more."""
+_Entry = tuple["weakref.ref[object] | None", str, int]
+"""``(weak reference to the backend, class name, failures since)``."""
+
+FAILING: Final[dict[int, _Entry]] = {}
+"""Backends whose last call failed: ``id(backend) -> (ref, class name, failures since)``. The hit
+path reads only its truthiness (empty almost always), so a success costs nothing more.
+
+A plain dict keeps that check as cheap as it can be; the weak reference keeps the key
+honest: its callback drops the entry while the backend is being collected (before its
+address, hence its id, can be reused), and a lookup checks the reference still points
+at the backend asked about."""
 
 _failing_lock: Final = threading.Lock()
 
@@ -142,9 +151,13 @@ def note_failure(backend: object, exc: BaseException) -> bool:
     with contextlib.suppress(AttributeError):
         setattr(exc, _NOTED, True)
     name = type(backend).__name__
+    key = id(backend)
     with _failing_lock:
-        failures = FAILING.get(id(backend), (name, 0))[1]
-        FAILING[id(backend)] = (name, failures + 1)
+        entry = _entry_of(backend, key)
+        if entry is None:
+            FAILING[key] = (_watch(backend, key), name, 1)
+        else:
+            FAILING[key] = (entry[0], name, entry[2] + 1)
     MONITOR.note(name, exc)
     return True
 
@@ -154,12 +167,39 @@ def note_recovery(backend: object) -> None:
 
     Does nothing when ``backend`` was not failing.
     """
+    key = id(backend)
     with _failing_lock:
-        entry = FAILING.pop(id(backend), None)
+        entry = _entry_of(backend, key)
+        if entry is not None:
+            del FAILING[key]
     if entry is not None:
-        name, failures = entry
+        _, name, failures = entry
         calls = "call" if failures == 1 else "calls"
         LOGGER.warning("%s recovered: calls succeed again after %d failed %s", name, failures, calls)
+
+
+def _entry_of(backend: object, key: int) -> _Entry | None:
+    """``backend``'s entry (``None`` if it is not failing, or the entry is another object's)."""
+    entry = FAILING.get(key)
+    if entry is None or (entry[0] is not None and entry[0]() is not backend):
+        return None
+    return entry
+
+
+def _watch(backend: object, key: int) -> weakref.ref[object] | None:
+    """A weak reference whose callback drops ``backend``'s entry when it is collected."""
+
+    def collected(ref: weakref.ref[object]) -> None:
+        # Runs inside the collector, maybe in a thread that holds _failing_lock: no lock here.
+        # The dead object's id is not reused before this returns, so the entry is still its own.
+        entry = FAILING.get(key)
+        if entry is not None and entry[0] is ref:
+            FAILING.pop(key, None)
+
+    try:
+        return weakref.ref(backend, collected)
+    except TypeError:  # an object without weak references (no backend class): keyed by id alone
+        return None
 
 
 def forget_failure(exc: BaseException) -> None:
