@@ -12,6 +12,10 @@ addresses of running memcached servers (for example from
   **floor**, a bare ``incr`` through the same client, and their ratio;
 * **hits/s with 50 concurrent tasks**, each task on its own key.
 
+:func:`alternatives` gives the throughput scenario (:mod:`benchmarks._throughput`)
+the `limits` library's memcached fixed window (its async storage, on
+``memcachio``) to time beside ours in the same run.
+
 The clock is frozen (a :class:`~traffik.clock.ManualClock`) and the limit is never
 reached, so every hit takes the admitting, writing path and states keep their
 steady size (``SlidingWindowLog`` coalesces hits at one instant into one entry).
@@ -22,8 +26,10 @@ Operations per hit include the amortised re-read of the namespace generation
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from traffik.backends.memcached import MemcachedBackend
@@ -35,7 +41,7 @@ from traffik.strategies._base import ThrottleStrategy
 from benchmarks._strategies import STRATEGIES
 from benchmarks._timing import measure_interleaved
 
-__all__ = ["memcached_benchmarks"]
+__all__ = ["alternatives", "memcached_benchmarks"]
 
 # Never reached in a run, so every hit admits and writes. Not 10**12: at such
 # limits some pure steps spend ~200 µs in float corner cases, which is not what
@@ -43,6 +49,36 @@ __all__ = ["memcached_benchmarks"]
 NEVER_REACHED = Rate(limit=10_000_000, minutes=1)
 CONCURRENT_TASKS = 50
 _COUNTED_STATS = ("cmd_get", "cmd_set", "cmd_touch", "incr_hits", "incr_misses", "decr_hits", "decr_misses")
+
+
+@contextlib.asynccontextmanager
+async def alternatives(
+    servers: tuple[tuple[str, int], ...], limit: int
+) -> AsyncIterator[list[tuple[str, Callable[[str], Awaitable[object]]]]]:
+    """The `limits` library's memcached fixed window as ``(name, hit(key))``; none if it is not installed.
+
+    Args:
+        servers: The memcached servers ours run on (`limits` spreads keys over them too).
+        limit: Hits per minute (never reached, as ours).
+    """
+    try:
+        import memcachio  # noqa: F401  (what `limits` uses for async memcached; a test-only dependency)
+        from limits import RateLimitItemPerMinute
+        from limits.aio.storage import MemcachedStorage
+        from limits.aio.strategies import FixedWindowRateLimiter
+    except ImportError:
+        yield []
+        return
+    storage = MemcachedStorage("async+memcached://" + ",".join(f"{host}:{port}" for host, port in servers))
+    limiter = FixedWindowRateLimiter(storage)
+    item = RateLimitItemPerMinute(limit)
+    run = f"bench-limits-{uuid.uuid4().hex[:8]}"
+    try:
+        yield [("limits:FixedWindow", lambda key: limiter.hit(item, run, key))]
+    finally:
+        bridge: Any = storage.bridge
+        client = await bridge.get_storage()
+        client.connection_pool.close()  # memcachio's connections: `limits` never closes them
 
 
 async def _operations(clients: list[MemcachedClient]) -> int:

@@ -46,6 +46,9 @@ def _throughput(section: dict[str, Any], floor_name: str) -> None:
     print(f"  {'strategy':<22} {'hits/s [min-max]':>28} {'x floor':>8}")
     for row in section["rows"]:
         print(f"  {row['strategy']:<22} {_span(row['hits_per_s'], 0):>28} {_x(row['ratio_to_floor']):>8}")
+    for pair in section.get("versus", ()):
+        met = "met" if pair["ratio"] >= 1 else "NOT met"
+        print(f"  {pair['ours']} hits/s = {pair['ratio']:.2f}x {pair['theirs']}'s (goal >= 1x: {met})")
 
 
 def _asgi_rows(asgi: dict[str, Any]) -> None:

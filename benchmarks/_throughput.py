@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from traffik.plugins import backend_from_url
@@ -40,6 +41,20 @@ def _concurrent_runner(
     return run
 
 
+@contextlib.asynccontextmanager
+async def _alternatives(
+    target: Target, strategies: dict[str, ThrottleStrategy]
+) -> AsyncIterator[list[tuple[str, Callable[[str], Awaitable[object]]]]]:
+    """Other libraries' hits to time beside ours: the `limits` fixed window on memcached."""
+    if target.name == "memcached" and "FixedWindow" in strategies and target.memcached:
+        from benchmarks._memcached import alternatives
+
+        async with alternatives(target.memcached, NEVER_REACHED.limit) as found:
+            yield found
+    else:
+        yield []
+
+
 def _per_second(sample: Sample) -> dict[str, float]:
     # Samples hold µs per hit; the slowest run has the fewest hits per second.
     return {
@@ -68,9 +83,11 @@ async def throughput(
     Returns:
         ``{"tasks", "floor_hits_per_s", "rows": [{"strategy", "hits_per_s", "ratio_to_floor"}]}``;
         ``ratio_to_floor`` is the floor's rate over the strategy's (how many floors a hit costs).
+        On memcached, a row for the `limits` library's fixed window too, and ``versus``: our
+        fixed window's median hits/s over its (goal: at least 1).
     """
     backend = backend_from_url(target.url, namespace=f"bench-tp-{uuid.uuid4().hex[:8]}")
-    async with backend, floor_operation(target, backend) as floor:
+    async with backend, floor_operation(target, backend) as floor, _alternatives(target, strategies) as others:
         variants: list[tuple[str, Callable[[int], Awaitable[float]]]] = []
         if floor is not None:
             variants.append(("floor", _concurrent_runner(floor, tasks, "floor")))
@@ -80,6 +97,7 @@ async def throughput(
                 return backend.hit(key, strategy, NEVER_REACHED, 1)
 
             variants.append((name, _concurrent_runner(hit, tasks, name)))
+        variants.extend((name, _concurrent_runner(operation, tasks, name)) for name, operation in others)
         samples = await measure_interleaved(variants, operations, repeats)
     floor_sample = samples[0] if floor is not None else None
     rows = [
@@ -90,8 +108,14 @@ async def throughput(
         }
         for sample in samples[1 if floor_sample else 0 :]
     ]
+    medians = {sample.name: sample.median for sample in samples}
+    versus = [
+        {"ours": "FixedWindow", "theirs": name, "ratio": round(medians[name] / medians["FixedWindow"], 2)}
+        for name, _ in others
+    ]
     return {
         "tasks": tasks,
         "floor_hits_per_s": _per_second(floor_sample) if floor_sample else None,
         "rows": rows,
+        **({"versus": versus} if versus else {}),
     }
