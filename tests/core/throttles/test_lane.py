@@ -128,3 +128,77 @@ async def test_the_lane_keys_a_client_as_the_default_identifier_does(
     stat = await throttle.stat(request())  # the chain's key: both hits must be on it
     assert stat is not None
     assert stat.hits_remaining == 3
+
+
+@pytest.mark.parametrize(
+    ("other_path", "other_method", "other_client"),
+    [
+        ("/other", "GET", "203.0.113.1"),
+        ("/items", "POST", "203.0.113.1"),
+        ("/items", "GET", "203.0.113.2"),
+        ("/items", "HEAD", "203.0.113.1"),  # HEAD shares GET's quota: the same key, another cache entry
+    ],
+    ids=["path", "method", "client", "head-is-get"],
+)
+async def test_the_lane_reuses_a_key_per_client_method_and_path(
+    backend: Any, registry: Any, make_request: Any, other_path: str, other_method: str, other_client: str
+) -> None:
+    throttle = HTTPThrottle("t", rate="3/min", backend=backend, registry=registry)
+    for _ in range(2):  # the chain, then the lane (which caches its key)
+        await throttle.hit(make_request())
+    await throttle.hit(make_request(path=other_path, method=other_method, client=other_client))
+    first = await throttle.stat(make_request())  # the chain's keys
+    other = await throttle.stat(make_request(path=other_path, method=other_method, client=other_client))
+    assert first is not None
+    assert other is not None
+    shared = other_method == "HEAD"
+    assert (first.hits_remaining, other.hits_remaining) == ((0, 0) if shared else (1, 2))
+
+
+async def test_a_key_cached_under_one_identifier_is_not_reused_after_update_identifier(
+    backend: Any, registry: Any, make_request: Any
+) -> None:
+    mapped = "::ffff:203.0.113.7"  # the default identifier keys it as 203.0.113.7
+    throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry)
+    for _ in range(2):
+        await throttle.hit(make_request(client=mapped))
+    await throttle.update_identifier(lambda connection: connection.client.host)  # the address as it came
+    for _ in range(2):
+        await throttle.hit(make_request(client=mapped))
+    stat = await throttle.stat(make_request(client=mapped))
+    assert stat is not None
+    assert stat.hits_remaining == 3  # the new identifier's key got both hits, the old one's none
+
+
+async def test_a_middleware_pattern_and_a_concrete_path_of_the_same_text_keep_their_own_keys(
+    backend: Any, registry: Any, make_request: Any
+) -> None:
+    from traffik.throttles import MiddlewareThrottle
+
+    throttle = HTTPThrottle("t", rate="2/min", backend=backend, registry=registry)
+    middleware = MiddlewareThrottle(throttle, path="a:b")  # its key's path component: glob=a\:b, escaped
+    for _ in range(2):  # a concrete path whose text is that escaped component (escaped again in its key)
+        await throttle.hit(make_request(path="glob=a\\:b"))
+    for _ in range(2):
+        await middleware(make_request(path="a:b"))  # the pattern's own counter: not the path's
+    with pytest.raises(ConnectionThrottled):
+        await middleware(make_request(path="a:b"))
+
+
+async def test_the_lane_key_cache_is_bounded_and_keys_stay_right_after_it_is_cleared(
+    registry: Any, make_request: Any, clock: Any
+) -> None:
+    from traffik.throttles._lane import KEY_CACHE_SIZE
+
+    backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
+    throttle = HTTPThrottle("t", rate="2/hour", backend=backend, registry=registry)
+    await throttle.hit(make_request(client="10.0.0.0"))  # the chain builds the lane
+    lane = throttle._lane
+    assert lane is not None
+    keys = lane[9]
+    for n in range(KEY_CACHE_SIZE + 10):
+        await throttle.hit(make_request(client=f"10.0.{n // 256}.{n % 256}"))
+        assert len(keys) <= KEY_CACHE_SIZE
+    assert len(keys) < KEY_CACHE_SIZE  # cleared once full
+    with pytest.raises(ConnectionThrottled):  # 10.0.0.0: its third hit, its key built anew after the clear
+        await throttle.hit(make_request(client="10.0.0.0"))

@@ -5,7 +5,8 @@ whose rules are known to be none keeps a :data:`Lane` per configuration,
 built at its first hit through the step-by-step chain
 (:mod:`traffik.throttles._pipeline`). From then on a hit with no per-hit cost
 or context, while no observer listens, makes one synchronous call
-(:meth:`LaneSteps._lane_key`: identity and key inline) and one backend call,
+(:meth:`LaneSteps._lane_key`: identity inline, the key looked up in the
+lane's :data:`KeyCache`, built once per client and route) and one backend call,
 awaited unless the backend answers without a coroutine (the in-memory
 backend's own ``hit``). Anything else (an async identifier's answer, an
 exempted client, a denial, a failure, headers to record) goes on through the
@@ -15,29 +16,32 @@ chain's steps with the same results.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from traffik.error_handlers._monitor import FAILING, note_recovery
 from traffik.events._dispatch import DISPATCH
 from traffik.exceptions import ConfigurationError
 from traffik.identifiers import get_remote_address
-from traffik.keys import escape_component
 from traffik.rates import Rate
 from traffik.strategies import Decision, ThrottleStrategy
 from traffik.throttles._config import BackendCall, Bound, Config
-from traffik.throttles._pipeline import _METHOD_COMPONENTS, HitPipeline
+from traffik.throttles._pipeline import HitPipeline
 from traffik.throttles._report import report_exempted
 from traffik.throttles._scope import IDS_KEY
 from traffik.throttles._verdict import ConnectionT, PreparedHit
 from traffik.types import EXEMPTED, Exempted, IdentifierFunc
 
-__all__ = ["Lane", "LaneSteps", "SyncCall"]
+__all__ = ["KEY_CACHE_SIZE", "KeyCache", "Lane", "LaneSteps", "SyncCall"]
 
-Lane = tuple[Config, Bound, BackendCall, ThrottleStrategy, Rate, int, IdentifierFunc, bool, "SyncCall | None"]
-"""``(config, bound, consume, strategy, rate, cost, identifier, cache_ids, step)``: what the common hits share.
+Lane = tuple[
+    Config, Bound, BackendCall, ThrottleStrategy, Rate, int, IdentifierFunc, bool, "SyncCall | None", "KeyCache"
+]
+"""``(config, bound, consume, strategy, rate, cost, identifier, cache_ids, step, keys)``: what the common hits share.
 
 ``step`` is ``consume`` answered without a coroutine, when the backend's
 call is one that never awaits (:func:`_synchronous`), else ``None``.
+``keys`` is the lane's :data:`KeyCache`: new with every lane, so a key built
+under one identifier is never handed out under another.
 
 Built at the first hit of a configuration whose rate and cost are constants,
 whose backend is fixed and whose rules are known to be none; ``update_*``
@@ -46,6 +50,22 @@ makes a new configuration, so a lane never outlives the settings it copies.
 
 
 SyncCall = Callable[[str, ThrottleStrategy, Rate, int], Decision]
+
+KeyCache = dict[object, str]
+"""What a lane hit is keyed on -> the key it built, so the next hit of the same client and route reuses it.
+
+A lookup costs a fraction of building the key (escaping checks, a join), and
+the backend gets the same string object again, its hash already computed.
+Keyed on the identity (the raw peer address with the default identifier,
+which is a pure function of it), and unless keys are one per client, on the
+method and the path too: ``(identity, method, path)`` for the request's path,
+``(identity, method, key_path, True)`` for a middleware's escaped pattern
+(never equal to the former). Bounded: cleared when :data:`KEY_CACHE_SIZE` is
+reached, so clients or paths that never come back cost nothing for long.
+"""
+
+#: Entries a lane's :data:`KeyCache` holds before it is cleared.
+KEY_CACHE_SIZE: Final = 4096
 
 
 def _synchronous(bound: Bound) -> SyncCall | None:
@@ -84,7 +104,8 @@ class LaneSteps(HitPipeline[ConnectionT]):
         identifier = bound.identifier
         # The default identifier reads one scope entry: computing it again costs less than caching it.
         cache_ids = self._cache_ids and identifier is not get_remote_address
-        return (config, bound, bound.consume, bound.strategy, rate, cost, identifier, cache_ids, _synchronous(bound))
+        step = _synchronous(bound)
+        return (config, bound, bound.consume, bound.strategy, rate, cost, identifier, cache_ids, step, {})
 
     # -- the consuming hit ---------------------------------------------------------------------
 
@@ -128,13 +149,14 @@ class LaneSteps(HitPipeline[ConnectionT]):
         return await self._hit_prepared(connection, cost, context, key_path)
 
     def _lane_key(self, connection: ConnectionT, key_path: str | None) -> str | Exempted | Awaitable[Any] | None:
-        """The key of a hit the lane takes, built without a coroutine: identity and key inline.
+        """The key of a hit the lane takes, without a coroutine: identity inline, the key from the lane's cache.
 
         ``None``: the lane cannot take this hit (none built for the current
         configuration yet, or an observer listens: the step-by-step chain
         times and reports it). ``EXEMPTED``: an exempted client. An
         awaitable: the identifier's answer still to be awaited and checked
-        (:meth:`_lane_pending`).
+        (:meth:`_lane_pending`). A key not in the lane's :data:`KeyCache` is
+        built by the chain's own :meth:`_key`, so both always agree.
         """
         lane = self._lane
         if lane is None or lane[0] is not self._config or DISPATCH.observers:
@@ -157,37 +179,45 @@ class LaneSteps(HitPipeline[ConnectionT]):
                 ids[identifier] = identity
             elif identity is EXEMPTED:
                 return EXEMPTED  # type: ignore[no-any-return]  # the sentinel
+            raw = False
         else:
             identity = None
-            if identifier is get_remote_address:
-                # The default identifier, inline for a peer address without a colon (IPv4, a
-                # name), which it returns as it is; any other peer gets the call (IPv6 spelling).
+            raw = identifier is get_remote_address
+            if raw:
+                # The default identifier is a pure function of the peer's address: keys are cached
+                # under the address as the scope has it, and the identifier runs only on a miss.
                 client = scope.get("client")
                 if client:
                     identity = client[0]
-            if type(identity) is not str or ":" in identity:
+                if type(identity) is not str:  # no peer, or not a str: rare, not cached
+                    return self._key(connection, get_remote_address(connection), key_path)
+            else:
                 identity = identifier(connection)
                 if type(identity) is not str:
                     return self._checked_identity(identifier, identity, None)
-        # -- key: the _key step, inline (see there why each component is what it is) --
-        if ":" in identity or "\\" in identity or not identity.isascii():
-            identity = escape_component(identity)
+        # -- key: from the lane's cache, else the _key step --
+        cache_key: object
         if not self._use_method:
-            prefixed: str = self._key_prefix + identity
-            return prefixed
-        method = self._KEY_METHOD or scope.get("method") or scope["type"].upper()
-        method_component = _METHOD_COMPONENTS.get(method)
-        if method_component is None:
-            method_component = escape_component(method)
-        if key_path is None:
-            route = scope.get("route")
-            if route is None:  # not routed (yet): the concrete path
-                path = scope["path"]
+            cache_key = identity
+        else:
+            method = self._KEY_METHOD or scope.get("method") or scope["type"].upper()
+            if key_path is None:
+                route = scope.get("route")
+                if route is None:  # not routed (yet): the concrete path
+                    path = scope["path"]
+                else:
+                    template = getattr(route, "path_format", None)
+                    path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
+                cache_key = (identity, method, path)
             else:
-                template = getattr(route, "path_format", None)
-                path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
-            key_path = path if ":" not in path and "\\" not in path and path.isascii() else escape_component(path)
-        key: str = f"{self._key_prefix}{identity}:{method_component}:{key_path}"
+                cache_key = (identity, method, key_path, True)
+        keys: KeyCache = lane[9]
+        key = keys.get(cache_key)
+        if key is None:
+            key = self._key(connection, get_remote_address(connection) if raw else identity, key_path)
+            if len(keys) >= KEY_CACHE_SIZE:
+                keys.clear()
+            keys[cache_key] = key
         return key
 
     async def _lane_pending(
@@ -199,7 +229,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
             if DISPATCH.observers:
                 lane = self._lane
                 assert lane is not None  # the lane gave this pending identity
-                _, bound, _, _, rate, cost, _, _, _ = lane
+                _, bound, _, _, rate, cost, _, _, _, _ = lane
                 report_exempted(self._uid, bound, rate, cost, self._in_shadow())
             return True
         return await self._lane_send(connection, self._key(connection, identity, key_path))
@@ -224,7 +254,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
         """The prepared hit of a lane hit, for the steps after the backend call (built only when one needs it)."""
         lane = self._lane
         assert lane is not None  # called for a lane hit only
-        config, bound, _, _, rate, cost, _, _, _ = lane
+        config, bound, _, _, rate, cost, _, _, _, _ = lane
         return (connection, config, bound, self._context, cost, rate, key)
 
     async def _lane_failed(self, connection: ConnectionT, key: str, exc: Exception) -> bool:
