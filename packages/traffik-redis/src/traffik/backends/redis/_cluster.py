@@ -73,6 +73,8 @@ class NodePipelines:
     redirect and updates the slot map; that is not a retry. A node whose connection
     failed has its next hits sent through :func:`run_once` too, until one succeeds, so
     redis-py sees the failure and refreshes the topology (a promoted replica, a new node).
+    After a refresh, the connections to a node that is no longer in redis-py's topology
+    are closed (hits in flight on them end first): a departed node keeps none open.
 
     Args:
         client: The cluster client (its slot map and node options are used, its connections are not).
@@ -103,12 +105,17 @@ class NodePipelines:
     async def call(self, key: str, command: bytes, *args: Any) -> Any:
         """Run ``command`` (packed; ``args`` unpacked, for :func:`run_once`) on the node owning ``key``."""
         client = self.client
+        # redis-py's flag for "refresh the topology before the next command", set by its error
+        # paths: when set, the call below refreshes, and a departed node's lanes are closed.
+        refresh_due = getattr(client, "_initialize", True)
         await client.initialize()  # returns at once unless a refresh is due
+        if refresh_due and self._nodes:
+            await self._leave_departed_nodes()
         node = client.get_node_from_key(key)
         if node is None:  # no node serves the slot (mid-failover): redis-py says so
-            return await run_once(client, key, *args)
+            return await self._routed(key, args)
         if node.name in self._suspect:
-            reply = await run_once(client, key, *args)
+            reply = await self._routed(key, args)
             self._suspect.discard(node.name)
             return reply
         pipelines = self._nodes.get(node.name)
@@ -119,10 +126,30 @@ class NodePipelines:
         try:
             return await pipelines.call(command)
         except self._errors.not_run:
-            return await run_once(client, key, *args)
+            return await self._routed(key, args)
         except self._failures:
             self._suspect.add(node.name)
             raise
+
+    async def _routed(self, key: str, args: tuple[Any, ...]) -> Any:
+        """:func:`run_once`, then close the lanes of nodes its refresh (if any) dropped from the topology.
+
+        The redirects and errors that send a hit this way are the ones after which redis-py
+        refreshes its topology (inside the call), so this is where a departed node shows.
+        """
+        try:
+            return await run_once(self.client, key, *args)
+        finally:
+            if self._nodes:
+                await self._leave_departed_nodes()
+
+    async def _leave_departed_nodes(self) -> None:
+        """Close the connections to nodes the refreshed topology no longer has."""
+        known = self.client.nodes_manager.nodes_cache
+        for name in [name for name in self._nodes if name not in known]:
+            pipelines = self._nodes.pop(name)
+            self._suspect.discard(name)
+            await pipelines.release_all()
 
     async def release_all(self) -> None:
         """Close every node's connections (hits in flight end first)."""
