@@ -4,7 +4,9 @@ Every figure stands beside its floor (the cheapest thing it could cost) and is
 printed as a ratio to it: µs per direct hit (hot key and many keys), hits/s
 with 50 concurrent tasks, HTTP overhead of a throttled FastAPI endpoint over
 the same endpoint unthrottled (in-process ASGI and uvicorn), accuracy under
-contention, store operations per hit and bytes per live key. Runs are warmed
+contention, store operations per hit and bytes per live key, and on Redis the
+server's time per hit and uvicorn with 1 and 2 workers. A run ends with issue
+#19's goals, each with its figure and whether this run met it. Runs are warmed
 up, repeated and interleaved; medians are reported with their min-max.
 
 ``--backend`` picks ``memory``, ``redis``, ``memcached`` or any plugin backend
@@ -28,12 +30,15 @@ from traffik.exceptions import ConfigurationError
 from benchmarks._accuracy import contention
 from benchmarks._flood import flood
 from benchmarks._footprint import footprint
+from benchmarks._goals import goals
 from benchmarks._http import asgi_overhead
 from benchmarks._inmemory import HitLatency, floor_latency, hit_latency
 from benchmarks._native import native_benchmarks
 from benchmarks._observers import observer_cost
 from benchmarks._plugins import discovery_ms
+from benchmarks._raw_redis import raw_evalsha_rate
 from benchmarks._report import print_report
+from benchmarks._scaling import scaling, usable_cores
 from benchmarks._server_time import server_time
 from benchmarks._strategies import CONTENDED_RATE, STRATEGIES, pick
 from benchmarks._targets import Target, parse_memcached, provision
@@ -52,6 +57,7 @@ SCENARIOS = (
     "native",
     "flood",
     "server-time",
+    "scaling",
     "discovery",
 )
 
@@ -164,13 +170,23 @@ async def _measure(target: Target, args: argparse.Namespace, scenarios: set[str]
     # Round trips share the machine with the server: many short interleaved runs keep
     # a noisy neighbour from landing on one variant only.
     native_repeats = args.repeats if args.quick else 3 * args.repeats
-    await scenario("native", lambda: native_benchmarks(target, min(operations, 300), native_repeats))
+
+    async def native() -> dict[str, Any] | None:
+        section = await native_benchmarks(target, min(operations, 300), native_repeats)
+        if section is not None and target.name == "redis" and target.redis_url is not None:
+            # Beside the 50-task figures: one EVALSHA per round trip from a client that costs nothing.
+            section["raw_socket_hits_per_s"] = await raw_evalsha_rate(target.redis_url, operations, native_repeats)
+        return section
+
+    await scenario("native", native)
     # Redis only: a flood of denied hits with and without the deny cache.
     await scenario("flood", lambda: flood(target, args.repeats, 2_000 if args.quick else 10_000))
     # Redis only: server time per hit (INFO commandstats) beside the `limits` library's.
     await scenario(
         "server-time", lambda: server_time(target, strategies, args.repeats, 2_000 if args.quick else 20_000)
     )
+    # Redis only: uvicorn with 1 and 2 workers, requests/s throttled and not.
+    await scenario("scaling", lambda: scaling(target, 1 if args.quick else 3, 0.5 if args.quick else 2.0))
     result["seconds"] = seconds
     return result
 
@@ -185,6 +201,7 @@ async def _run(args: argparse.Namespace, targets: list[Target], notes: list[str]
         median, low, high = discovery_ms(3 if args.quick else 7)
         results["plugin_discovery_ms"] = {"median": round(median, 2), "min": round(low, 2), "max": round(high, 2)}
     results["notes"] = notes
+    results["goals"] = goals(results)
     results["settings"] = {
         "operations": args.operations,
         "repeats": args.repeats,
@@ -194,6 +211,7 @@ async def _run(args: argparse.Namespace, targets: list[Target], notes: list[str]
         "processes": args.processes,
         "quick": args.quick,
         "python": sys.version.split()[0],
+        "cores": usable_cores(),
         "seconds": round(time.perf_counter() - started, 1),
     }
     return results

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks._flood import print_flood
+from benchmarks._goals import PIPELINED_MIN_RATIO, SEQUENTIAL_MAX_RATIO, goals, print_goals
+from benchmarks._scaling import print_scaling
 from benchmarks._server_time import print_server_time
 
 __all__ = ["print_report"]
@@ -154,6 +156,49 @@ def _native(section: dict[str, Any]) -> None:
         print("  " + f"{name:<22} " + " ".join(f"{row.get(column, '-')!s:>14}" for column in columns))
 
 
+def _met(met: bool) -> str:
+    return "met" if met else "NOT met"
+
+
+def _redis_pipelining(section: dict[str, Any]) -> None:
+    """Auto-pipelined hits beside auto_pipeline=False, the redis-py floor and the raw-socket figure, with the goals."""
+    rows = {name: row for name, row in section.get("strategies", {}).items() if "unpipelined_hits_per_s" in row}
+    floor = section.get("floor", {}).get("concurrent_hits_per_s")
+    if not rows or not floor:
+        return
+    raw = section.get("raw_socket_hits_per_s")
+    raw_text = f"{_span(raw, 0)}/s" if raw else "not measured"
+    print(
+        f"  Redis, 50 tasks, hits/s: auto-pipelined (default) and auto_pipeline=False; floor: a bare EVALSHA "
+        f"through redis-py {floor:,}/s; raw socket (one EVALSHA per round trip, no client library): {raw_text}"
+    )
+    print(
+        f"  {'strategy':<14} {'pipelined':>10} {'x floor':>8} {'unpipelined':>11} {'x floor':>8} {'x raw':>6}"
+        f"  goal >= {PIPELINED_MIN_RATIO:g}x floor"
+    )
+    for name, row in rows.items():
+        versus_raw = _x(row["concurrent_hits_per_s"] / raw["median"]) if raw else "-"
+        print(
+            f"  {name:<14} {row['concurrent_hits_per_s']:>10,} {_x(row['concurrent_ratio_to_floor']):>8}"
+            f" {row['unpipelined_hits_per_s']:>11,} {_x(row['unpipelined_ratio_to_floor']):>8} {versus_raw:>6}"
+            f"  {_met(row['concurrent_ratio_to_floor'] >= PIPELINED_MIN_RATIO)}"
+        )
+    print(f"  sequential hit, µs: auto-pipelined vs auto_pipeline=False (goal <= {SEQUENTIAL_MAX_RATIO:.2f}x)")
+    for name, row in rows.items():
+        versus = row["sequential_vs_unpipelined"]
+        print(
+            f"  {name:<14} {row['median_us']:>10} {row['unpipelined_median_us']:>11} {_x(versus):>8}"
+            f"  {_met(versus <= SEQUENTIAL_MAX_RATIO)}"
+        )
+
+
+def _goal_lines(results: dict[str, Any], backend: str, scenario: str) -> None:
+    """The #19 goals of one scenario, under its table (the scenario's own table has no verdict column)."""
+    for item in results.get("goals") or goals(results):
+        if item.get("backend") == backend and item.get("scenario") == scenario:
+            print(f"  {item['goal']}: {item['figure']} -> {item['verdict']}")
+
+
 _FLOORS = {"memory": "bare dict increment", "redis": "bare EVALSHA", "memcached": "bare incr"}
 
 
@@ -175,10 +220,15 @@ def print_report(results: dict[str, Any]) -> None:
             _footprint(backend["footprint"], name)
         if "native" in backend:
             _native(backend["native"])
+            if name == "redis":
+                _redis_pipelining(backend["native"])
         if "flood" in backend:
             print_flood(backend["flood"])
         if "server-time" in backend:
             print_server_time(backend["server-time"])
+            _goal_lines(results, name, "server-time")
+        if "scaling" in backend:
+            print_scaling(backend["scaling"])
         timings = ", ".join(f"{scenario} {seconds:.1f} s" for scenario, seconds in backend.get("seconds", {}).items())
         print(f"  ({timings})")
         print()
@@ -192,7 +242,10 @@ def print_report(results: dict[str, Any]) -> None:
         if s.get("duration")
         else f"{s['operations']} in-memory hits and {s['requests']} HTTP requests per timed run"
     )
+    cores = f"{s['cores']} cores; " if "cores" in s else ""
     print(
         f"({sizing}; {s['repeats']} interleaved runs per variant after a warm-up; "
-        f"Python {s['python']}; {s['seconds']} s)"
+        f"Python {s['python']}; {cores}{s['seconds']} s)"
     )
+    print()
+    print_goals(results)

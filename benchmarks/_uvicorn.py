@@ -1,6 +1,7 @@
 """HTTP overhead over real sockets: uvicorn serving the benchmark app, driven by the load client.
 
-Uvicorn runs in its own process (one worker) on a free loopback port; the load
+Uvicorn runs in its own process (one worker here; :func:`serve` also starts
+several, for the scaling scenario) on a free loopback port; the load
 client runs here, alternating runs of ``/plain`` and ``/throttled``. On a
 2-core machine client and server share the CPU, so absolute figures are lower
 than on a real deployment, but both endpoints pay that equally.
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from benchmarks._loadgen import load
 from benchmarks._targets import Target
 from benchmarks._timing import measure_interleaved, ratio, spread
 
-__all__ = ["CONNECTIONS", "uvicorn_overhead"]
+__all__ = ["CONNECTIONS", "Served", "serve", "uvicorn_overhead"]
 
 CONNECTIONS = 16
 _HOST = "127.0.0.1"
@@ -47,12 +50,88 @@ def _wait_until_listening(port: int, process: subprocess.Popen[bytes], log: Path
     raise RuntimeError(f"uvicorn did not listen on {_HOST}:{port} within {_START_TIMEOUT_S} s")
 
 
+def _descendants(pid: int) -> list[int]:
+    """The processes under ``pid`` (uvicorn's workers and their helpers), read from ``/proc`` (Linux)."""
+    found: list[int] = []
+    pending = [pid]
+    while pending:
+        parent = pending.pop()
+        with contextlib.suppress(OSError):
+            children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+            found += [int(child) for child in children]
+            pending += [int(child) for child in children]
+    return found
+
+
+def _stat(pid: int) -> list[str] | None:
+    """``/proc/<pid>/stat`` from field 3 (the state) on, or ``None`` once the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds ``pid`` has used so far (0 once it is gone)."""
+    fields = _stat(pid)
+    # utime and stime are fields 14 and 15.
+    return 0.0 if fields is None else (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _started(pid: int) -> str | None:
+    """When ``pid`` started (field 22, clock ticks since boot): with the PID, it names one process."""
+    fields = _stat(pid)
+    return None if fields is None else fields[19]
+
+
+@dataclass
+class Served:
+    """A running uvicorn: its port and the process tree it started (the supervisor, then its workers)."""
+
+    port: int
+    pid: int
+    workers: int
+
+    def processes(self) -> list[int]:
+        """The supervisor's PID and those of every process under it."""
+        return [self.pid, *_descendants(self.pid)]
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the whole tree has used so far."""
+        return sum(_cpu_seconds(pid) for pid in self.processes())
+
+
+def _stop(process: subprocess.Popen[bytes], tree: list[tuple[int, str | None]]) -> None:
+    """Stop uvicorn by its PID (it stops its workers), then any process of ``tree`` still there, by PID.
+
+    ``tree`` holds each process's start time too, so a PID the system has
+    reused for another process meanwhile is left alone.
+    """
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    for pid, started in tree:
+        if started is not None and _started(pid) == started:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
 @contextlib.contextmanager
-def _serve(url: str) -> Iterator[int]:
-    """Run uvicorn with the benchmark app on ``url``'s backend; yield its port; stop it on exit."""
+def serve(url: str, workers: int = 1) -> Iterator[Served]:
+    """Run uvicorn (``workers`` worker processes) with the benchmark app on ``url``'s backend; stop it on exit.
+
+    With more than one worker uvicorn's supervisor spawns them; each builds
+    its own app (and backend client) from the factory. Every process started
+    is stopped by PID on exit, and the port is free again.
+    """
     port = free_port(_HOST)
     command = [sys.executable, "-m", "uvicorn", "--factory", "benchmarks._app:app_from_env"]
     command += ["--host", _HOST, "--port", str(port), "--log-level", "warning", "--no-access-log"]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     environment = {**os.environ, URL_VARIABLE: url}
     # Its output goes to a file, not ours: `--json` must print nothing but JSON.
     with tempfile.TemporaryDirectory(prefix="traffik-bench-") as workdir:
@@ -61,16 +140,26 @@ def _serve(url: str) -> Iterator[int]:
             process = subprocess.Popen(
                 command, cwd=_ROOT, env=environment, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink
             )
+            served = Served(port, process.pid, workers)
             try:
                 _wait_until_listening(port, process, log)
-                yield port
+                _wait_for_workers(served, log)
+                yield served
             finally:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                _stop(process, [(pid, _started(pid)) for pid in _descendants(process.pid)])
+
+
+def _wait_for_workers(served: Served, log: Path) -> None:
+    """Wait until the supervisor has all its workers."""
+    if served.workers == 1:
+        return
+    deadline = time.monotonic() + _START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if len(_descendants(served.pid)) >= served.workers:
+            return
+        time.sleep(0.05)
+    tail = log.read_text(errors="replace")[-2000:]
+    raise RuntimeError(f"uvicorn started fewer than {served.workers} workers within {_START_TIMEOUT_S} s:\n{tail}")
 
 
 def _runner(port: int, path: str) -> Callable[[int], Awaitable[float]]:
@@ -88,7 +177,8 @@ async def uvicorn_overhead(target: Target, requests: int, repeats: int) -> dict[
         requests: Requests per timed run (spread over :data:`CONNECTIONS` connections).
         repeats: Timed runs per endpoint.
     """
-    with _serve(target.url) as port:
+    with serve(target.url) as served:
+        port = served.port
         plain, throttled = await measure_interleaved(
             [("plain", _runner(port, "/plain")), ("throttled", _runner(port, "/throttled"))], requests, repeats
         )
