@@ -15,6 +15,7 @@ from traffik.testing import RedisServer
 from benchmarks._goals import goals, print_goals
 from benchmarks._load_processes import LoadFleet
 from benchmarks._raw_redis import raw_evalsha_rate
+from benchmarks._report import _redis_pipelining
 from benchmarks._scaling import WORKERS, caveat, print_scaling, scaling
 from benchmarks._targets import Target
 from benchmarks._uvicorn import serve
@@ -207,3 +208,19 @@ def test_a_goal_whose_scenario_did_not_run_reads_not_measured(capsys: pytest.Cap
 def test_the_pipelining_goal_prints_the_floor_and_the_raw_socket_figure() -> None:
     (fixed, *_) = goals(_results())
     assert fixed["figure"] == "30,000/s = 3.20x the floor's 9,400/s; auto_pipeline=False 15,000/s; raw socket 50,000/s"
+
+
+def test_the_redis_table_puts_pipelined_hits_beside_both_floors_and_the_goals(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    native = _results()["backends"]["redis"]["native"]
+    for row in native["strategies"].values():
+        row["unpipelined_ratio_to_floor"] = 1.6
+    _redis_pipelining(native)
+    output = capsys.readouterr().out
+    assert "bare EVALSHA through redis-py 9,400/s" in output
+    assert "raw socket (one EVALSHA per round trip, no client library): 50000 [40000-60000]/s" in output
+    rows = [line for line in output.splitlines() if line.strip().startswith(("FixedWindow", "GCRA"))]
+    # The 50-task rows, then the sequential ones: FixedWindow meets both goals here, GCRA neither.
+    assert [row.split()[0] for row in rows] == ["FixedWindow", "GCRA", "FixedWindow", "GCRA"]
+    assert [row.endswith("NOT met") for row in rows] == [False, True, False, True]
