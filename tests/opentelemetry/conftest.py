@@ -1,4 +1,7 @@
-"""Shared by the traffik-opentelemetry tests: an isolated observer list, the SDK's in-memory reader and exporter."""
+"""Shared by the traffik-opentelemetry tests: an isolated observer list, the SDK's in-memory reader and exporter.
+
+What the Prometheus tests share too is in :mod:`tests._metrics_helpers`.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +14,15 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricR
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from starlette.requests import Request
-from traffik.backends.inmemory import InMemoryBackend
-from traffik.events._dispatch import DISPATCH
+
+from tests._metrics_helpers import no_observers
 
 
 @pytest.fixture(autouse=True)
 def _no_observers() -> Iterator[None]:
-    """Each test starts with no observer and leaves none behind (plugins' observers count as loaded)."""
-    before, loaded = DISPATCH.observers, DISPATCH.plugins_loaded
-    DISPATCH.observers, DISPATCH.plugins_loaded = (), True
-    yield
-    DISPATCH.observers, DISPATCH.plugins_loaded = before, loaded
+    """Each test starts with no observer and leaves none behind."""
+    with no_observers():
+        yield
 
 
 @pytest.fixture
@@ -78,14 +78,3 @@ def histograms(reader: InMemoryMetricReader, name: str) -> dict[tuple[tuple[str,
         assert isinstance(point, HistogramDataPoint)
         result[tuple(sorted((point.attributes or {}).items()))] = point
     return result
-
-
-def request(host: str = "192.0.2.1") -> Request:
-    return Request({"type": "http", "method": "GET", "path": "/", "headers": [], "client": (host, 1)})
-
-
-class FailingBackend(InMemoryBackend):
-    """Fault injection: every hit raises, as a dead store would."""
-
-    async def hit(self, key: str, strategy: Any, rate: Any, cost: int = 1) -> Any:
-        raise ConnectionError("backend down")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import threading
-
 import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
@@ -14,20 +11,12 @@ from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
 from traffik.events import BreakerEvent, DecisionEvent, FailoverEvent, Outcome, add_observer
-from traffik.exceptions import ConfigurationError, ConnectionThrottled
+from traffik.exceptions import ConfigurationError
 from traffik.opentelemetry import OpenTelemetryObserver
 
-from tests.opentelemetry.conftest import FailingBackend, counts, histograms, request
-
-
-async def _hits(throttle: HTTPThrottle, count: int, host: str = "192.0.2.1") -> int:
-    throttled = 0
-    for _ in range(count):
-        try:
-            await throttle.hit(request(host))
-        except ConnectionThrottled:
-            throttled += 1
-    return throttled
+from tests._metrics_helpers import FailingBackend, decide_in_threads
+from tests._metrics_helpers import hits as _hits
+from tests.opentelemetry.conftest import counts, histograms
 
 
 async def test_decisions_by_throttle_and_outcome(meter_provider: MeterProvider, reader: InMemoryMetricReader) -> None:
@@ -181,21 +170,7 @@ def test_decisions_from_many_threads_are_all_counted(
     event = DecisionEvent(
         "otel:threads", "fixed-window", "inmemory", Outcome.ALLOWED, 1, 5.0, 10, 0.0, 0.001, True, False
     )
-
-    def decide() -> None:
-        for _ in range(20_000):
-            observer.on_decision(event)
-
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=decide) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    decide_in_threads(observer, event, threads=4, each=20_000)
     assert counts(reader, "traffik.decisions") == {
         (("traffik.outcome", "allowed"), ("traffik.throttle", "otel:threads")): 80_000
     }

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
-import threading
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -12,21 +10,12 @@ from traffik import HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.clock import ManualClock
 from traffik.events import BreakerEvent, DecisionEvent, FailoverEvent, Outcome, add_observer
-from traffik.exceptions import ConfigurationError, ConnectionThrottled
+from traffik.exceptions import ConfigurationError
 from traffik.prometheus import DEFAULT_LATENCY_BUCKETS, PrometheusObserver
 
-from tests.prometheus.conftest import FailingBackend, request, scrape
-
-
-async def _hits(throttle: HTTPThrottle, count: int, host: str = "192.0.2.1") -> int:
-    """Hit ``count`` times; returns how many were throttled."""
-    throttled = 0
-    for _ in range(count):
-        try:
-            await throttle.hit(request(host))
-        except ConnectionThrottled:
-            throttled += 1
-    return throttled
+from tests._metrics_helpers import FailingBackend, decide_in_threads
+from tests._metrics_helpers import hits as _hits
+from tests.prometheus.conftest import scrape
 
 
 async def test_decisions_are_counted_by_throttle_and_outcome(registry: CollectorRegistry) -> None:
@@ -170,21 +159,7 @@ def test_decisions_from_many_threads_are_all_counted(registry: CollectorRegistry
     event = DecisionEvent(
         "prom:threads", "fixed-window", "inmemory", Outcome.ALLOWED, 1, 5.0, 10, 0.0, 0.001, True, False
     )
-
-    def decide() -> None:
-        for _ in range(20_000):
-            observer.on_decision(event)
-
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(1e-6)
-    try:
-        threads = [threading.Thread(target=decide) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    finally:
-        sys.setswitchinterval(interval)
+    decide_in_threads(observer, event, threads=4, each=20_000)
     samples = scrape(registry)
     assert samples[("traffik_decisions_total", (("outcome", "allowed"), ("throttle", "prom:threads")))] == 80_000
     assert samples[("traffik_near_limit_total", (("throttle", "prom:threads"),))] == 80_000

@@ -96,16 +96,25 @@ async def _replay(strategy: ThrottleStrategy, events: list[tuple[int, str, str, 
         assert len(cache) <= max_entries
 
 
-async def _flood(cache: DenyCache, clock: ManualClock, hits: int, cost: int = 1) -> list[Any]:
-    store = InMemoryBackend(clock=clock, deny_cache=cache)
-    rate = Rate.parse("2/s")
-    return [await store.hit("k", FixedWindow(), rate, cost) for _ in range(hits)]
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(10_000.0)
 
 
-async def test_a_denied_key_is_answered_locally_until_its_wait_has_passed() -> None:
-    clock = ManualClock(10_000.0)
-    cache = DenyCache()
-    store = InMemoryBackend(clock=clock, deny_cache=cache)
+@pytest.fixture
+def cache() -> DenyCache:
+    return DenyCache()
+
+
+@pytest.fixture
+def store(clock: ManualClock, cache: DenyCache) -> InMemoryBackend:
+    """An in-memory store on the frozen clock, its hits through the deny cache."""
+    return InMemoryBackend(clock=clock, deny_cache=cache)
+
+
+async def test_a_denied_key_is_answered_locally_until_its_wait_has_passed(
+    clock: ManualClock, cache: DenyCache, store: InMemoryBackend
+) -> None:
     strategy, rate = FixedWindow(), Rate.parse("2/s")
     assert [(await store.hit("k", strategy, rate)).allowed for _ in range(5)] == [True, True, False, False, False]
     assert cache.local_denials == 2
@@ -117,10 +126,9 @@ async def test_a_denied_key_is_answered_locally_until_its_wait_has_passed() -> N
     assert cache.local_denials == 3
 
 
-async def test_a_denial_of_a_larger_cost_leaves_smaller_costs_to_the_store() -> None:
-    clock = ManualClock(10_000.0)
-    cache = DenyCache()
-    store = InMemoryBackend(clock=clock, deny_cache=cache)
+async def test_a_denial_of_a_larger_cost_leaves_smaller_costs_to_the_store(
+    cache: DenyCache, store: InMemoryBackend
+) -> None:
     strategy, rate = FixedWindow(), Rate.parse("5/s")
     assert (await store.hit("k", strategy, rate, 3)).allowed
     assert not (await store.hit("k", strategy, rate, 3)).allowed  # 2 left: recorded for cost >= 3
@@ -130,10 +138,7 @@ async def test_a_denial_of_a_larger_cost_leaves_smaller_costs_to_the_store() -> 
     assert cache.local_denials == 1
 
 
-async def test_keys_strategies_and_rates_are_cached_apart() -> None:
-    clock = ManualClock(10_000.0)
-    cache = DenyCache()
-    store = InMemoryBackend(clock=clock, deny_cache=cache)
+async def test_keys_strategies_and_rates_are_cached_apart(cache: DenyCache, store: InMemoryBackend) -> None:
     rate = Rate.parse("1/s")
     for _ in range(2):
         await store.hit("k", FixedWindow(), rate)
@@ -144,10 +149,7 @@ async def test_keys_strategies_and_rates_are_cached_apart() -> None:
     assert cache.local_denials == 0
 
 
-async def test_peek_is_never_answered_nor_recorded() -> None:
-    clock = ManualClock(10_000.0)
-    cache = DenyCache()
-    store = InMemoryBackend(clock=clock, deny_cache=cache)
+async def test_peek_is_never_answered_nor_recorded(cache: DenyCache, store: InMemoryBackend) -> None:
     strategy, rate = FixedWindow(), Rate.parse("1/s")
     await store.hit("k", strategy, rate)
     assert not (await store.peek("k", strategy, rate)).allowed
@@ -158,8 +160,7 @@ async def test_peek_is_never_answered_nor_recorded() -> None:
     assert cache.local_denials == 0
 
 
-async def test_the_oldest_entries_go_first_at_the_bound() -> None:
-    clock = ManualClock(10_000.0)
+async def test_the_oldest_entries_go_first_at_the_bound(clock: ManualClock) -> None:
     cache = DenyCache(max_entries=2)
     store = InMemoryBackend(clock=clock, deny_cache=cache)
     strategy, rate = FixedWindow(), Rate.parse("1/s")
@@ -173,10 +174,9 @@ async def test_the_oldest_entries_go_first_at_the_bound() -> None:
     assert cache.local_denials == 1
 
 
-async def test_expired_entries_are_dropped_when_looked_up() -> None:
-    clock = ManualClock(10_000.0)
-    cache = DenyCache()
-    store = InMemoryBackend(clock=clock, deny_cache=cache)
+async def test_expired_entries_are_dropped_when_looked_up(
+    clock: ManualClock, cache: DenyCache, store: InMemoryBackend
+) -> None:
     strategy, rate = FixedWindow(), Rate.parse("1/s")
     await store.hit("k", strategy, rate)
     await store.hit("k", strategy, rate)
@@ -185,10 +185,7 @@ async def test_expired_entries_are_dropped_when_looked_up() -> None:
     assert len(cache) == 0
 
 
-async def test_reset_forgets_every_denial() -> None:
-    clock = ManualClock(10_000.0)
-    cache = DenyCache()
-    store = InMemoryBackend(clock=clock, deny_cache=cache)
+async def test_reset_forgets_every_denial(cache: DenyCache, store: InMemoryBackend) -> None:
     strategy, rate = FixedWindow(), Rate.parse("1/s")
     await store.hit("k", strategy, rate)
     await store.hit("k", strategy, rate)
@@ -201,8 +198,7 @@ class _Tweaked(FixedWindow):
     """A subclass may change ``step``: not cached unless named."""
 
 
-async def test_strategies_outside_the_set_are_not_cached() -> None:
-    clock = ManualClock(10_000.0)
+async def test_strategies_outside_the_set_are_not_cached(clock: ManualClock) -> None:
     rate = Rate.parse("1/s")
     default = InMemoryBackend(clock=clock, deny_cache=True)
     for _ in range(3):
@@ -251,11 +247,8 @@ def test_without_the_option_hits_go_straight_to_the_store(value: bool | None) ->
     assert "hit" not in backend.__dict__
 
 
-async def test_a_cost_that_can_never_pass_is_left_to_the_store() -> None:
+async def test_a_cost_that_can_never_pass_is_left_to_the_store(cache: DenyCache, store: InMemoryBackend) -> None:
     """Its wait (until the quota is whole) shrinks as others consume, so no cached wait may answer it."""
-    clock = ManualClock(10_000.0)
-    cache = DenyCache()
-    store = InMemoryBackend(clock=clock, deny_cache=cache)
     strategy, rate = TokenBucket(), Rate.parse("4/s")
     assert not (await store.hit("k", strategy, rate, 5)).allowed  # fresh: denied for a full second
     assert len(cache) == 0
