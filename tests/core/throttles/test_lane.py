@@ -198,7 +198,44 @@ async def test_the_lane_key_cache_is_bounded_and_keys_stay_right_after_it_is_cle
     keys = lane[9]
     for n in range(KEY_CACHE_SIZE + 10):
         await throttle.hit(make_request(client=f"10.0.{n // 256}.{n % 256}"))
-        assert len(keys) <= KEY_CACHE_SIZE
-    assert len(keys) < KEY_CACHE_SIZE  # cleared once full
+        held = sum(len(by_identity) for by_path in keys.values() for by_identity in by_path.values())
+        assert held == keys.size <= KEY_CACHE_SIZE
+    assert keys.size < KEY_CACHE_SIZE  # cleared once full
     with pytest.raises(ConnectionThrottled):  # 10.0.0.0: its third hit, its key built anew after the clear
         await throttle.hit(make_request(client="10.0.0.0"))
+
+
+class _Route:
+    """A matched route as Starlette leaves it in the scope (only its template is read)."""
+
+    def __init__(self, path_format: object) -> None:
+        self.path_format = path_format
+
+
+@pytest.mark.parametrize("call", ["hit", "dependency"], ids=["hit", "dependency"])
+async def test_routed_hits_on_the_lane_key_on_the_template_after_the_root_path(
+    backend: Any, registry: Any, call: str
+) -> None:
+    items, untemplated = _Route("/items/{item_id}"), _Route(None)
+
+    def request(path: str, route: object, root_path: str = "") -> Request:
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": root_path, "headers": []}
+        return Request({**scope, "route": route, "client": ("203.0.113.7", 1234)})
+
+    throttle = HTTPThrottle("t", rate="9/min", backend=backend, registry=registry)
+    attach = throttle.hit if call == "hit" else throttle
+    for item in (1, 2, 3):  # the chain, then the lane: one counter for the template
+        await attach(request(f"/items/{item}", items))
+    await attach(request("/items/1", items, root_path="/v2"))  # another mount: its own counter
+    for _ in range(2):  # no template: the concrete path
+        await attach(request("/loose", untemplated))
+    remaining = {}
+    for name, probe in {
+        "template": request("/items/9", items),
+        "mounted": request("/items/9", items, root_path="/v2"),
+        "concrete": request("/loose", untemplated),
+    }.items():
+        stat = await throttle.stat(probe)  # the chain's key
+        assert stat is not None
+        remaining[name] = stat.hits_remaining
+    assert remaining == {"template": 6, "mounted": 8, "concrete": 7}

@@ -16,6 +16,7 @@ from starlette.requests import HTTPConnection
 from traffik.backends.base import ErrorPolicy, ThrottleBackend
 from traffik.config import check_near_limit_ratio, get_shadow
 from traffik.error_handlers._monitor import FAILING
+from traffik.events._dispatch import DISPATCH
 from traffik.exceptions import ConfigurationError
 from traffik.headers import DEFAULT_HEADERS_ALWAYS, Headers
 from traffik.headers._headers import HeadersLike
@@ -34,7 +35,7 @@ from traffik.throttles._config import (
     normalise_rate,
     normalise_strategy,
 )
-from traffik.throttles._lane import LaneSteps
+from traffik.throttles._lane import LaneSteps, route_path
 from traffik.throttles._pipeline import ConnectionT
 from traffik.throttles._scope import HEADERS_KEY, merged_headers
 from traffik.types import CostFunc, IdentifierFunc, RateFunc, StrategyStat, ThrottledHandler
@@ -294,9 +295,25 @@ class BaseThrottle(LaneSteps[ConnectionT]):
         """
         if cost is None and context is None and not self._disabled:
             # The lane of _hit, inline: one coroutine fewer on the most common call.
-            key = self._lane_key(connection, None)
-            if type(key) is str:
-                lane = self._lane
+            key: Any = None
+            lane = self._lane
+            if lane is not None and lane[10] and lane[0] is self._config and not DISPATCH.observers:
+                # A known client on a known route (default identifier): its key is one lookup in the
+                # lane's cache, inline too (LaneSteps._lane_key does the same before its other steps).
+                scope = connection.scope
+                client = scope.get("client")
+                if client:
+                    route = scope.get("route")
+                    path = scope["path"] if route is None else route_path(scope, route)
+                    try:  # KeyCache.lookup, inline
+                        by_path = lane[9].get(scope.get("method"))
+                        by_identity = None if by_path is None else by_path.get(path)
+                        key = None if by_identity is None else by_identity.get(client[0])
+                    except TypeError:  # an unhashable peer or method (not ASGI): _lane_key's steps
+                        key = None
+            if key is None:
+                key = self._lane_key(connection, None)
+            if type(key) is str:  # the lane's key: self._lane, read above, is that lane
                 step = lane[8]  # type: ignore[index]
                 try:
                     if step is not None:  # the in-memory backend: no coroutine to await
@@ -309,7 +326,7 @@ class BaseThrottle(LaneSteps[ConnectionT]):
                 if not decision.allowed or FAILING or lane[0].headers is not None:  # type: ignore[index]
                     await self._lane_verdict(connection, key, decision)
             elif key is not None:  # an exempted client, or an async identifier's answer to await
-                await self._lane_pending(connection, key, None)  # type: ignore[arg-type]
+                await self._lane_pending(connection, key, None)
             else:
                 await self._hit_prepared(connection, None, None, None)
             return connection

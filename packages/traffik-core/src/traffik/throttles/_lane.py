@@ -31,17 +31,22 @@ from traffik.throttles._scope import IDS_KEY
 from traffik.throttles._verdict import ConnectionT, PreparedHit
 from traffik.types import EXEMPTED, Exempted, IdentifierFunc
 
-__all__ = ["KEY_CACHE_SIZE", "KeyCache", "Lane", "LaneSteps", "SyncCall"]
+__all__ = ["KEY_CACHE_SIZE", "KeyCache", "Lane", "LaneSteps", "SyncCall", "route_path"]
 
 Lane = tuple[
-    Config, Bound, BackendCall, ThrottleStrategy, Rate, int, IdentifierFunc, bool, "SyncCall | None", "KeyCache"
+    Config, Bound, BackendCall, ThrottleStrategy, Rate, int, IdentifierFunc, bool, "SyncCall | None", "KeyCache", bool
 ]
-"""``(config, bound, consume, strategy, rate, cost, identifier, cache_ids, step, keys)``: what the common hits share.
+"""``(config, bound, consume, strategy, rate, cost, identifier, cache_ids, step, keys, by_address)``.
+
+What the common hits share.
 
 ``step`` is ``consume`` answered without a coroutine, when the backend's
 call is one that never awaits (:func:`_synchronous`), else ``None``.
 ``keys`` is the lane's :data:`KeyCache`: new with every lane, so a key built
-under one identifier is never handed out under another.
+under one identifier is never handed out under another. ``by_address``: the
+identifier is the default one and keys carry the request's method and path,
+so a hit's cache entry is ``(peer address, method, path)``, read straight
+from the scope (:func:`cached_key`).
 
 Built at the first hit of a configuration whose rate and cost are constants,
 whose backend is fixed and whose rules are known to be none; ``update_*``
@@ -51,21 +56,57 @@ makes a new configuration, so a lane never outlives the settings it copies.
 
 SyncCall = Callable[[str, ThrottleStrategy, Rate, int], Decision]
 
-KeyCache = dict[object, str]
-"""What a lane hit is keyed on -> the key it built, so the next hit of the same client and route reuses it.
 
-A lookup costs a fraction of building the key (escaping checks, a join), and
-the backend gets the same string object again, its hash already computed.
-Keyed on the identity (the raw peer address with the default identifier,
-which is a pure function of it), and unless keys are one per client, on the
-method and the path too: ``(identity, method, path)`` for the request's path,
-``(identity, method, key_path, True)`` for a middleware's escaped pattern
-(never equal to the former). Bounded: cleared when :data:`KEY_CACHE_SIZE` is
-reached, so clients or paths that never come back cost nothing for long.
-"""
+class KeyCache(dict[object, dict[object, dict[str, str]]]):
+    """A lane's keys by method, path and identity, so the next hit of a known client and route reuses its key.
+
+    Three lookups cost a fraction of building a key (escaping checks, a
+    join) and allocate nothing; the backend gets the same string object
+    again, its hash already computed. The identity is the raw peer address
+    with the default identifier (which is a pure function of it). The path
+    level holds the request's path (a route's template after the root path),
+    or a middleware's escaped pattern as a 1-tuple, never equal to a path;
+    keys that are one per client are under method and path ``None``.
+    Bounded: cleared when :data:`KEY_CACHE_SIZE` keys are held, so clients
+    or paths that never come back cost nothing for long.
+    """
+
+    __slots__ = ("size",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+
+    def lookup(self, method: object, path: object, identity: str) -> str | None:
+        """The key cached for ``identity`` on ``method`` and ``path``; ``None`` when there is none."""
+        by_path = self.get(method)
+        if by_path is None:
+            return None
+        by_identity = by_path.get(path)
+        return None if by_identity is None else by_identity.get(identity)
+
+    def store(self, method: object, path: object, identity: str, key: str) -> None:
+        """Cache ``key`` (not cached yet) for ``identity`` on ``method`` and ``path``, clearing a full cache first."""
+        if self.size >= KEY_CACHE_SIZE:
+            self.clear()
+            self.size = 0
+        self.setdefault(method, {}).setdefault(path, {})[identity] = key
+        self.size += 1
+
 
 #: Entries a lane's :data:`KeyCache` holds before it is cleared.
 KEY_CACHE_SIZE: Final = 4096
+
+
+def route_path(scope: Mapping[str, Any], route: object) -> str:
+    """The path a routed request is keyed on: the matched route's template, after the app's root path.
+
+    Keying on the template (``/items/{item_id}``), not the concrete path, stops
+    a client from multiplying its quota by varying path parameters; a route
+    without a string template is keyed on the concrete path.
+    """
+    template = getattr(route, "path_format", None)
+    return scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]  # type: ignore[no-any-return]
 
 
 def _synchronous(bound: Bound) -> SyncCall | None:
@@ -105,7 +146,9 @@ class LaneSteps(HitPipeline[ConnectionT]):
         # The default identifier reads one scope entry: computing it again costs less than caching it.
         cache_ids = self._cache_ids and identifier is not get_remote_address
         step = _synchronous(bound)
-        return (config, bound, bound.consume, bound.strategy, rate, cost, identifier, cache_ids, step, {})
+        keys = KeyCache()
+        by_address = identifier is get_remote_address and self._use_method and self._KEY_METHOD is None
+        return (config, bound, bound.consume, bound.strategy, rate, cost, identifier, cache_ids, step, keys, by_address)
 
     # -- the consuming hit ---------------------------------------------------------------------
 
@@ -161,8 +204,21 @@ class LaneSteps(HitPipeline[ConnectionT]):
         lane = self._lane
         if lane is None or lane[0] is not self._config or DISPATCH.observers:
             return None
-        identifier = lane[6]
         scope = connection.scope
+        if lane[10] and key_path is None:  # by_address: a known client on a known route is a lookup
+            client = scope.get("client")
+            if client:
+                route = scope.get("route")
+                known = scope["path"] if route is None else route_path(scope, route)
+                try:  # KeyCache.lookup, inline
+                    by_path = lane[9].get(scope.get("method"))
+                    by_identity = None if by_path is None else by_path.get(known)
+                    cached = None if by_identity is None else by_identity.get(client[0])
+                except TypeError:  # an unhashable peer or method (not ASGI): the steps below
+                    cached = None
+                if cached is not None:
+                    return cached
+        identifier = lane[6]
         # -- identity: the _identify step, inline --
         identity: Any
         if lane[7]:  # cache_ids
@@ -196,28 +252,21 @@ class LaneSteps(HitPipeline[ConnectionT]):
                 if type(identity) is not str:
                     return self._checked_identity(identifier, identity, None)
         # -- key: from the lane's cache, else the _key step --
-        cache_key: object
-        if not self._use_method:
-            cache_key = identity
-        else:
+        method: object = None
+        path: object = None
+        if self._use_method:
             method = self._KEY_METHOD or scope.get("method") or scope["type"].upper()
             if key_path is None:
                 route = scope.get("route")
-                if route is None:  # not routed (yet): the concrete path
-                    path = scope["path"]
-                else:
-                    template = getattr(route, "path_format", None)
-                    path = scope.get("root_path", "") + template if isinstance(template, str) else scope["path"]
-                cache_key = (identity, method, path)
+                # Not routed (yet): the concrete path.
+                path = scope["path"] if route is None else route_path(scope, route)
             else:
-                cache_key = (identity, method, key_path, True)
+                path = (key_path,)  # a middleware's escaped pattern: never equal to a path
         keys: KeyCache = lane[9]
-        key = keys.get(cache_key)
+        key = keys.lookup(method, path, identity)
         if key is None:
             key = self._key(connection, get_remote_address(connection) if raw else identity, key_path)
-            if len(keys) >= KEY_CACHE_SIZE:
-                keys.clear()
-            keys[cache_key] = key
+            keys.store(method, path, identity, key)
         return key
 
     async def _lane_pending(
@@ -229,7 +278,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
             if DISPATCH.observers:
                 lane = self._lane
                 assert lane is not None  # the lane gave this pending identity
-                _, bound, _, _, rate, cost, _, _, _, _ = lane
+                _, bound, _, _, rate, cost, _, _, _, _, _ = lane
                 report_exempted(self._uid, bound, rate, cost, self._in_shadow())
             return True
         return await self._lane_send(connection, self._key(connection, identity, key_path))
@@ -254,7 +303,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
         """The prepared hit of a lane hit, for the steps after the backend call (built only when one needs it)."""
         lane = self._lane
         assert lane is not None  # called for a lane hit only
-        config, bound, _, _, rate, cost, _, _, _, _ = lane
+        config, bound, _, _, rate, cost, _, _, _, _, _ = lane
         return (connection, config, bound, self._context, cost, rate, key)
 
     async def _lane_failed(self, connection: ConnectionT, key: str, exc: Exception) -> bool:
