@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -278,3 +279,29 @@ async def test_a_killed_server_fails_pipelined_hits_with_a_connection_error(
         *(lone_backend.hit(f"c-{i}", FixedWindow(), NEVER_REACHED) for i in range(5)), return_exceptions=True
     )
     assert all(isinstance(result, BackendConnectionError) for result in results), results
+
+
+async def test_a_held_up_event_loop_does_not_time_out_replies_that_arrived(lone_backend: MemcachedBackend) -> None:
+    strategy = FixedWindow()
+    await lone_backend.hit("warm", strategy, NEVER_REACHED)
+    tasks = [asyncio.ensure_future(lone_backend.hit(f"c-{i}", strategy, NEVER_REACHED)) for i in range(20)]
+    await asyncio.sleep(0)  # the hits queue their commands; the write is the next callback
+    # Then the loop is held up past the timeout (a burst of synchronous work), while the server answers.
+    asyncio.get_running_loop().call_soon(time.sleep, 3 * TIMEOUT)
+    decisions = await asyncio.gather(*tasks)
+    assert all(decision.allowed for decision in decisions)
+
+
+async def test_callers_cancelled_while_the_connection_opens_leave_it_usable(
+    server: MemcachedServer, clock: ManualClock
+) -> None:
+    backend = MemcachedBackend([server.address], namespace="opening", clock=clock, timeout=TIMEOUT)
+    client = backend._clients[0]
+    tasks = [asyncio.ensure_future(client.incr(b"counter", 1)) for _ in range(5)]
+    await asyncio.sleep(0)  # they wait for the connection being opened
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    assert await client.add(b"counter", b"7", 600)  # no cancelled incr ran
+    assert await client.incr(b"counter", 1) == 8
+    await backend.close()
