@@ -9,6 +9,9 @@ because these machines are shared and noisy.
 Modules: ``_targets`` (which backends, which loopback servers), ``_floors``,
 ``_timing`` (repeat, interleave, summarise), one module per scenario
 (``_inmemory``, ``_throughput``, ``_http``/``_uvicorn``/``_app``/``_loadgen``,
-``_accuracy``/``_contend``, ``_footprint``, ``_plugins``), the plugins' own
-runs (``_redis``, ``_memcached`` via ``_native``) and ``_report`` (tables).
+``_accuracy``/``_contend``, ``_footprint``, ``_plugins``, ``_scaling`` with
+``_load_processes``), the plugins' own runs (``_redis`` with ``_raw_redis``,
+``_memcached`` via ``_native``), ``_goals`` (issue #19's goals, met or not) and
+``_report`` (tables). ``python -m benchmarks.page RUN.json`` rebuilds the tables of
+``docs/benchmarks.md`` from a run's ``--json``.
 """

@@ -13,6 +13,7 @@ import pytest
 from benchmarks._http import MODES
 from benchmarks._report import print_report
 from benchmarks._strategies import STRATEGIES
+from benchmarks.page import PAGE, regenerate
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -125,3 +126,31 @@ def test_the_tables_show_every_section(quick_results: dict[str, Any], capsys: py
         assert heading in output
     assert "contention: 1 processes x 25 tasks" in output
     assert "MISMATCH" not in output
+
+
+def test_the_quick_run_rebuilds_the_memory_tables_of_the_docs_page(quick_results: dict[str, Any]) -> None:
+    text, kept = regenerate(PAGE.read_text(), quick_results)
+    assert "| FixedWindow | " in text
+    # Memory only: the Redis and Memcached tables keep the figures of the last full run.
+    assert set(kept) == {
+        "redis-throughput",
+        "redis-pipelining",
+        "redis-sequential",
+        "flood",
+        "server-time",
+        "scaling",
+        "memcached-throughput",
+        "memcached-native",
+    }
+
+
+def test_the_run_ends_with_every_goal_of_the_issue(
+    quick_results: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    print_report(quick_results)
+    summary = capsys.readouterr().out.split("#19 goals (this run)")[1]
+    assert "HTTPThrottle.hit() in memory (fresh request) <= 1.5x the backend step" in summary
+    assert "FastThrottledRoute: requests/s lost <= 3%" in summary
+    # The quick run measures memory only: the Redis and Memcached goals say so.
+    assert "not measured FixedWindow, 50 tasks: hits/s >= 3x a bare EVALSHA (redis-py)" in summary
+    assert quick_results["settings"]["cores"] >= 1
