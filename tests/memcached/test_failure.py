@@ -29,9 +29,11 @@ def server(server_factory: ServerFactory) -> MemcachedServer:
     return server_factory(MemcachedServer)
 
 
-@pytest.fixture
-async def lone_backend(server: MemcachedServer, clock: ManualClock) -> AsyncIterator[MemcachedBackend]:
-    backend = MemcachedBackend([server.address], namespace="failure", clock=clock)
+@pytest.fixture(params=[True, False], ids=["pipelined", "pooled"])
+async def lone_backend(
+    server: MemcachedServer, clock: ManualClock, request: pytest.FixtureRequest
+) -> AsyncIterator[MemcachedBackend]:
+    backend = MemcachedBackend([server.address], namespace="failure", clock=clock, auto_pipeline=request.param)
     await backend.initialize()
     yield backend
     await backend.close()

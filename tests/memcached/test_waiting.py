@@ -42,10 +42,11 @@ def server(server_factory: ServerFactory) -> MemcachedServer:
     return server_factory(MemcachedServer)
 
 
-@pytest.fixture
-async def slow_backend(server: MemcachedServer) -> AsyncIterator[MemcachedBackend]:
+@pytest.fixture(params=[False, True], ids=["pooled", "pipelined"])
+async def slow_backend(server: MemcachedServer, request: pytest.FixtureRequest) -> AsyncIterator[MemcachedBackend]:
     # One connection, and a connect timeout far shorter than the pause: waiting for the
-    # connection (which connect_timeout used to bound) is not connecting.
+    # connection (which connect_timeout used to bound) is not connecting. Pipelined hits
+    # share their connection rather than wait for it, and must wait out the pause alike.
     backend = MemcachedBackend(
         [server.address],
         namespace="waiting",
@@ -53,6 +54,7 @@ async def slow_backend(server: MemcachedServer) -> AsyncIterator[MemcachedBacken
         timeout=TIMEOUT,
         connect_timeout=0.2,
         pool_size=1,
+        auto_pipeline=request.param,
     )
     await backend.initialize()
     yield backend
@@ -113,13 +115,21 @@ async def test_a_hit_that_waits_longer_than_any_timeout_gets_a_real_decision(
     assert min(seconds for _, seconds in results) > DEFAULT_CALL_TIMEOUT
 
 
-async def test_a_silent_server_fails_the_waiting_hits_at_once(server_factory: ServerFactory) -> None:
+@pytest.mark.parametrize("auto_pipeline", [False, True], ids=["pooled", "pipelined"])
+async def test_a_silent_server_fails_the_waiting_hits_at_once(
+    server_factory: ServerFactory, auto_pipeline: bool
+) -> None:
     # Waiting has no timeout, but a command that times out with no reply from the server since
     # it began is evidence of an outage: the hits waiting for a connection fail with it, at once,
     # instead of each waiting out its own timeout in turn (8 x 0.5 s).
     server = server_factory(MemcachedServer)
     backend = MemcachedBackend(
-        [server.address], namespace="silent", clock=ManualClock(1_700_000_010_000.0), timeout=0.5, pool_size=1
+        [server.address],
+        namespace="silent",
+        clock=ManualClock(1_700_000_010_000.0),
+        timeout=0.5,
+        pool_size=1,
+        auto_pipeline=auto_pipeline,
     )
     await backend.initialize()
     try:
