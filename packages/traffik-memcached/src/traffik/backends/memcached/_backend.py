@@ -95,8 +95,8 @@ class MemcachedBackend(ThrottleBackend):
     back within about a second as a
     :class:`~traffik.exceptions.BackendConnectionError` or
     :class:`~traffik.exceptions.BackendTimeoutError`. Waiting is not failing:
-    a hit queued behind its key's other hits, or waiting for one of the
-    ``pool_size`` connections, waits as long as the queue takes to move, and
+    a hit queued behind its key's other hits, or (``auto_pipeline=False``)
+    waiting for one of the ``pool_size`` connections, waits as long as the queue takes to move, and
     only the server's own silence ends the wait early (with the same error).
     So the throttle puts no timer of its own around a hit (``call_timeout`` is
     ``None``): it would count a long queue as an outage. Memcached keeps nothing
