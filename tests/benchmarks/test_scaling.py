@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,8 @@ from benchmarks._report import _redis_pipelining
 from benchmarks._scaling import WORKERS, caveat, print_scaling, scaling
 from benchmarks._targets import Target
 from benchmarks._uvicorn import serve
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -224,3 +229,20 @@ def test_the_redis_table_puts_pipelined_hits_beside_both_floors_and_the_goals(
     # The 50-task rows, then the sequential ones: FixedWindow meets both goals here, GCRA neither.
     assert [row.split()[0] for row in rows] == ["FixedWindow", "GCRA", "FixedWindow", "GCRA"]
     assert [row.endswith("NOT met") for row in rows] == [False, True, False, True]
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_a_quick_redis_run_measures_every_redis_goal() -> None:
+    # The Redis-only scenarios: the others run on every backend and the memory smoke run covers them.
+    redis_only = ["native", "flood", "server-time", "scaling"]
+    command = [sys.executable, "-m", "benchmarks", "--quick", "--backend", "redis", "--json"]
+    command += [option for scenario in redis_only for option in ("--scenario", scenario)]
+    completed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    assert completed.returncode == 0, completed.stderr
+    results = json.loads(completed.stdout)
+    redis = results["backends"]["redis"]
+    assert set(redis["seconds"]) == set(redis_only)
+    assert redis["native"]["raw_socket_hits_per_s"]["median"] > 0
+    measured = {item["goal"]: item["verdict"] for item in results["goals"] if item["backend"] == "redis"}
+    assert "not measured" not in measured.values(), measured
