@@ -178,7 +178,9 @@ async def _measure(target: Target, args: argparse.Namespace, scenarios: set[str]
         section = await native_benchmarks(target, min(operations, 300), native_repeats)
         if section is not None and target.name == "redis" and target.redis_url is not None:
             # Beside the 50-task figures: one EVALSHA per round trip from a client that costs nothing.
-            section["raw_socket_hits_per_s"] = await raw_evalsha_rate(target.redis_url, operations, native_repeats)
+            raw = await raw_evalsha_rate(target.redis_url, operations, native_repeats)
+            if raw is not None:
+                section["raw_socket_hits_per_s"] = raw
         return section
 
     await scenario("native", native)

@@ -102,15 +102,21 @@ async def _run(host: str, port: int, command: bytes, per_connection: int) -> flo
             transport.close()
 
 
-async def raw_evalsha_rate(url: str, operations: int, repeats: int) -> dict[str, float]:
+async def raw_evalsha_rate(url: str, operations: int, repeats: int) -> dict[str, float] | None:
     """``EVALSHA`` of ``return 1`` per second over :data:`CONNECTIONS` raw connections (median, min, max).
 
     Args:
         url: ``redis://host:port`` of a Redis without a password (the run's loopback server).
         operations: Commands per timed run, spread over the connections.
         repeats: Timed runs, after one warm-up run.
+
+    Returns:
+        The rates, or ``None`` for a server this minimal client cannot speak to
+        (TLS, a password, a Unix socket: a ``--redis-url`` of the user's).
     """
     where = urlsplit(url)
+    if where.scheme != "redis" or where.password or where.username:
+        return None
     host, port = where.hostname or "127.0.0.1", where.port or 6379
     sha = await _sha(host, port)
     command = _resp(b"EVALSHA", sha, b"1", b"bench:raw")

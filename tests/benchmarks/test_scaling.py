@@ -135,7 +135,17 @@ def test_the_caveat_names_the_cores_when_they_are_too_few() -> None:
 @pytest.mark.redis
 async def test_the_raw_socket_figure_is_a_rate(redis_server: RedisServer) -> None:
     figure = await raw_evalsha_rate(redis_server.url, 500, 2)
+    assert figure is not None
     assert 0 < figure["min"] <= figure["median"] <= figure["max"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["rediss://127.0.0.1:1", "redis://:secret@127.0.0.1:1", "unix:///tmp/redis.sock"],
+    ids=["tls", "password", "unix"],
+)
+async def test_the_raw_socket_figure_is_left_out_for_a_server_it_cannot_speak_to(url: str) -> None:
+    assert await raw_evalsha_rate(url, 500, 2) is None
 
 
 def _results() -> dict[str, Any]:
