@@ -55,7 +55,7 @@ INSTANCES: Final[dict[str, st.SearchStrategy[ThrottleStrategy]]] = {
 def state_key_of(namespace: str, key: str, strategy: ThrottleStrategy) -> str:
     """The state key (``KEYS[1]``) of ``strategy``'s script for throttle key ``key``.
 
-    FixedWindow's has a suffix: it holds a hash of the window's end and count, not packed doubles.
+    FixedWindow's has a suffix: it holds a hash of the window's end to its count, not packed doubles.
     """
     suffix = FIXED_WINDOW.key_suffix if strategy.NAME == FixedWindow.NAME else ""
     return KeyLayout(namespace).state_key(key, strategy.NAME + suffix)

@@ -247,8 +247,8 @@ async def test_keys_carry_a_hash_tag_and_the_strategy(make_backend: BackendFacto
     await backend.hit("user:1", GCRA(), RATE)
     keys = sorted(_text(key) for key in await raw_redis.keys(f"{backend.namespace.split('{')[0]}*"))
     prefix = backend.namespace.replace("{", "\\(").replace("}", "\\)")
-    # FixedWindow's key has a suffix: a hash of its window's end and count (not packed doubles).
-    assert keys == [f"{prefix}:{{user:1}}:fixed-window:counter", f"{prefix}:{{user:1}}:gcra"]
+    # FixedWindow's key has a suffix: a hash of its window's end to its count (not packed doubles).
+    assert keys == [f"{prefix}:{{user:1}}:fixed-window:windows", f"{prefix}:{{user:1}}:gcra"]
 
 
 async def test_clear_deletes_only_this_namespace(make_backend: BackendFactory, raw_redis: Redis) -> None:
@@ -289,9 +289,10 @@ async def test_a_fixed_window_state_of_the_packed_layout_is_never_read(
 
 
 @pytest.mark.parametrize("clock", [None, ManualClock(1_700_000_000_250.0)], ids=["server-time", "client-clock"])
-async def test_a_denied_fixed_window_hit_writes_nothing(
+async def test_a_denied_fixed_window_hit_leaves_the_window_as_it_was(
     clock: ManualClock | None, make_backend: BackendFactory, raw_redis: Redis
 ) -> None:
+    # A hit with no room gives its cost back in the same script (or, over the limit, never takes it).
     backend = make_backend(clock=clock)
     rate = Rate.parse("2/h")  # an hour: the window cannot end during the test
     for _ in range(2):
@@ -303,7 +304,7 @@ async def test_a_denied_fixed_window_hit_writes_nothing(
         decision = await backend.hit("k", FixedWindow(), rate, cost)
         assert (decision.allowed, decision.hits_remaining) == (False, 0)
         assert 0 < decision.wait_ms <= 3_600_000
-    assert stored[b"c"] == b"2"
+    assert list(stored.values()) == [b"2"]
     assert await raw_redis.hgetall(key) == stored
     assert 0 < await raw_redis.pttl(key) <= ttl
 
@@ -323,6 +324,50 @@ async def test_a_fixed_window_made_under_another_rate_runs_to_its_end(make_backe
     clock.advance(3_600_000.0)  # the hour has ended: windows of a minute from now on
     decision = await backend.hit("k", FixedWindow(), per_minute)
     assert (decision.allowed, decision.hits_remaining, decision.reset_ms) == (True, 2, 60_000 - 1_000.0)
+
+
+@pytest.mark.parametrize("clock", [None, ManualClock(1_700_000_000_250.0)], ids=["server-time", "client-clock"])
+async def test_an_admitted_fixed_window_hit_reports_its_quota_and_reset(
+    clock: ManualClock | None, make_backend: BackendFactory
+) -> None:
+    # The steady state's reply is one integer (remaining and reset packed): both must read back.
+    backend = make_backend(clock=clock)
+    rate = Rate.parse("1000000/h")  # an hour: the window cannot end during the test
+    first = await backend.hit("k", FixedWindow(), rate, cost=3)
+    second = await backend.hit("k", FixedWindow(), rate, cost=2)
+    assert (first.allowed, first.wait_ms, first.hits_remaining) == (True, 0.0, 999_997)
+    assert (second.allowed, second.wait_ms, second.hits_remaining) == (True, 0.0, 999_995)
+    assert 0 < second.reset_ms <= first.reset_ms <= 3_600_000
+    if clock is not None:
+        assert second.reset_ms == 3_600_000 - 800_250.0  # 1_700_000_000_250 is 800,250 ms into its hour
+
+
+async def test_a_new_fixed_window_drops_the_ended_ones(make_backend: BackendFactory, raw_redis: Redis) -> None:
+    # One field per window end: the first hit of a window leaves it alone in the hash.
+    clock = ManualClock(1_000.0)
+    backend = make_backend(clock=clock, clock_margin_ms=3_600_000)  # the ended window's field outlives it
+    rate = Rate.parse("3/min")
+    key = state_key_of(backend.namespace, "k", FixedWindow())
+    await backend.hit("k", FixedWindow(), rate, cost=2)
+    assert await raw_redis.hgetall(key) == {b"60000": b"2"}
+    clock.advance(60_000.0)
+    decision = await backend.hit("k", FixedWindow(), rate)
+    assert (decision.allowed, decision.hits_remaining, decision.reset_ms) == (True, 2, 59_000.0)
+    assert await raw_redis.hgetall(key) == {b"120000": b"1"}
+    assert 0 < await raw_redis.pttl(key) <= 59_000 + 3_600_000
+
+
+@pytest.mark.parametrize("junk", [{"e": "60000", "c": "2"}, {"60000": "many"}], ids=["old-hash", "not-a-count"])
+async def test_a_fixed_window_hash_of_foreign_fields_counts_as_no_state(
+    junk: dict[str, str], make_backend: BackendFactory, raw_redis: Redis
+) -> None:
+    backend = make_backend(clock=ManualClock(1_000.0))
+    key = state_key_of(backend.namespace, "k", FixedWindow())
+    await raw_redis.hset(key, mapping=junk)  # type: ignore[arg-type]
+    assert (await backend.peek("k", FixedWindow(), Rate.parse("3/min"))).hits_remaining == 2
+    decision = await backend.hit("k", FixedWindow(), Rate.parse("3/min"))
+    assert (decision.allowed, decision.hits_remaining) == (True, 2)
+    assert await raw_redis.hgetall(key) == {b"60000": b"1"}
 
 
 # -- clients ----------------------------------------------------------------------

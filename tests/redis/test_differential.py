@@ -5,7 +5,7 @@ backend (time driven by a :class:`~traffik.clock.ManualClock` sent to the
 scripts) and through the strategy's pure ``step``/``peek``. Decisions must be
 equal (allowed, wait, hits remaining, metadata) and, after every event, the
 state stored in Redis (packed doubles; for FixedWindow a hash of the window's
-end and count) must be the reference state, bit for bit.
+end to its count) must be the reference state, bit for bit.
 """
 
 from __future__ import annotations
@@ -81,14 +81,15 @@ def _log_state(items: list[bytes]) -> State | None:
 async def stored_state(raw_redis: Redis, state_key: str, strategy: ThrottleStrategy) -> State | None:
     """The state the script keeps for ``strategy``.
 
-    A log is a list; a fixed window a hash (``e`` the window's end, ``c`` the count); every
+    A log is a list; a fixed window a hash of one field, the window's end, to the count; every
     other state packed doubles.
     """
     if strategy.NAME == FixedWindow.NAME:
-        window_end, count = await raw_redis.hmget(state_key, ["e", "c"])
-        if window_end is None:
+        windows = await raw_redis.hgetall(state_key)
+        if not windows:
             return None
-        assert count is not None, f"{state_key} holds a window end without a count"
+        assert len(windows) == 1, f"{state_key} holds more than one window: {windows!r}"
+        ((window_end, count),) = windows.items()
         return (float(window_end), float(count))
     if strategy.NAME == SlidingWindowLog.NAME:
         items: list[bytes] = await raw_redis.lrange(state_key, 0, -1)  # type: ignore[assignment]

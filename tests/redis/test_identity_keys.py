@@ -37,10 +37,10 @@ async def test_shared_quota_is_one_key_per_client(make_backend: BackendFactory, 
     keys = sorted(_text(key) for key in await raw_redis.keys(f"{backend.namespace}:*"))
     ns = backend.namespace
     assert keys == [
-        f"{ns}:{{routed:192.0.2.7:GET:/a}}:fixed-window:counter",
-        f"{ns}:{{routed:192.0.2.7:GET:/c}}:fixed-window:counter",
-        f"{ns}:{{routed:192.0.2.7:POST:/b}}:fixed-window:counter",
-        f"{ns}:{{shared:192.0.2.7}}:fixed-window:counter",
+        f"{ns}:{{routed:192.0.2.7:GET:/a}}:fixed-window:windows",
+        f"{ns}:{{routed:192.0.2.7:GET:/c}}:fixed-window:windows",
+        f"{ns}:{{routed:192.0.2.7:POST:/b}}:fixed-window:windows",
+        f"{ns}:{{shared:192.0.2.7}}:fixed-window:windows",
     ]
     stat = await shared.stat(_request("DELETE", "/anywhere"))
     assert stat is not None
@@ -67,7 +67,7 @@ async def test_tiers_key_on_the_account_never_the_secret(make_backend: BackendFa
         await throttle.hit(_request("GET", "/", key))
     keys = sorted(_text(key) for key in await raw_redis.keys(f"{backend.namespace}:*"))
     ns = backend.namespace
-    assert keys == [f"{ns}:{{api:acct-1}}:fixed-window:counter", f"{ns}:{{api:acct-2}}:fixed-window:counter"]
+    assert keys == [f"{ns}:{{api:acct-1}}:fixed-window:windows", f"{ns}:{{api:acct-2}}:fixed-window:windows"]
     stat = await throttle.stat(_request("GET", "/", "sk-secret-1"))
     assert stat is not None
     assert (stat.rate, stat.hits_remaining) == (tiers.rates["pro"], 8)

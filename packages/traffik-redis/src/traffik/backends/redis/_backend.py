@@ -277,7 +277,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
             # Translated here rather than by a context manager around the call: this is the hot path.
             with translate_errors(f"{strategy.NAME} on key '{key}'"):
                 raise exc
-        return decision_from_reply(reply)
+        return decision_from_reply(reply, rate)
 
     def _call_for(self, strategy: ThrottleStrategy) -> ScriptCall | NoScript:
         """How to run ``strategy``, worked out once per strategy object.

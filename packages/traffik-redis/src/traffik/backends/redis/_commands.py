@@ -8,7 +8,7 @@ packs those once, so a hit only packs its key, its clock reading and its cost.
 
 The encoding is the Redis protocol's request form, an array of bulk strings:
 ``*<count>\\r\\n`` then ``$<length>\\r\\n<bytes>\\r\\n`` per argument.
-The scripts' reply, one line of numbers, is read back by :func:`decision_from_reply`.
+The scripts' reply, one line of numbers (or one integer), is read back by :func:`decision_from_reply`.
 """
 
 from __future__ import annotations
@@ -87,8 +87,18 @@ class ScriptCall:
         return packed
 
 
-def decision_from_reply(reply: bytes | str) -> Decision:
-    """Parse the scripts' reply line: ``allowed wait_ms hits_remaining reset_ms [queue_delay_ms]``."""
+def decision_from_reply(reply: bytes | str | int, rate: Rate) -> Decision:
+    """Parse a script's reply: the line ``allowed wait_ms hits_remaining reset_ms [queue_delay_ms]``.
+
+    An admitted ``FixedWindow`` hit answers with one integer instead, ``hits_remaining *
+    (rate.expire + 1) + reset_ms`` (the reset is at most the window), which costs the
+    server no number printing.
+    """
+    if isinstance(reply, int):
+        left, reset = divmod(reply, rate.expire + 1)
+        admitted = Decision(True, 0.0, left)
+        admitted.reset_ms = float(reset)
+        return admitted
     parts = reply.split()
     remaining = parts[2]
     decision = Decision(

@@ -173,7 +173,7 @@ FIXED_WINDOW: Final = LuaScript(
     "fixed_window.lua",
     strategy_class=strategies.FixedWindow,
     prelude=False,
-    key_suffix=":counter",  # a pointer and a count per window; earlier packed states sat at the bare NAME
+    key_suffix=":windows",  # a count per window end (":counter" held an end and a count; the bare NAME packed doubles)
 )
 SLIDING_WINDOW_COUNTER: Final = LuaScript(
     "sliding-window-counter", "sliding_window_counter.lua", strategy_class=strategies.SlidingWindowCounter
