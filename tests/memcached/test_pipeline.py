@@ -16,7 +16,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 from traffik.backends.memcached import MemcachedBackend
-from traffik.backends.memcached._pipeline import Lane, PipelinedClient, parse_stats
+from traffik.backends.memcached._pipeline import Lane, PipelinedClient
+from traffik.backends.memcached._replies import parse_counter, parse_stats, parse_stored, parse_value
 from traffik.clock import ManualClock
 from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError
 from traffik.rates import Rate
@@ -128,7 +129,6 @@ class _Transport(asyncio.Transport):
 
 
 async def test_replies_split_at_every_byte_reach_their_commands_in_order() -> None:
-    from traffik.backends.memcached._pipeline import parse_counter, parse_stored, parse_value
 
     replies = b"VALUE k 0 5 42\r\nab\r\nc\r\nEND\r\nNOT_FOUND\r\n17\r\nSTORED\r\nEND\r\nSTAT pid 1\r\nEND\r\n"
     lane = Lane("test:1", 60.0)
