@@ -1,13 +1,19 @@
 """HTTP overhead in-process: the throttled endpoint vs the same endpoint unthrottled, over ASGI.
 
 Requests go through :class:`httpx.ASGITransport` (no sockets), one at a
-time, alternating runs of the endpoints so noise falls on all alike. Each
-attachment mode is measured against its floor: the unthrottled endpoint, or
-for ``Depends(throttle)`` also the endpoint with a no-op dependency (what
-FastAPI's dependency machinery costs by itself). Overheads are printed as
-the share of requests per second lost, beside the goal where there is one.
-Times are the process's CPU time (the run has no I/O): steadier than wall
-time on a machine other work shares.
+time. Each attachment mode is measured against its floor: the unthrottled
+endpoint, or for ``Depends(throttle)`` also the endpoint with a no-op
+dependency (what FastAPI's dependency machinery costs by itself). Overheads
+are printed as the share of requests per second lost, beside the goal where
+there is one.
+
+The whole signal is a few % of a request, so the measurement is built to
+hold it on a shared machine: times are the process's CPU time (the run has
+no I/O); the requests are sent in short rounds of :data:`ROUND_REQUESTS`
+to every endpoint in turn, a goal's mode next to its floor, in an order
+reversed every other round (a drift within a round falls on both alike); a
+share is the median over the rounds of each round's own pair, printed with
+the quartiles of those pairs, so a figure's spread shows with it.
 """
 
 from __future__ import annotations
@@ -22,11 +28,12 @@ from typing import Any
 import httpx
 from traffik.plugins import backend_from_url
 
+from benchmarks import _timing
 from benchmarks._app import create_app
 from benchmarks._targets import Target
-from benchmarks._timing import Sample, measure_interleaved, ratio, spread
+from benchmarks._timing import Sample, ratio, spread
 
-__all__ = ["GOALS", "MODES", "asgi_overhead"]
+__all__ = ["GOALS", "MODES", "ROUND_REQUESTS", "asgi_overhead"]
 
 MODES = {
     "Depends(throttle)": "/throttled",
@@ -45,6 +52,14 @@ GOALS: dict[str, tuple[str, float]] = {
 }
 """Mode -> (the floor its goal is measured against, the largest share of requests/s it may lose)."""
 
+ROUND_REQUESTS = 10
+"""Requests per endpoint in one round: ``--repeats`` x ``--requests`` per endpoint make that many / this rounds.
+
+Short rounds keep a mode's requests and its floor's a few ms apart, under the
+same load: on a shared machine the paired shares then scatter far less than
+over runs of a thousand requests, and the many rounds make their median steady.
+"""
+
 
 def _runner(client: httpx.AsyncClient, path: str) -> Callable[[int], Awaitable[float]]:
     # CPU time of this process, not wall time: everything here runs in this thread
@@ -61,14 +76,54 @@ def _runner(client: httpx.AsyncClient, path: str) -> Callable[[int], Awaitable[f
     return run
 
 
+async def _paired_rounds(
+    variants: list[tuple[str, Callable[[int], Awaitable[float]]]], requests: int, repeats: int
+) -> list[Sample]:
+    """µs per request of every variant, round by round: ``repeats * requests`` requests each in all.
+
+    A round sends :data:`ROUND_REQUESTS` to every variant, in the order given
+    (each goal's mode beside its floor) or, every other round, in reverse;
+    runs of one round share an index in every sample's ``runs_us``. One
+    untimed round warms up first. With ``--duration``, ``requests`` is sized
+    from it (at most 100x), as a timed run elsewhere.
+    """
+    per_run = min(ROUND_REQUESTS, requests)
+    elapsed = 0.0
+    for _, run in variants:
+        elapsed = max(elapsed, await run(per_run))
+    seconds = _timing._run_seconds  # --duration (set_run_seconds), read when the scenario runs
+    if seconds is not None and elapsed > 0:
+        requests = max(per_run, min(100 * requests, round(per_run * seconds / elapsed)))
+    samples = [Sample(name) for name, _ in variants]
+    order = list(zip(samples, variants, strict=True))
+    for round_ in range(max(2, repeats * requests // per_run)):
+        for sample, (_, run) in order if round_ % 2 == 0 else reversed(order):
+            sample.runs_us.append(await run(per_run) / per_run * 1e6)
+    return samples
+
+
+def _paired_shares(sample: Sample, floor: Sample) -> list[float]:
+    """Per round, the share of requests/s ``sample`` loses against ``floor`` (the floor's run of that round)."""
+    return [1 - low / high for high, low in zip(sample.runs_us, floor.runs_us, strict=True)]
+
+
 def _lost_share(sample: Sample, floor: Sample) -> float:
-    """The share of requests/s ``sample`` loses against ``floor``, paired by round.
+    """The share of requests/s ``sample`` loses against ``floor``: the median of the rounds' pairs.
 
     Each run is set against the floor's run of the same round (the closest in
-    time, so under the same load) and the median of those shares is taken:
-    steadier than comparing two medians when the machine's speed drifts.
+    time, so under the same load): steadier than comparing two medians when
+    the machine's speed drifts.
     """
-    return statistics.median(1 - low / high for high, low in zip(sample.runs_us, floor.runs_us, strict=True))
+    return statistics.median(_paired_shares(sample, floor))
+
+
+def _share_quartiles(sample: Sample, floor: Sample) -> list[float]:
+    """The first and third quartiles of the rounds' shares (half the rounds fall between them)."""
+    shares = _paired_shares(sample, floor)
+    if len(shares) < 2:
+        return [round(shares[0], 4)] * 2
+    first, _, third = statistics.quantiles(shares, n=4)
+    return [round(first, 4), round(third, 4)]
 
 
 def _against(sample: Sample, floor: Sample) -> dict[str, Any]:
@@ -79,6 +134,7 @@ def _against(sample: Sample, floor: Sample) -> dict[str, Any]:
         "overhead_us": round(sample.median - floor.median, 1),
         "ratio_to_floor": ratio(sample.median, floor.median),
         "lost_requests_share": round(_lost_share(sample, floor), 4),
+        "lost_share_quartiles": _share_quartiles(sample, floor),
     }
 
 
@@ -92,15 +148,19 @@ async def asgi_overhead(target: Target, requests: int, repeats: int) -> dict[str
     """
     backend = backend_from_url(target.url, namespace=f"bench-asgi-{uuid.uuid4().hex[:8]}")
     paths = ("/plain", "/noop", *MODES.values())
+    # Measured with each goal's mode beside its floor: /fast by /plain, /throttled by /noop.
+    measured = ("/fast", "/plain", "/noop", "/throttled", "/decorated", "/direct", "/middleware")
+    assert sorted(measured) == sorted(paths)
     # ASGITransport does not run the lifespan; the backend's context does its part.
     async with backend, contextlib.AsyncExitStack() as clients:
         variants = []
-        for path in paths:
+        for path in measured:
             # One app per route: each variant pays the same routing (one route tried).
             transport = httpx.ASGITransport(app=create_app(backend, [path]), client=("127.0.0.1", 50000))
             client = await clients.enter_async_context(httpx.AsyncClient(transport=transport, base_url="http://bench"))
             variants.append((path.strip("/"), _runner(client, path)))
-        plain, noop, *modes = await measure_interleaved(variants, requests, repeats)
+        by_path = dict(zip(measured, await _paired_rounds(variants, requests, repeats), strict=True))
+    plain, noop, *modes = (by_path[path] for path in paths)
     throttled = modes[0]
     result: dict[str, Any] = {
         "floor_us": spread(plain.runs_us, 1),
@@ -121,6 +181,8 @@ async def asgi_overhead(target: Target, requests: int, repeats: int) -> dict[str
                 "floor": floor_name,
                 "max_lost_share": goal,
                 "lost_share": against["lost_requests_share"],
+                "lost_share_quartiles": against["lost_share_quartiles"],
+                "rounds": len(sample.runs_us),
                 "met": against["lost_requests_share"] <= goal,
             }
         result["modes"][mode] = row

@@ -66,7 +66,11 @@ def _asgi_rows(asgi: dict[str, Any]) -> None:
         verdict = ""
         if goal:
             met = "met" if goal["met"] else "NOT met"
-            verdict = f"  {goal['lost_share']:.1%} vs {goal['floor']}, goal <= {goal['max_lost_share']:.0%}: {met}"
+            quartiles = goal.get("lost_share_quartiles")  # half the paired rounds fall between them
+            spread = f" [{quartiles[0]:.1%} to {quartiles[1]:.1%}, {goal['rounds']} rounds]" if quartiles else ""
+            verdict = (
+                f"  {goal['lost_share']:.1%}{spread} vs {goal['floor']}, goal <= {goal['max_lost_share']:.0%}: {met}"
+            )
         print(
             f"    {mode:<28} {_span(row['us'], 1):>24} {row['requests_per_s']:>7}"
             f" {row['lost_requests_share']:>13.1%}{verdict}"
