@@ -37,6 +37,7 @@ What each command could count on with a connection to itself still holds:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -201,7 +202,9 @@ class Lane(asyncio.Protocol):
         if self._transport is not None:
             self._fail(BackendConnectionError(f"memcached {self.address}: connection closed by the backend"))
             if not self._closed.done():
-                await asyncio.wait_for(asyncio.shield(self._closed), self.timeout)
+                # The socket is aborted at once; this only waits for asyncio to report it (one turn).
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(asyncio.shield(self._closed), self.timeout)
 
 
 class PipelinedClient(MemcachedClient):
