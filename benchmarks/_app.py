@@ -31,7 +31,9 @@ __all__ = ["URL_VARIABLE", "app_from_env", "create_app"]
 URL_VARIABLE = "TRAFFIK_BENCH_URL"
 
 
-def create_app(backend: ThrottleBackend, paths: Collection[str] | None = None) -> FastAPI:
+def create_app(
+    backend: ThrottleBackend, paths: Collection[str] | None = None, *, served_at: str | None = None
+) -> FastAPI:
     """The benchmark app on ``backend`` (initialised by the app's lifespan), with the routes at ``paths`` (all).
 
     ``/plain`` is the floor, ``/noop`` the same handler with a no-op
@@ -44,12 +46,20 @@ def create_app(backend: ThrottleBackend, paths: Collection[str] | None = None) -
 
     Routing costs more for each route tried before the one that matches, so
     the in-process scenario builds one app per route (``paths=["/fast"]``):
-    every variant then pays the same routing.
+    every variant then pays the same routing. With ``served_at``, that one
+    route answers at this path instead of its own, so every variant's URL is
+    the same too (httpx parses a URL character by character: a longer path
+    costs a request more).
     """
     wanted = set(paths) if paths is not None else None
+    if served_at is not None and (wanted is None or len(wanted) != 1):
+        raise ValueError(f"served_at needs exactly one route in paths, got {paths!r}")
 
     def add(path: str) -> bool:
         return wanted is None or path in wanted
+
+    def at(path: str) -> str:
+        return path if served_at is None else served_at
 
     registry = ThrottleRegistry()
     dependency = HTTPThrottle("bench:http", rate=NEVER_REACHED, backend=backend, registry=registry)
@@ -60,7 +70,7 @@ def create_app(backend: ThrottleBackend, paths: Collection[str] | None = None) -
     app = FastAPI(lifespan=backend.lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     if add("/middleware"):
         app.add_middleware(
-            ThrottleMiddleware, middleware_throttles=[MiddlewareThrottle(middleware, path="/middleware")]
+            ThrottleMiddleware, middleware_throttles=[MiddlewareThrottle(middleware, path=at("/middleware"))]
         )
 
     async def handler() -> dict[str, bool]:
@@ -78,21 +88,21 @@ def create_app(backend: ThrottleBackend, paths: Collection[str] | None = None) -
         return {"ok": True}
 
     if add("/plain"):
-        app.add_api_route("/plain", handler, methods=["GET"])
+        app.add_api_route(at("/plain"), handler, methods=["GET"])
     if add("/throttled"):
-        app.add_api_route("/throttled", handler, methods=["GET"], dependencies=[Depends(dependency)])
+        app.add_api_route(at("/throttled"), handler, methods=["GET"], dependencies=[Depends(dependency)])
     if add("/direct"):
-        app.add_api_route("/direct", direct_handler, methods=["GET"])
+        app.add_api_route(at("/direct"), direct_handler, methods=["GET"])
     if add("/middleware"):
-        app.add_api_route("/middleware", handler, methods=["GET"])
+        app.add_api_route(at("/middleware"), handler, methods=["GET"])
     if add("/noop"):
-        app.add_api_route("/noop", handler, methods=["GET"], dependencies=[Depends(noop)])
+        app.add_api_route(at("/noop"), handler, methods=["GET"], dependencies=[Depends(noop)])
     if add("/decorated"):
-        app.add_api_route("/decorated", decorated_handler, methods=["GET"])
+        app.add_api_route(at("/decorated"), decorated_handler, methods=["GET"])
     if add("/fast"):
         # On the app's own router like the others: an included router has routing costs of its own.
         app.router.add_api_route(
-            "/fast", handler, methods=["GET"], dependencies=[Depends(fast)], route_class_override=FastThrottledRoute
+            at("/fast"), handler, methods=["GET"], dependencies=[Depends(fast)], route_class_override=FastThrottledRoute
         )
     return app
 
