@@ -45,8 +45,9 @@ def _span(figure: dict[str, float] | None, digits: int = 1) -> str:
     return f"{figure['median']:,.{digits}f} [{figure['min']:,.{digits}f}-{figure['max']:,.{digits}f}]"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    aligns = ["---"] + ["---:"] * (len(header) - 1)
+def _table(header: list[str], rows: list[list[str]], numeric: bool = True) -> str:
+    """A markdown table; figures (every column but the first) right-aligned unless ``numeric`` is false."""
+    aligns = ["---"] + ["---:" if numeric else "---"] * (len(header) - 1)
     lines = [header, aligns, *rows]
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines) + "\n"
 
@@ -305,7 +306,8 @@ def goal_summary(results: dict[str, Any]) -> str | None:
     found = results.get("goals") or goals(results)
     if all(item["verdict"] == "not measured" for item in found):
         return None
-    return _table(["Goal", "This run", "Verdict"], [[item["goal"], item["figure"], item["verdict"]] for item in found])
+    body = [[item["goal"], item["figure"], item["verdict"]] for item in found]
+    return _table(["Goal", "This run", "Verdict"], body, numeric=False)
 
 
 def run(results: dict[str, Any]) -> str | None:

@@ -24,7 +24,7 @@ def test_a_region_is_rebuilt_from_the_run_and_the_prose_around_it_kept() -> None
     text, kept = regenerate(page, _GOALS)
     assert kept == []
     assert text == (
-        "Prose before.\n<!-- figures: goals -->\n| Goal | This run | Verdict |\n| --- | ---: | ---: |\n"
+        "Prose before.\n<!-- figures: goals -->\n| Goal | This run | Verdict |\n| --- | --- | --- |\n"
         "| a goal | 1.00x | met |\n<!-- /figures -->\nProse after.\n"
     )
 
