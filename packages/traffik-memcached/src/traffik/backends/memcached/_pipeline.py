@@ -27,11 +27,14 @@ What each command could count on with a connection to itself still holds:
 * **Cancellation at any point.** A cancelled caller's reply is still parsed in
   its turn and dropped: no caller ever reads from the socket, so the lane never
   gets out of step.
-* **Reconnects.** A lane the server closed (restart) is dropped at once; the
-  commands it had not had a byte of reply since they were written are sent once
-  more on a new lane (the server never saw them, as with a pooled connection
-  found dead), the others fail with
+* **Reconnects.** A lane the server closed (a restart) is dropped at once. The
+  commands written after its last reply are sent once more on a new lane, as a
+  command on a pooled connection found dead is (a restarted server never saw
+  them); the others fail with
   :class:`~traffik.exceptions.BackendConnectionError`.
+* **Error replies.** ``incr`` on a value that is not a counter fails only its
+  command; any other error reply fails its command and drops the lane, whose
+  stream may hold bytes nobody can match any more.
 """
 
 from __future__ import annotations
