@@ -26,8 +26,12 @@ local key = KEYS[1]
 local now = ARGV[1]
 if now == '' then
   local t = redis.call('TIME')
-  -- Arithmetic converts the strings exactly as tonumber would, minus two calls.
-  now = t[1] * 1000 + t[2] / 1000
+  -- Whole ms (arithmetic converts the strings exactly as tonumber would, minus
+  -- two calls): resets and TTLs then stay whole, cheap to print, and the
+  -- decision is that of a clock read up to 1 ms earlier, whose waits still
+  -- end no sooner than the pure step's.
+  local us = t[2] + 0
+  now = t[1] * 1000 + (us - us % 1000) / 1000
 else
   now = tonumber(now)
 end
@@ -94,6 +98,11 @@ local function reply(allowed, wait, remaining, queue_delay)
   local reset = 0
   if kept_expiry ~= nil and kept_expiry > now then
     reset = kept_expiry - now
+  end
+  if queue_delay == nil and wait % 1 == 0 and remaining % 1 == 0 and reset % 1 == 0
+    and wait < 1e14 and remaining < 1e14 and remaining > -1e14 and reset < 1e14 then
+    -- All whole (the common case): a constant pattern, no text_format calls or concatenation.
+    return string.format(allowed and '1 %d %d %d' or '0 %d %d %d', wait, remaining, reset)
   end
   local pattern = (allowed and '1 ' or '0 ')
     .. text_format(wait) .. ' ' .. text_format(remaining) .. ' ' .. text_format(reset)
