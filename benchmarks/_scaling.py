@@ -9,7 +9,9 @@ Redis round trip). Each row gives both rates, their ratio (the median of the
 rounds' ratios: a round's two runs are next to each other in time), the rate
 over one worker's, and how many cores the server processes and the load
 generator kept busy, so a reader sees whether the client or the machine was the
-limit. The machine's core count is printed with a caveat when it is too small
+limit, and the busiest server process's share of the server's CPU (near one
+half with two workers when the kernel spreads the connections evenly between
+them). The machine's core count is printed with a caveat when it is too small
 for the workers, the load generator and Redis to run side by side.
 """
 
@@ -51,6 +53,7 @@ def _row(workers: int, runs: dict[str, list[float]], cores: dict[str, list[float
         "throttled_ratio": round(statistics.median(ratios), 3),
         "server_cores": round(statistics.median(cores["server"]), 2),
         "client_cores": round(statistics.median(cores["client"]), 2),
+        "busiest_process_share": round(statistics.median(cores["busiest"]), 2),
     }
 
 
@@ -70,16 +73,19 @@ async def scaling(target: Target, repeats: int, seconds: float) -> dict[str, Any
         for workers in WORKERS:
             with serve(target.url, workers) as served:
                 runs: dict[str, list[float]] = {name: [] for name in _PATHS}
-                cores: dict[str, list[float]] = {"server": [], "client": []}
+                cores: dict[str, list[float]] = {"server": [], "client": [], "busiest": []}
                 for _ in range(repeats):
                     for name, path in _PATHS.items():
-                        cpu_before, started = served.cpu_seconds(), time.perf_counter()
+                        cpu_before, started = served.cpu_by_process(), time.perf_counter()
                         result = fleet.run(_HOST, served.port, path, seconds, CONNECTIONS)
                         elapsed = time.perf_counter() - started
                         runs[name].append(result.per_second)
                         # Over the whole run, warm-up included: the server is as busy then.
-                        cores["server"].append((served.cpu_seconds() - cpu_before) / elapsed)
+                        used = {pid: cpu - cpu_before.get(pid, 0.0) for pid, cpu in served.cpu_by_process().items()}
+                        cores["server"].append(sum(used.values()) / elapsed)
                         cores["client"].append(result.client_cores)
+                        # The busiest process's share: near 1/workers when the connections are spread evenly.
+                        cores["busiest"].append(max(used.values()) / max(sum(used.values()), 1e-9))
                 rows.append(_row(workers, runs, cores))
     base = rows[0]
     for row in rows:
@@ -119,14 +125,16 @@ def print_scaling(section: dict[str, Any]) -> None:
     )
     print(
         f"  {'workers':>7} {'unthrottled req/s [min-max]':>28} {'throttled req/s [min-max]':>28} "
-        f"{'thr/unthr':>9} {'x 1 worker (unthr/thr)':>22} {'server cores':>12} {'client cores':>12}"
+        f"{'thr/unthr':>9} {'x 1 worker (unthr/thr)':>22} {'server cores':>12} {'busiest share':>13}"
+        f" {'client cores':>12}"
     )
     for row in section["rows"]:
         unthrottled, throttled = row["unthrottled_requests_per_s"], row["throttled_requests_per_s"]
         versus = f"{row['unthrottled_vs_one_worker']:.2f}x / {row['throttled_vs_one_worker']:.2f}x"
         print(
             f"  {row['workers']:>7} {_span(unthrottled):>28} {_span(throttled):>28} {row['throttled_ratio']:>9.2f} "
-            f"{versus:>22} {row['server_cores']:>12.2f} {row['client_cores']:>12.2f}"
+            f"{versus:>22} {row['server_cores']:>12.2f} {row.get('busiest_process_share', 0):>13.2f}"
+            f" {row['client_cores']:>12.2f}"
         )
     note = caveat(section)
     if note:

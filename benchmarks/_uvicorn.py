@@ -98,7 +98,11 @@ class Served:
 
     def cpu_seconds(self) -> float:
         """CPU seconds the whole tree has used so far."""
-        return sum(_cpu_seconds(pid) for pid in self.processes())
+        return sum(self.cpu_by_process().values())
+
+    def cpu_by_process(self) -> dict[int, float]:
+        """CPU seconds each process of the tree has used so far, by PID."""
+        return {pid: _cpu_seconds(pid) for pid in self.processes()}
 
 
 def _stop(process: subprocess.Popen[bytes], tree: list[tuple[int, str | None]]) -> None:

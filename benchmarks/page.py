@@ -268,6 +268,7 @@ def scaling(results: dict[str, Any]) -> str | None:
             f"{row['throttled_ratio']:.2f}",
             f"{row['unthrottled_vs_one_worker']:.2f}{_X} / {row['throttled_vs_one_worker']:.2f}{_X}",
             f"{row['server_cores']:.2f} / {row['client_cores']:.2f}",
+            f"{row['busiest_process_share']:.2f}" if "busiest_process_share" in row else "-",
         ]
         for row in section["rows"]
     ]
@@ -278,6 +279,7 @@ def scaling(results: dict[str, Any]) -> str | None:
         "throttled / unthrottled",
         f"{_X} 1 worker",
         "cores: server / client",
+        "busiest server process's share",
     ]
     note = caveat(section)
     text = _table(header, body) + f"\nMachine: {section['cores']} cores.\n"

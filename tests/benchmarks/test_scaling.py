@@ -118,7 +118,9 @@ async def test_scaling_measures_one_and_two_workers_on_one_redis(
         assert row["throttled_requests_per_s"]["median"] > 0
         assert row["throttled_ratio"] > 0
         assert row["server_cores"] > 0
+        assert 0 < row["busiest_process_share"] <= 1
     assert result["rows"][0]["unthrottled_vs_one_worker"] == 1.0
+    assert result["rows"][0]["busiest_process_share"] == 1.0  # one worker: uvicorn serves in its only process
     print_scaling(result)
     output = capsys.readouterr().out
     assert f"machine: {result['cores']} cores" in output
