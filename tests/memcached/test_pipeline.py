@@ -305,3 +305,13 @@ async def test_callers_cancelled_while_the_connection_opens_leave_it_usable(
     assert await client.add(b"counter", b"7", 600)  # no cancelled incr ran
     assert await client.incr(b"counter", 1) == 8
     await backend.close()
+
+
+async def test_remembered_key_locations_stay_bounded_and_follow_a_clear(backend: MemcachedBackend) -> None:
+    strategy, rate = FixedWindow(), Rate.parse("1/min")
+    for start in range(0, 5_000, 500):
+        await asyncio.gather(*(backend.hit(f"client-{n}", strategy, rate) for n in range(start, start + 500)))
+    assert 0 < len(backend._located) <= 4_096
+    assert not (await backend.hit("client-4999", strategy, rate)).allowed
+    await backend.clear()  # a new generation: no remembered key of the old one is used again
+    assert (await backend.hit("client-4999", strategy, rate)).allowed

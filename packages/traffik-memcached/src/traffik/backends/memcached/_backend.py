@@ -31,6 +31,7 @@ _DEFAULT_PORT: Final = 11211
 # generation key was lost (restart, eviction) never reuses an old generation,
 # so keys from before a clear() cannot come back; 62 bits leave incr headroom.
 _GENERATION_BITS: Final = 62
+_LOCATED_ENTRIES: Final = 4096
 _SERVER_PATTERN: Final = re.compile(r"^(?:\[(?P<ipv6>[^\]]+)\]|(?P<host>[^:\[\]]+))(?::(?P<port>\d+))?$")
 
 
@@ -201,6 +202,10 @@ class MemcachedBackend(ThrottleBackend):
         self._generation_key = generation_key(namespace).encode("ascii")
         self._generation: int | None = None
         self._generation_due = 0.0
+        # Escaping a key and hashing it onto the ring cost more than a hit's own work on a
+        # pipelined connection: the last few thousand keys are remembered, per generation.
+        self._located: dict[tuple[str, ...], tuple[MemcachedClient, bytes]] = {}
+        self._located_generation: int | None = None
         self._runners: dict[type[ThrottleStrategy], StrategyRunner] = {}
         self._native: NativeStrategies[StrategyRunner] = NativeStrategies(self.NAME)
 
@@ -221,8 +226,17 @@ class MemcachedBackend(ThrottleBackend):
     async def locate(self, *parts: str) -> tuple[MemcachedClient, bytes]:
         """The server and memcached key of the state named by ``parts`` (for strategy runners)."""
         generation = await self._current_generation()
-        key = state_key(self.namespace, generation, *parts).encode("ascii")
-        return self._ring.node_for(key), key
+        located = self._located
+        if self._located_generation != generation:
+            located.clear()
+            self._located_generation = generation
+        found = located.get(parts)
+        if found is None:
+            if len(located) >= _LOCATED_ENTRIES:
+                located.clear()  # windows roll over and clients come and go: start again
+            key = state_key(self.namespace, generation, *parts).encode("ascii")
+            found = located[parts] = (self._ring.node_for(key), key)
+        return found
 
     def _runner(self, strategy: ThrottleStrategy) -> StrategyRunner:
         kind = type(strategy)
