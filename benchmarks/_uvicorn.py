@@ -34,6 +34,7 @@ __all__ = ["CONNECTIONS", "Served", "serve", "uvicorn_overhead"]
 CONNECTIONS = 16
 _HOST = "127.0.0.1"
 _START_TIMEOUT_S = 30.0
+_STOP_GRACE_S = 2.0
 _RUN_TIMEOUT_S = 60.0
 _ROOT = Path(__file__).resolve().parent.parent
 
@@ -117,10 +118,26 @@ def _stop(process: subprocess.Popen[bytes], tree: list[tuple[int, str | None]]) 
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    # The workers' helpers (multiprocessing's resource tracker) leave on their own once the
+    # supervisor is gone: a moment's grace, then SIGKILL for any still there, and wait for them.
+    _wait_until_stopped(tree, _STOP_GRACE_S)
     for pid, started in tree:
-        if started is not None and _started(pid) == started:
+        if _running(pid, started):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+    _wait_until_stopped(tree, _START_TIMEOUT_S)
+
+
+def _running(pid: int, started: str | None) -> bool:
+    """Whether the process ``pid`` that started at ``started`` still runs (an exited one is a zombie, or gone)."""
+    fields = _stat(pid)
+    return started is not None and fields is not None and fields[19] == started and fields[0] != "Z"
+
+
+def _wait_until_stopped(tree: list[tuple[int, str | None]], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while any(_running(pid, started) for pid, started in tree) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 @contextlib.contextmanager
