@@ -298,37 +298,36 @@ class BaseThrottle(LaneSteps[ConnectionT]):
             key: Any = None
             lane = self._lane
             if lane is not None and lane[10] and lane[0] is self._config and not DISPATCH.observers:
-                # A known client on a known route (default identifier): its key is one lookup in the
-                # lane's cache, inline too (LaneSteps._lane_key does the same before its other steps).
+                # A known client on a known route (default identifier): its key is in the lane's
+                # cache (LaneSteps._lane_key looks the same up before its other steps). Subscripts:
+                # cheaper than .get() calls; a miss (once per client and route) raises.
                 scope = connection.scope
-                client = scope.get("client")
-                if client:
-                    route = scope.get("route")
-                    path = scope["path"] if route is None else route_path(scope, route)
-                    try:  # KeyCache.lookup, inline
-                        by_path = lane[9].get(scope.get("method"))
-                        by_identity = None if by_path is None else by_path.get(path)
-                        key = None if by_identity is None else by_identity.get(client[0])
-                    except TypeError:  # an unhashable peer or method (not ASGI): _lane_key's steps
-                        key = None
+                route = scope.get("route")
+                path = scope["path"] if route is None else route_path(scope, route)
+                try:
+                    key = lane[9][scope["method"]][path][scope["client"][0]]
+                except (KeyError, IndexError, TypeError):  # not cached, no peer, not hashable: below
+                    key = None
             if key is None:
                 key = self._lane_key(connection, None)
-            if type(key) is str:  # the lane's key: self._lane, read above, is that lane
-                step = lane[8]  # type: ignore[index]
-                try:
-                    if step is not None:  # the in-memory backend: no coroutine to await
-                        decision = step(key, lane[3], lane[4], lane[5])  # type: ignore[index]
+                if type(key) is not str:
+                    if key is not None:  # an exempted client, or an async identifier's answer to await
+                        await self._lane_pending(connection, key, None)
                     else:
-                        decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
-                except Exception as exc:
-                    await self._lane_failed(connection, key, exc)
+                        await self._hit_prepared(connection, None, None, None)
                     return connection
-                if not decision.allowed or FAILING or lane[0].headers is not None:  # type: ignore[index]
-                    await self._lane_verdict(connection, key, decision)
-            elif key is not None:  # an exempted client, or an async identifier's answer to await
-                await self._lane_pending(connection, key, None)
-            else:
-                await self._hit_prepared(connection, None, None, None)
+            # The lane's key: self._lane, read above, is that lane.
+            step = lane[8]  # type: ignore[index]
+            try:
+                if step is not None:  # the in-memory backend: no coroutine to await
+                    decision = step(key, lane[3], lane[4], lane[5])  # type: ignore[index]
+                else:
+                    decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
+            except Exception as exc:
+                await self._lane_failed(connection, key, exc)
+                return connection
+            if not decision.allowed or FAILING or lane[0].headers is not None:  # type: ignore[index]
+                await self._lane_verdict(connection, key, decision)
             return connection
         await self._hit(connection, cost, context)
         return connection

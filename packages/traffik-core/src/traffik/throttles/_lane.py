@@ -206,18 +206,12 @@ class LaneSteps(HitPipeline[ConnectionT]):
             return None
         scope = connection.scope
         if lane[10] and key_path is None:  # by_address: a known client on a known route is a lookup
-            client = scope.get("client")
-            if client:
-                route = scope.get("route")
-                known = scope["path"] if route is None else route_path(scope, route)
-                try:  # KeyCache.lookup, inline
-                    by_path = lane[9].get(scope.get("method"))
-                    by_identity = None if by_path is None else by_path.get(known)
-                    cached = None if by_identity is None else by_identity.get(client[0])
-                except TypeError:  # an unhashable peer or method (not ASGI): the steps below
-                    cached = None
-                if cached is not None:
-                    return cached
+            route = scope.get("route")
+            known = scope["path"] if route is None else route_path(scope, route)
+            try:  # KeyCache.lookup in subscripts (as in hit()); a miss raises, once per client and route
+                return lane[9][scope["method"]][known][scope["client"][0]]
+            except (KeyError, IndexError, TypeError):  # not cached, no peer, not hashable: the steps below
+                pass
         identifier = lane[6]
         # -- identity: the _identify step, inline --
         identity: Any
