@@ -13,7 +13,7 @@ Layout, with ``<ns>`` the escaped namespace::
   spread over the cluster.
 * The strategy name keeps two strategies on one key from reading each other's
   state (their layouts differ). A script may add a suffix to it for a new stored
-  layout (``LuaScript.key_suffix``: FixedWindow's hash is ``...:fixed-window:counter``),
+  layout (``LuaScript.key_suffix``: FixedWindow's hash is ``...:fixed-window:windows``),
   so a key written in an older layout is never misread.
 """
 
