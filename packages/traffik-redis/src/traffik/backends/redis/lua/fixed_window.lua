@@ -68,28 +68,47 @@ local cost = ARGV[2] + 0
 local limit = ARGV[3] + 0
 
 if ARGV[5] == '1' and cost > 0 and cost <= limit then
-  -- pcall: a value of another type under the key (not written by this script) is no state.
-  local count = redis.pcall('HINCRBY', key, field, ARGV[2])
-  if type(count) == 'number' and count ~= cost then
-    -- The steady state: the window's field was there. (Not count <= limit: the
-    -- count before this hit is exact, the sum may not be past 2^53.)
-    local before = count - cost
-    if cost <= limit - before then
-      -- Admitted: the hits remaining and the reset as one integer reply,
-      -- remaining * (expire + 1) + reset (0 < reset <= expire), which needs no
-      -- number printed; a line of text when they do not fit exactly.
-      local reset = window_end - now
-      local packed = (limit - count) * (expire + 1) + reset
-      if reset % 1 == 0 and packed < 9007199254740992 then
-        return packed
+  local count
+  if limit + cost < 9007199254740992 then
+    -- pcall: a value of another type under the key (not written by this script) is no state.
+    count = redis.pcall('HINCRBY', key, field, ARGV[2])
+    if type(count) == 'number' and count ~= cost then
+      -- The steady state: the window's field was there. Stored counts never
+      -- pass the limit, so every number here is exact below 2^53.
+      local before = count - cost
+      if cost <= limit - before then
+        -- Admitted: the hits remaining and the reset as one integer reply,
+        -- remaining * (expire + 1) + reset (0 < reset <= expire), which needs no
+        -- number printed; a line of text when they do not fit exactly.
+        local reset = window_end - now
+        local packed = (limit - count) * (expire + 1) + reset
+        if reset % 1 == 0 and packed < 9007199254740992 then
+          return packed
+        end
+        return string.format('1 0 %d %.17g', limit - count, reset)
       end
-      return string.format('1 0 %d %.17g', limit - count, reset)
+      redis.call('HINCRBY', key, field, -cost)
+      if window_end % 1 == 0 and now % 1 == 0 and window_end - now < 1e15 then
+        return string.format('0 %d %d %d', window_end - now, limit - before, window_end - now)
+      end
+      return string.format('0 %.17g %d %.17g', window_end - now, limit - before, window_end - now)
     end
-    redis.call('HINCRBY', key, field, -cost)
-    if window_end % 1 == 0 and now % 1 == 0 and window_end - now < 1e15 then
-      return string.format('0 %d %d %d', window_end - now, limit - before, window_end - now)
+  else
+    -- The count after the hit could pass 2^53, where a Lua number is no longer
+    -- exact: read first (a stored count never passes the limit), write if admitted.
+    local stored = redis.pcall('HGET', key, field)
+    local before = nil
+    if type(stored) == 'string' then
+      before = tonumber(stored)
     end
-    return string.format('0 %.17g %d %.17g', window_end - now, limit - before, window_end - now)
+    if before ~= nil then
+      if cost <= limit - before then
+        redis.call('HINCRBY', key, field, ARGV[2])
+        return string.format('1 0 %d %.17g', limit - before - cost, window_end - now)
+      end
+      return string.format('0 %.17g %d %.17g', window_end - now, limit - before, window_end - now)
+    end
+    count = redis.pcall('HINCRBY', key, field, ARGV[2])
   end
   -- A new field (or not a hash): look for a window that has not ended.
   local fields = redis.pcall('HGETALL', key)
