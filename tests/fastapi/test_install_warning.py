@@ -9,7 +9,9 @@ middleware, ``ThrottledRoute``, ``ThrottleMiddleware``) nothing is logged.
 
 from __future__ import annotations
 
+import gc
 import logging
+import weakref
 from typing import Any
 
 import pytest
@@ -21,6 +23,7 @@ from traffik.headers import DEFAULT_HEADERS_ALWAYS
 from traffik.middleware import ThrottleMiddleware
 from traffik.registry import ThrottleRegistry
 from traffik.throttles import HTTPThrottle
+from traffik.throttles._header_loss import warn_if_headers_lost
 
 from .conftest import ClientFactory
 
@@ -120,3 +123,19 @@ async def test_without_install_the_headers_are_lost(
     async with http_client(app) as client:
         for path in ("/json", "/boom", "/int/x"):
             assert "x-ratelimit-limit" not in (await client.get(path)).headers
+
+
+def test_the_warning_keeps_no_reference_to_the_app(caplog: pytest.LogCaptureFixture) -> None:
+    # Log capture (pytest's, a MemoryHandler) keeps records for a while: a record holding the
+    # app kept its throttles and backend connections alive too, left to a later collection
+    # (the unclosed sockets of a TestClient used without `with` surfaced in unrelated tests).
+    app = FastAPI()
+    with caplog.at_level(logging.WARNING, logger="traffik"):
+        warn_if_headers_lost({"type": "http", "app": app})
+    collected = weakref.ref(app)
+    shown = repr(app)
+    del app
+    gc.collect()
+    assert collected() is None
+    (record,) = _warnings(caplog)
+    assert shown in record.getMessage()

@@ -60,4 +60,6 @@ def warn_if_headers_lost(scope: MutableMapping[str, Any]) -> None:
         setattr(app, _WARNED_ATTRIBUTE, True)
     except (AttributeError, TypeError):
         return  # an app that takes no attribute could not be warned about only once: stay quiet
-    _LOGGER.warning(MESSAGE, app)
+    # The text, not the app: a handler that keeps records (a test's log capture, a MemoryHandler)
+    # would otherwise keep the app, its routes, throttles and backend connections alive.
+    _LOGGER.warning(MESSAGE, repr(app))
