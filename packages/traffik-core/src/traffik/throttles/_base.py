@@ -264,10 +264,7 @@ class BaseThrottle(LaneSteps[ConnectionT]):
         self._config = self._config.evolve(on_error=normalise_on_error(on_error, self._owner))
 
     async def update_shadow(self, shadow: bool | None) -> None:
-        """Switch shadow mode on (``True``) or off (``False``), or follow the app-wide setting (``None``).
-
-        Takes effect on the next hit, without a restart.
-        """
+        """Switch shadow mode on or off, or follow the app-wide setting (``None``), from the next hit."""
         self._shadow = _optional_bool(self._owner, "shadow", shadow)
 
     async def update_near_limit_ratio(self, ratio: float | None) -> None:
@@ -298,9 +295,8 @@ class BaseThrottle(LaneSteps[ConnectionT]):
             key: Any = None
             lane = self._lane
             if lane is not None and lane[10] and lane[0] is self._config and not DISPATCH.observers:
-                # A known client on a known route (default identifier): its key is in the lane's
-                # cache (LaneSteps._lane_key looks the same up before its other steps). Subscripts:
-                # cheaper than .get() calls; a miss (once per client and route) raises.
+                # A known client on a known route (default identifier) has its key in the lane's cache,
+                # read with subscripts (cheaper than .get()); a miss, once per client and route, raises.
                 scope = connection.scope
                 route = scope.get("route")
                 path = scope["path"] if route is None else route_path(scope, route)
@@ -316,7 +312,6 @@ class BaseThrottle(LaneSteps[ConnectionT]):
                     else:
                         await self._hit_prepared(connection, None, None, None)
                     return connection
-            # The lane's key: self._lane, read above, is that lane.
             step = lane[8]  # type: ignore[index]
             try:
                 if step is not None:  # the in-memory backend: no coroutine to await
