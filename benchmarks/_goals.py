@@ -136,7 +136,7 @@ def _http(asgi: Any) -> Iterator[dict[str, str]]:
             yield _goal(("memory", "asgi"), text, None, None)
             continue
         text = text.replace("3%", f"{goal['max_lost_share']:.0%}")
-        yield _goal(("memory", "asgi"), text, f"{goal['lost_share']:.1%}", bool(goal["met"]))
+        yield _goal(("memory", "asgi"), text, f"{goal['lost_share']:.2%}", bool(goal["met"]))
 
 
 def _memcached(throughput: Any) -> dict[str, str]:

@@ -69,7 +69,7 @@ def _asgi_rows(asgi: dict[str, Any]) -> None:
             quartiles = goal.get("lost_share_quartiles")  # half the paired rounds fall between them
             spread = f" [{quartiles[0]:.1%} to {quartiles[1]:.1%}, {goal['rounds']} rounds]" if quartiles else ""
             verdict = (
-                f"  {goal['lost_share']:.1%}{spread} vs {goal['floor']}, goal <= {goal['max_lost_share']:.0%}: {met}"
+                f"  {goal['lost_share']:.2%}{spread} vs {goal['floor']}, goal <= {goal['max_lost_share']:.0%}: {met}"
             )
         print(
             f"    {mode:<28} {_span(row['us'], 1):>24} {row['requests_per_s']:>7}"

@@ -164,7 +164,7 @@ def http_modes(results: dict[str, Any]) -> str | None:
         verdict = ""
         if goal:
             met = "met" if goal["met"] else "not met"
-            verdict = f"{goal['lost_share']:.1%} vs {goal['floor']} (≤ {goal['max_lost_share']:.0%}: {met})"
+            verdict = f"{goal['lost_share']:.2%} vs {goal['floor']} (≤ {goal['max_lost_share']:.0%}: {met})"
         body.append(
             [f"`{mode}`", _span(row["us"]), f"{row['requests_per_s']:,}", f"{row['lost_requests_share']:.1%}", verdict]
         )
