@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 import pytest
 from traffik.exceptions import ConfigurationError
 from traffik.testing import MemcachedServer, RedisServer
@@ -92,26 +89,6 @@ async def test_native_benchmarks_are_none_for_the_memory_backend() -> None:
 async def test_the_load_client_refuses_non_loopback_hosts() -> None:
     with pytest.raises(ValueError, match="loopback"):
         await load("192.0.2.1", 80, "/", 1, 1, 1.0)
-
-
-@pytest.fixture
-async def tiny_server() -> AsyncIterator[tuple[int, list[int]]]:
-    """A keep-alive HTTP/1.1 server answering 200 for /ok and 429 otherwise; yields (port, request count)."""
-    seen = [0]
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while request := await reader.readuntil(b"\r\n\r\n") if not reader.at_eof() else b"":
-            seen[0] += 1
-            status = b"200 OK" if request.startswith(b"GET /ok ") else b"429 Too Many Requests"
-            writer.write(b"HTTP/1.1 " + status + b"\r\ncontent-length: 2\r\n\r\nok")
-            await writer.drain()
-        writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    yield port, seen
-    server.close()
-    await server.wait_closed()
 
 
 async def test_the_load_client_sends_exactly_the_requested_count(tiny_server: tuple[int, list[int]]) -> None:
