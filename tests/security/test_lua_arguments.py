@@ -35,7 +35,7 @@ def test_every_script_is_its_files_and_its_sha_is_of_that_text() -> None:
         source = script.source
         helpers = "".join(_scripts._read(f"helpers/{name}.lua") for name in script.helpers)
         prelude = _scripts._read("prelude.lua") if script.prelude else ""
-        assert source == prelude + helpers + _scripts._read(script.filename)
+        assert source == _scripts._read("clock.lua") + prelude + helpers + _scripts._read(script.filename)
         assert script.sha == hashlib.sha1(source.encode("utf-8")).hexdigest()
 
 

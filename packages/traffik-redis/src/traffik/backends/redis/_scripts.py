@@ -4,7 +4,9 @@ Each script reads the state key, decides, stores the new state (on a hit) and
 returns the decision, all inside Redis, so a hit is exactly one ``EVALSHA``.
 Its text is, in this order:
 
-* ``lua/prelude.lua``: what every script needs (``ARGV`` parsing,
+* ``lua/clock.lua``: the time the script decides at (``ARGV[1]``, or the
+  server's ``TIME`` in whole ms), in every script;
+* ``lua/prelude.lua``: what the stateful scripts need (``ARGV`` parsing,
   ``load_state``, ``store_state``, ``reply``), left out by a script that does
   without (``FixedWindow``'s native counter);
 * the helpers it uses, each ``lua/helpers/<name>.lua`` defining
@@ -156,8 +158,8 @@ class LuaScript:
 
     @cached_property
     def source(self) -> str:
-        """The full script text, read once: prelude (unless left out), helpers, then the strategy's file."""
-        parts = [self._prelude_text]
+        """The full script text, read once: the clock, prelude (unless left out), helpers, then the strategy's file."""
+        parts = [_read("clock.lua"), self._prelude_text]
         parts += [_helpers()[name] for name in self.helpers]
         parts.append(_read(self.filename))
         return "".join(parts)

@@ -5,7 +5,7 @@
 --          cost admitted in it (an integer, HINCRBY); one field in the steady
 --          state ('<ns>:{<key>}:fixed-window:windows': the packed state of earlier
 --          versions sat under the bare NAME and is never read)
--- ARGV as in prelude.lua (ARGV[7..] unused).
+-- ARGV as in prelude.lua (ARGV[7..] unused); `now` comes from clock.lua, prepended.
 --
 -- (field, value) is the pure step's state (window_end, count). The window a
 -- hit falls in, (now // expire + 1) * expire, names its field, so an admitted
@@ -18,20 +18,6 @@
 -- back (HINCRBY of minus the cost, or HDEL of a field it created), so the
 -- stored state stays the pure step's. A peek, a hit of cost 0 and a cost
 -- over the limit never write: one HGET.
--- Before Redis 7, effects replication before TIME and any write (see prelude.lua).
-if redis.replicate_commands then
-  redis.replicate_commands()
-end
-local now = ARGV[1]
-if now == '' then
-  local t = redis.call('TIME')
-  -- Whole ms: windows are whole ms, so the window is the one of the exact time,
-  -- and every number of the reply stays whole (cheap to print).
-  local us = t[2] + 0
-  now = t[1] * 1000 + (us - us % 1000) / 1000
-else
-  now = tonumber(now)
-end
 local key = KEYS[1]
 local expire = ARGV[4] + 0
 local window_end

@@ -1,7 +1,8 @@
--- Shared by every strategy script (prepended to each, before the helpers it uses).
+-- Shared by every strategy script but FixedWindow's (prepended to each after clock.lua,
+-- before the helpers it uses).
 --
 -- KEYS[1]  the state key
--- ARGV[1]  now in ms, or '' to read the server's TIME
+-- ARGV[1]  now in ms, or '' to read the server's TIME (read by clock.lua into `now`)
 -- ARGV[2]  cost    ARGV[3] rate.limit    ARGV[4] rate.expire (ms)
 -- ARGV[5]  '1' to store the new state (hit), '0' to only decide (peek)
 -- ARGV[6]  ms every key outlives its state's expiry (see store_state)
@@ -12,29 +13,7 @@
 -- in the same order as the pure Python step so both give bit-for-bit the
 -- same results. This chunk runs on every call, hot path included, so it
 -- avoids per-call tables, needless function calls and number-to-text work.
---
--- Before Redis 7 a server may replicate a script verbatim (Redis 4 by
--- default, 5 and 6 with lua-replicate-commands no) and then refuses any
--- write after TIME, a non-deterministic command: asking for effects
--- replication first, before any write, keeps the server-TIME mode working
--- there. Redis 7 only replicates effects and the call is a no-op (it may go
--- in a later version, hence the check).
-if redis.replicate_commands then
-  redis.replicate_commands()
-end
 local key = KEYS[1]
-local now = ARGV[1]
-if now == '' then
-  local t = redis.call('TIME')
-  -- Whole ms (arithmetic converts the strings exactly as tonumber would, minus
-  -- two calls): resets and TTLs then stay whole, cheap to print, and the
-  -- decision is that of a clock read up to 1 ms earlier, whose waits still
-  -- end no sooner than the pure step's.
-  local us = t[2] + 0
-  now = t[1] * 1000 + (us - us % 1000) / 1000
-else
-  now = tonumber(now)
-end
 -- Always the decimal text of an int (never '' or '-0'): `+ 0` is tonumber without the call.
 local cost = ARGV[2] + 0
 local limit = ARGV[3] + 0
