@@ -20,9 +20,9 @@ import asyncio
 import functools
 import ipaddress
 import multiprocessing
-import os
 import time
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = ["LoadFleet", "LoadResult"]
 
@@ -150,10 +150,9 @@ async def _drive(
     return sum(protocol.counted for protocol in protocols), cpu
 
 
-def _pid_after_a_pause(_: int) -> int:
-    # The pause keeps one process from taking every task while the others still start.
-    time.sleep(0.05)
-    return os.getpid()
+def _announce_ready(ready: Any) -> None:
+    """A pool process's initializer: it runs once the process has imported this module."""
+    ready.release()
 
 
 def _process(host: str, port: int, request: bytes, connections: int, window: tuple[float, float]) -> tuple[int, float]:
@@ -170,7 +169,9 @@ class LoadFleet:
     def __init__(self, processes: int) -> None:
         self.processes = processes
         # Spawned, not forked: a fork would copy this process's running event loop.
-        self._pool = multiprocessing.get_context("spawn").Pool(processes)
+        context = multiprocessing.get_context("spawn")
+        self._ready = context.Semaphore(0)
+        self._pool = context.Pool(processes, initializer=_announce_ready, initargs=(self._ready,))
         try:
             self._wait_until_started()
         except BaseException:
@@ -180,11 +181,13 @@ class LoadFleet:
     def _wait_until_started(self) -> None:
         # A spawned process takes a second or more to import on a loaded machine: the first
         # run's window must not open before every process can take part.
+        # Each process announces itself from the pool's initializer.
         deadline = time.monotonic() + _START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            pids = self._pool.map(_pid_after_a_pause, range(self.processes), chunksize=1)
-            if len(set(pids)) == self.processes:
-                return
+        for _ in range(self.processes):
+            if not self._ready.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break
+        else:
+            return
         raise RuntimeError(f"{self.processes} load processes did not all start within {_START_TIMEOUT_S} s")
 
     def __enter__(self) -> LoadFleet:
