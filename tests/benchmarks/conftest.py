@@ -10,8 +10,13 @@ import contextlib
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from traffik.testing import MemcachedServer
+
+if TYPE_CHECKING:
+    from benchmarks._targets import Target
 
 ROOT = Path(__file__).resolve().parents[2]
 # `python -m pytest` puts the working directory on sys.path, `.venv/bin/pytest` does not.
@@ -38,3 +43,13 @@ async def tiny_server() -> AsyncIterator[tuple[int, list[int]]]:
     yield port, seen
     server.close()
     await server.wait_closed()
+
+
+@pytest.fixture
+def memcached_target(memcached_servers: tuple[MemcachedServer, MemcachedServer]) -> Target:
+    """A benchmark ``Target`` on the two test memcached servers."""
+    from benchmarks._targets import Target  # importable once ROOT is on sys.path (above)
+
+    servers = tuple(server.address for server in memcached_servers)
+    location = ",".join(f"{host}:{port}" for host, port in servers)
+    return Target("memcached", f"memcached://{location}", memcached=servers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from traffik.testing import MemcachedServer
 
 from benchmarks._strategies import pick
 from benchmarks._targets import Target
@@ -13,11 +12,9 @@ pytestmark = pytest.mark.memcached
 
 
 async def test_throughput_prints_our_fixed_window_against_the_limits_library(
-    memcached_servers: tuple[MemcachedServer, MemcachedServer],
+    memcached_target: Target,
 ) -> None:
-    servers = tuple(server.address for server in memcached_servers)
-    location = ",".join(f"{host}:{port}" for host, port in servers)
-    target = Target("memcached", f"memcached://{location}", memcached=servers)
+    target = memcached_target
     result = await throughput(target, pick(["FixedWindow"]), operations=100, repeats=1, tasks=5)
     assert [row["strategy"] for row in result["rows"]] == ["FixedWindow", "limits:FixedWindow"]
     [versus] = result["versus"]

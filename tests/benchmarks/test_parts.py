@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from traffik.exceptions import ConfigurationError
-from traffik.testing import MemcachedServer, RedisServer
+from traffik.testing import RedisServer
 
 from benchmarks.__main__ import main
 from benchmarks._accuracy import contention, expected_admissions
@@ -156,10 +156,8 @@ async def test_duration_sizing_is_bounded_in_count() -> None:
 @pytest.mark.slow
 @pytest.mark.memcached
 async def test_memcached_admits_exactly_the_limit_across_processes(
-    memcached_servers: tuple[MemcachedServer, MemcachedServer],
+    memcached_target: Target,
 ) -> None:
-    servers = tuple(server.address for server in memcached_servers)
-    location = ",".join(f"{host}:{port}" for host, port in servers)
-    target = Target("memcached", f"memcached://{location}", memcached=servers)
+    target = memcached_target
     result = await contention(target, pick(["FixedWindow", "GCRA"]), processes=2, tasks=10, attempts=600)
     assert [(row["admitted"], row["expected"], row["errors"]) for row in result["rows"]] == [(200, 200, 0)] * 2
