@@ -279,6 +279,31 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
                 raise exc
         return decision_from_reply(reply, rate)
 
+    # -- plain counters (FixedWindow) ---------------------------------------
+    # Interface used by the FixedWindow counter path; the bodies go through
+    # redis-py's own pipeline for now (see the connection layer for the fast paths).
+
+    async def _count(self, key: str, cost: int, ttl_ms: int) -> int:
+        """``INCRBY key cost`` then ``PEXPIRE key ttl_ms`` in one round trip: the count after (the ``INCRBY`` reply).
+
+        Raises the client library's exceptions untranslated (the caller translates).
+        """
+        client = self._client_here()
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.incrby(key, cost)
+            pipe.pexpire(key, ttl_ms)
+            count, _ = await pipe.execute()
+        return int(count)
+
+    async def _read_count(self, key: str) -> bytes | str | None:
+        """``GET key`` in one round trip (untranslated exceptions; ``str`` if the client decodes replies)."""
+        reply: bytes | str | None = await self._client_here().get(key)
+        return reply
+
+    async def _uncount(self, key: str, cost: int) -> None:
+        """``DECRBY key cost`` in one round trip (untranslated exceptions)."""
+        await self._client_here().decrby(key, cost)
+
     def _call_for(self, strategy: ThrottleStrategy) -> ScriptCall | NoScript:
         """How to run ``strategy``, worked out once per strategy object.
 
