@@ -250,7 +250,7 @@ def server_time(results: dict[str, Any]) -> str | None:
     if not section:
         return None
     body = [
-        [row["strategy"], _span(row.get("traffik_evalsha_us"), 2), _span(row.get("limits_evalsha_us"), 2)]
+        [row["strategy"], _span(row.get("traffik_server_us"), 2), _span(row.get("limits_server_us"), 2)]
         for row in section["rows"]
     ]
     return _table(["Strategy", "Traffik µs per hit", "`limits` µs per hit"], body)
