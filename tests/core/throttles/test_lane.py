@@ -195,7 +195,7 @@ async def test_the_lane_key_cache_is_bounded_and_keys_stay_right_after_it_is_cle
     await throttle.hit(make_request(client="10.0.0.0"))  # the chain builds the lane
     lane = throttle._lane
     assert lane is not None
-    keys = lane[9]
+    keys = lane.keys
     for n in range(KEY_CACHE_SIZE + 10):
         await throttle.hit(make_request(client=f"10.0.{n // 256}.{n % 256}"))
         held = sum(len(by_identity) for by_path in keys.values() for by_identity in by_path.values())

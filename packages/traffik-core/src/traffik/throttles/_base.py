@@ -15,8 +15,6 @@ from starlette.requests import HTTPConnection
 
 from traffik.backends.base import ErrorPolicy, ThrottleBackend
 from traffik.config import check_near_limit_ratio, get_shadow
-from traffik.error_handlers._monitor import FAILING
-from traffik.events._dispatch import DISPATCH
 from traffik.exceptions import ConfigurationError
 from traffik.headers import DEFAULT_HEADERS_ALWAYS, Headers
 from traffik.headers._headers import HeadersLike
@@ -35,7 +33,7 @@ from traffik.throttles._config import (
     normalise_rate,
     normalise_strategy,
 )
-from traffik.throttles._lane import LaneSteps, route_path
+from traffik.throttles._lane import LaneSteps
 from traffik.throttles._pipeline import ConnectionT
 from traffik.throttles._scope import HEADERS_KEY, merged_headers
 from traffik.types import CostFunc, IdentifierFunc, RateFunc, StrategyStat, ThrottledHandler
@@ -290,39 +288,10 @@ class BaseThrottle(LaneSteps[ConnectionT]):
             ConnectionThrottled: Over the limit (from the default handler).
             ValueError: A negative ``cost``.
         """
-        if cost is None and context is None and not self._disabled:
-            # The lane of _hit, inline: one coroutine fewer on the most common call.
-            key: Any = None
-            lane = self._lane
-            if lane is not None and lane[10] and lane[0] is self._config and not DISPATCH.observers:
-                # A known client on a known route (default identifier) has its key in the lane's cache,
-                # read with subscripts (cheaper than .get()); a miss, once per client and route, raises.
-                scope = connection.scope
-                route = scope.get("route")
-                path = scope["path"] if route is None else route_path(scope, route)
-                try:
-                    key = lane[9][scope["method"]][path][scope["client"][0]]
-                except (KeyError, IndexError, TypeError):  # not cached, no peer, not hashable: below
-                    key = None
-            if key is None:
-                key = self._lane_key(connection, None)
-                if type(key) is not str:
-                    if key is not None:  # an exempted client, or an async identifier's answer to await
-                        await self._lane_pending(connection, key, None)
-                    else:
-                        await self._hit_prepared(connection, None, None, None)
-                    return connection
-            step = lane[8]  # type: ignore[index]
-            try:
-                if step is not None:  # the in-memory backend: no coroutine to await
-                    decision = step(key, lane[3], lane[4], lane[5])  # type: ignore[index]
-                else:
-                    decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
-            except Exception as exc:
-                await self._lane_failed(connection, key, exc)
-                return connection
-            if not decision.allowed or FAILING or lane[0].headers is not None:  # type: ignore[index]
-                await self._lane_verdict(connection, key, decision)
+        if cost is None and context is None:
+            pending = self._hit_now(connection)  # the common hit: nothing to await in memory
+            if pending is not None:
+                await pending
             return connection
         await self._hit(connection, cost, context)
         return connection

@@ -105,7 +105,9 @@ class HTTPThrottle(BaseThrottle[HTTPConnection]):
         injector) the first such request of an app logs one warning: FastAPI
         keeps these headers only on responses it builds itself.
         """
-        await self._hit(connection, None, None)
+        pending = self._hit_now(connection)  # the common hit: nothing to await in memory
+        if pending is not None:
+            await pending
         if response is _NO_RESPONSE:
             return connection
         warn_if_headers_lost(connection.scope)

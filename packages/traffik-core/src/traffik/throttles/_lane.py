@@ -1,21 +1,21 @@
 """The lane: the common hit of a throttle, with everything but the client precomputed.
 
 A throttle whose rate and cost are constants, whose backend is fixed and
-whose rules are known to be none keeps a :data:`Lane` per configuration,
+whose rules are known to be none keeps a :class:`Lane` per configuration,
 built at its first hit through the step-by-step chain
 (:mod:`traffik.throttles._pipeline`). From then on a hit with no per-hit cost
-or context, while no observer listens, makes one synchronous call
-(:meth:`LaneSteps._lane_key`: identity inline, the key looked up in the
-lane's :data:`KeyCache`, built once per client and route) and one backend call,
-awaited unless the backend answers without a coroutine (the in-memory
-backend's own ``hit``). Anything else (an async identifier's answer, an
+or context, while no observer listens, is one synchronous call
+(:meth:`LaneSteps._hit_now`: identity inline, the key looked up in the
+lane's :class:`KeyCache`, built once per client and route, and the backend
+call) and awaits nothing when the backend answers without a coroutine (the
+in-memory backend's own ``hit``) and nothing is left to do. Anything else (an async identifier's answer, an
 exempted client, a denial, a failure, headers to record) goes on through the
 chain's steps with the same results.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, Final
 
 from traffik.error_handlers._monitor import FAILING, note_recovery
@@ -33,25 +33,53 @@ from traffik.types import EXEMPTED, Exempted, IdentifierFunc
 
 __all__ = ["KEY_CACHE_SIZE", "KeyCache", "Lane", "LaneSteps", "SyncCall", "route_path"]
 
-Lane = tuple[
-    Config, Bound, BackendCall, ThrottleStrategy, Rate, int, IdentifierFunc, bool, "SyncCall | None", "KeyCache", bool
-]
-"""``(config, bound, consume, strategy, rate, cost, identifier, cache_ids, step, keys, by_address)``.
 
-What the common hits share.
+class Lane:
+    """What the common hits of one configuration share, computed once.
 
-``step`` is ``consume`` answered without a coroutine, when the backend's
-call is one that never awaits (:func:`_synchronous`), else ``None``.
-``keys`` is the lane's :data:`KeyCache`: new with every lane, so a key built
-under one identifier is never handed out under another. ``by_address``: the
-identifier is the default one and keys carry the request's method and path,
-so a hit's cache entry is ``(peer address, method, path)``, read straight
-from the scope (:func:`cached_key`).
+    Built at the first hit of a configuration whose rate and cost are
+    constants, whose backend is fixed and whose rules are known to be none;
+    ``update_*`` makes a new configuration, so a lane never outlives the
+    settings it copies. Attributes (slots: read as fast as a tuple's items):
 
-Built at the first hit of a configuration whose rate and cost are constants,
-whose backend is fixed and whose rules are known to be none; ``update_*``
-makes a new configuration, so a lane never outlives the settings it copies.
-"""
+    * ``config``, ``bound``: the configuration and its backend binding;
+      ``consume``, ``strategy``, ``rate``, ``cost``, ``identifier``: theirs.
+    * ``cache_ids``: compute the identifier once per connection.
+    * ``step``: ``consume`` answered without a coroutine, when the backend's
+      call is one that never awaits (:func:`_synchronous`), else ``None``.
+    * ``keys``: the lane's :class:`KeyCache`: new with every lane, so a key
+      built under one identifier is never handed out under another.
+    * ``by_address``: the identifier is the default one and keys carry the
+      request's method and path, so a hit's cache entry is ``(method, path,
+      peer address)``, read straight from the scope.
+    """
+
+    __slots__ = (
+        "bound",
+        "by_address",
+        "cache_ids",
+        "config",
+        "consume",
+        "cost",
+        "identifier",
+        "keys",
+        "rate",
+        "step",
+        "strategy",
+    )
+
+    def __init__(self, config: Config, bound: Bound, rate: Rate, cost: int, cache_ids: bool, by_address: bool) -> None:
+        self.config = config
+        self.bound = bound
+        self.consume: BackendCall = bound.consume
+        self.strategy: ThrottleStrategy = bound.strategy
+        self.rate = rate
+        self.cost = cost
+        self.identifier: IdentifierFunc = bound.identifier
+        self.cache_ids = cache_ids
+        self.step = _synchronous(bound)
+        self.keys = KeyCache()
+        self.by_address = by_address
 
 
 SyncCall = Callable[[str, ThrottleStrategy, Rate, int], Decision]
@@ -145,12 +173,58 @@ class LaneSteps(HitPipeline[ConnectionT]):
         identifier = bound.identifier
         # The default identifier reads one scope entry: computing it again costs less than caching it.
         cache_ids = self._cache_ids and identifier is not get_remote_address
-        step = _synchronous(bound)
-        keys = KeyCache()
         by_address = identifier is get_remote_address and self._use_method and self._KEY_METHOD is None
-        return (config, bound, bound.consume, bound.strategy, rate, cost, identifier, cache_ids, step, keys, by_address)
+        return Lane(config, bound, rate, cost, cache_ids, by_address)
 
     # -- the consuming hit ---------------------------------------------------------------------
+
+    def _hit_now(self, connection: ConnectionT, key_path: str | None = None) -> Coroutine[Any, Any, bool] | None:
+        """A hit with the throttle's own cost and context, done at once when it can be.
+
+        ``None``: done (admitted, or the throttle is disabled) with nothing
+        left to do: the common hit of a lane whose backend answers without a
+        coroutine (the in-memory backend), so a caller awaits nothing. Else
+        the coroutine that finishes the hit, to await exactly once; its result
+        is :meth:`_hit`'s. A known client on a known route (default
+        identifier) has its key in the lane's :class:`KeyCache`, read inline
+        with subscripts; anything else takes :meth:`_lane_key`, then the chain.
+        """
+        if self._disabled:
+            return None
+        lane = self._lane
+        key: Any = None
+        if (
+            lane is not None
+            and lane.by_address
+            and key_path is None
+            and lane.config is self._config
+            and not DISPATCH.observers
+        ):
+            scope = connection.scope
+            route = scope.get("route")
+            path = scope["path"] if route is None else route_path(scope, route)
+            try:  # KeyCache.lookup in subscripts (cheaper than .get()); a miss raises, once per client and route
+                key = lane.keys[scope["method"]][path][scope["client"][0]]
+            except (KeyError, IndexError, TypeError):  # not cached, no peer, not hashable: below
+                key = None
+        if key is None:
+            key = self._lane_key(connection, key_path)
+            if type(key) is not str:
+                if key is not None:  # an exempted client, or an async identifier's answer to await
+                    return self._lane_pending(connection, key, key_path)
+                return self._hit_prepared(connection, None, None, key_path)
+            lane = self._lane
+        assert lane is not None  # a key is a lane's
+        step = lane.step
+        if step is None:  # a backend call to await
+            return self._lane_send(connection, key)
+        try:
+            decision = step(key, lane.strategy, lane.rate, lane.cost)
+        except Exception as exc:
+            return self._lane_failed(connection, key, exc)
+        if decision.allowed and not FAILING and lane.config.headers is None:
+            return None
+        return self._lane_verdict(connection, key, decision)
 
     async def _hit(
         self,
@@ -166,29 +240,13 @@ class LaneSteps(HitPipeline[ConnectionT]):
         process the message. ``key_path``: an escaped path component for the key
         (a middleware's pattern).
 
-        The common hit takes the throttle's :data:`Lane` (see :meth:`_lane_key`):
-        one synchronous call builds its key, one await asks the backend.
+        The common hit takes the throttle's :class:`Lane` (:meth:`_hit_now`).
         """
         if self._disabled:
             return True
         if cost is None and context is None:
-            key = self._lane_key(connection, key_path)
-            if type(key) is str:
-                # The common hit awaits the backend and nothing else (the same lines are in hit()).
-                lane = self._lane
-                step = lane[8]  # type: ignore[index]
-                try:
-                    if step is not None:
-                        decision = step(key, lane[3], lane[4], lane[5])  # type: ignore[index]
-                    else:
-                        decision = await lane[2](key, lane[3], lane[4], lane[5])  # type: ignore[index]
-                except Exception as exc:
-                    return await self._lane_failed(connection, key, exc)
-                if decision.allowed and not FAILING and lane[0].headers is None:  # type: ignore[index]
-                    return True
-                return await self._lane_verdict(connection, key, decision)
-            if key is not None:
-                return await self._lane_pending(connection, key, key_path)  # type: ignore[arg-type]  # not a str
+            pending = self._hit_now(connection, key_path)
+            return True if pending is None else await pending
         return await self._hit_prepared(connection, cost, context, key_path)
 
     def _lane_key(self, connection: ConnectionT, key_path: str | None) -> str | Exempted | Awaitable[Any] | None:
@@ -198,24 +256,24 @@ class LaneSteps(HitPipeline[ConnectionT]):
         configuration yet, or an observer listens: the step-by-step chain
         times and reports it). ``EXEMPTED``: an exempted client. An
         awaitable: the identifier's answer still to be awaited and checked
-        (:meth:`_lane_pending`). A key not in the lane's :data:`KeyCache` is
+        (:meth:`_lane_pending`). A key not in the lane's :class:`KeyCache` is
         built by the chain's own :meth:`_key`, so both always agree.
         """
         lane = self._lane
-        if lane is None or lane[0] is not self._config or DISPATCH.observers:
+        if lane is None or lane.config is not self._config or DISPATCH.observers:
             return None
         scope = connection.scope
-        if lane[10] and key_path is None:  # by_address: a known client on a known route is a lookup
+        if lane.by_address and key_path is None:  # a known client on a known route is a lookup
             route = scope.get("route")
             known = scope["path"] if route is None else route_path(scope, route)
-            try:  # KeyCache.lookup in subscripts (as in hit()); a miss raises, once per client and route
-                return lane[9][scope["method"]][known][scope["client"][0]]
+            try:  # KeyCache.lookup in subscripts (as in _hit_now()); a miss raises, once per client and route
+                return lane.keys[scope["method"]][known][scope["client"][0]]
             except (KeyError, IndexError, TypeError):  # not cached, no peer, not hashable: the steps below
                 pass
-        identifier = lane[6]
+        identifier = lane.identifier
         # -- identity: the _identify step, inline --
         identity: Any
-        if lane[7]:  # cache_ids
+        if lane.cache_ids:
             ids: dict[Any, str | Exempted] | None = scope.get(IDS_KEY)
             if ids is None:
                 ids = scope[IDS_KEY] = {}
@@ -256,7 +314,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
                 path = scope["path"] if route is None else route_path(scope, route)
             else:
                 path = (key_path,)  # a middleware's escaped pattern: never equal to a path
-        keys: KeyCache = lane[9]
+        keys = lane.keys
         key = keys.lookup(method, path, identity)
         if key is None:
             key = self._key(connection, get_remote_address(connection) if raw else identity, key_path)
@@ -272,24 +330,23 @@ class LaneSteps(HitPipeline[ConnectionT]):
             if DISPATCH.observers:
                 lane = self._lane
                 assert lane is not None  # the lane gave this pending identity
-                _, bound, _, _, rate, cost, _, _, _, _, _ = lane
-                report_exempted(self._uid, bound, rate, cost, self._in_shadow())
+                report_exempted(self._uid, lane.bound, lane.rate, lane.cost, self._in_shadow())
             return True
         return await self._lane_send(connection, self._key(connection, identity, key_path))
 
     async def _lane_send(self, connection: ConnectionT, key: str) -> bool:
-        """The backend call and the verdict of a lane hit (inline in :meth:`_hit` and ``hit()``)."""
+        """The backend call and the verdict of a lane hit (the step is inline in :meth:`_hit_now`)."""
         lane = self._lane
         assert lane is not None
-        step = lane[8]
+        step = lane.step
         try:
             if step is not None:
-                decision = step(key, lane[3], lane[4], lane[5])
+                decision = step(key, lane.strategy, lane.rate, lane.cost)
             else:
-                decision = await lane[2](key, lane[3], lane[4], lane[5])
+                decision = await lane.consume(key, lane.strategy, lane.rate, lane.cost)
         except Exception as exc:
             return await self._lane_failed(connection, key, exc)
-        if decision.allowed and not FAILING and lane[0].headers is None:
+        if decision.allowed and not FAILING and lane.config.headers is None:
             return True
         return await self._lane_verdict(connection, key, decision)
 
@@ -297,8 +354,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
         """The prepared hit of a lane hit, for the steps after the backend call (built only when one needs it)."""
         lane = self._lane
         assert lane is not None  # called for a lane hit only
-        config, bound, _, _, rate, cost, _, _, _, _, _ = lane
-        return (connection, config, bound, self._context, cost, rate, key)
+        return (connection, lane.config, lane.bound, self._context, lane.cost, lane.rate, key)
 
     async def _lane_failed(self, connection: ConnectionT, key: str, exc: Exception) -> bool:
         """A lane hit whose backend call raised: the ``on_error`` policy (no observer timed it)."""

@@ -90,7 +90,7 @@ class HitPipeline(VerdictSteps[ConnectionT]):
     _use_method: bool
     _key_prefix: str
     _disabled: bool
-    _lane: Lane | None  # the common hit's constants, for the configuration lane[0]
+    _lane: Lane | None  # the common hit's constants, for the configuration lane.config
     _lane_config: Config | None  # the configuration _lane was last built (or refused) for
 
     # -- _prepare and its steps ---------------------------------------------------------
