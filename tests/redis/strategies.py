@@ -6,7 +6,7 @@ from typing import Final
 
 from hypothesis import strategies as st
 from traffik.backends.redis._keys import KeyLayout
-from traffik.backends.redis._scripts import FIXED_WINDOW
+from traffik.rates import Rate
 from traffik.strategies import (
     GCRA,
     FixedWindow,
@@ -18,6 +18,8 @@ from traffik.strategies import (
     TokenBucketWithDebt,
 )
 from traffik.strategies._base import ThrottleStrategy
+
+_GLOB_SPECIALS: Final = str.maketrans({char: "\\" + char for char in "\\*?[]^-{}"})
 
 DEFAULTS: Final[dict[str, ThrottleStrategy]] = {
     "fixed-window": FixedWindow(),
@@ -55,7 +57,17 @@ INSTANCES: Final[dict[str, st.SearchStrategy[ThrottleStrategy]]] = {
 def state_key_of(namespace: str, key: str, strategy: ThrottleStrategy) -> str:
     """The state key (``KEYS[1]``) of ``strategy``'s script for throttle key ``key``.
 
-    FixedWindow's has a suffix: it holds a hash of the window's end to its count, not packed doubles.
+    FixedWindow has no script and no single key: see :func:`window_key_of`.
     """
-    suffix = FIXED_WINDOW.key_suffix if strategy.NAME == FixedWindow.NAME else ""
-    return KeyLayout(namespace).state_key(key, strategy.NAME + suffix)
+    assert strategy.NAME != FixedWindow.NAME, "FixedWindow keeps a key per window: use window_key_of"
+    return KeyLayout(namespace).state_key(key, strategy.NAME)
+
+
+def window_key_of(namespace: str, key: str, now: float, rate: Rate) -> str:
+    """FixedWindow's counter for throttle key ``key`` in the window of ``rate`` holding ``now``."""
+    return KeyLayout(namespace).window_key(key, int((now // rate.expire + 1) * rate.expire))
+
+
+def window_pattern_of(namespace: str, key: str) -> str:
+    """A ``KEYS``/``SCAN`` pattern matching every FixedWindow counter of throttle key ``key``."""
+    return KeyLayout(namespace).window_key(key, 0).translate(_GLOB_SPECIALS)[: -len("0")] + "*"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import struct
 from typing import Any
 
@@ -13,12 +14,12 @@ from traffik.backends.redis._keys import KeyLayout
 from traffik.clock import ManualClock
 from traffik.exceptions import ConfigurationError
 from traffik.rates import Rate
-from traffik.strategies import GCRA, FixedWindow, LeakyBucketWithQueue, TokenBucket
+from traffik.strategies import GCRA, FixedWindow, LeakyBucketWithQueue, SlidingWindowLog, TokenBucket
 from traffik.strategies._base import UNLIMITED_DECISION, ThrottleStrategy
 from traffik.testing import RedisServer
 
 from tests.redis.conftest import BackendFactory, unique_namespace
-from tests.redis.strategies import DEFAULTS, state_key_of
+from tests.redis.strategies import DEFAULTS, state_key_of, window_pattern_of
 from tests.wire import recorded_writes, redis_commands
 
 pytestmark = pytest.mark.redis
@@ -107,7 +108,10 @@ async def test_hit_and_peek_are_one_round_trip_each(name: str, redis_server: Red
                 await backend.hit("k", strategy, RATE)
             for _ in range(3):
                 await backend.peek("k", strategy, RATE)
-        assert _sent(writes) == [["EVALSHA"]] * 10
+        if name == FixedWindow.NAME:  # no script: a counter per window (never a DECRBY for cost 1 here)
+            assert _sent(writes) == [["INCRBY", "PEXPIRE"]] * 7 + [["GET"]] * 3
+        else:
+            assert _sent(writes) == [["EVALSHA"]] * 10
     finally:
         await backend.clear()
         await client.aclose()
@@ -126,10 +130,10 @@ async def test_unlimited_rate_makes_no_call(redis_server: RedisServer) -> None:
 async def test_script_flushed_from_the_server_is_reloaded(make_backend: BackendFactory, raw_redis: Redis) -> None:
     backend = make_backend(clock=ManualClock(0.0))
     rate = Rate.parse("2/min")
-    assert (await backend.hit("k", FixedWindow(), rate)).allowed
+    assert (await backend.hit("k", SlidingWindowLog(), rate)).allowed
     await raw_redis.script_flush()
-    assert (await backend.hit("k", FixedWindow(), rate)).hits_remaining == 0
-    assert not (await backend.hit("k", FixedWindow(), rate)).allowed
+    assert (await backend.hit("k", SlidingWindowLog(), rate)).hits_remaining == 0
+    assert not (await backend.hit("k", SlidingWindowLog(), rate)).allowed
 
 
 # -- decisions ------------------------------------------------------------------
@@ -217,8 +221,12 @@ async def test_every_key_gets_a_ttl_in_milliseconds_never_zero(
     backend = make_backend()
     for rate in (Rate.parse("1/s"), Rate.parse("100/day")):
         await backend.hit(f"k-{rate.expire}", strategy, rate, cost=1)
-        ttl = await raw_redis.pttl(state_key_of(backend.namespace, f"k-{rate.expire}", strategy))
-        # Set (-1 would be persistent), in ms, and no longer than the state can last.
+        if strategy.NAME == FixedWindow.NAME:  # a key per window, named by the window's end on the wall clock
+            (key,) = await raw_redis.keys(window_pattern_of(backend.namespace, f"k-{rate.expire}"))
+        else:
+            key = state_key_of(backend.namespace, f"k-{rate.expire}", strategy)
+        ttl = await raw_redis.pttl(key)
+        # Set (-1 would be persistent), in ms, and no longer than the state (and the margin) can last.
         assert 0 < ttl <= 2 * rate.expire
 
 
@@ -247,8 +255,10 @@ async def test_keys_carry_a_hash_tag_and_the_strategy(make_backend: BackendFacto
     await backend.hit("user:1", GCRA(), RATE)
     keys = sorted(_text(key) for key in await raw_redis.keys(f"{backend.namespace.split('{')[0]}*"))
     prefix = backend.namespace.replace("{", "\\(").replace("}", "\\)")
-    # FixedWindow's key has a suffix: a hash of its window's end to its count (not packed doubles).
-    assert keys == [f"{prefix}:{{user:1}}:fixed-window:windows", f"{prefix}:{{user:1}}:gcra"]
+    # FixedWindow's key ends with its window's end, in whole ms: a counter per window.
+    assert len(keys) == 2
+    assert re.fullmatch(rf"{re.escape(prefix)}:\{{user:1\}}:fixed-window:\d+", keys[0]), keys
+    assert keys[1] == f"{prefix}:{{user:1}}:gcra"
 
 
 async def test_clear_deletes_only_this_namespace(make_backend: BackendFactory, raw_redis: Redis) -> None:
@@ -270,67 +280,71 @@ async def test_clear_deletes_only_this_namespace(make_backend: BackendFactory, r
 
 async def test_a_corrupt_state_counts_as_no_state(make_backend: BackendFactory, raw_redis: Redis) -> None:
     backend = make_backend(clock=ManualClock(0.0))
-    key = state_key_of(backend.namespace, "k", FixedWindow())
+    key = state_key_of(backend.namespace, "k", GCRA())
     await raw_redis.set(key, "not,a,state")
-    assert (await backend.hit("k", FixedWindow(), Rate.parse("2/s"))).hits_remaining == 1
+    assert (await backend.hit("k", GCRA(), Rate.parse("2/s"))).allowed
 
 
-async def test_a_fixed_window_state_of_the_packed_layout_is_never_read(
+async def test_a_fixed_window_state_of_earlier_layouts_is_never_read(
     make_backend: BackendFactory, raw_redis: Redis
 ) -> None:
-    # Earlier versions kept (window_end, count) as packed doubles under the bare NAME; the
-    # counter's hash lives under another key, so such a state is ignored (a one-off reset).
+    # Earlier versions kept (window_end, count) as packed doubles under the bare NAME, then a
+    # hash under ":windows"; the counter per window lives under other keys: a one-off reset.
     backend = make_backend(clock=ManualClock(500.0))
-    old_key = KeyLayout(backend.namespace).state_key("k", FixedWindow.NAME)
-    await raw_redis.set(old_key, struct.pack("<dd", 1_000.0, 2.0), px=3_600_000)  # the window is full
+    layout = KeyLayout(backend.namespace)
+    packed, hashed = layout.state_key("k", FixedWindow.NAME), layout.state_key("k", "fixed-window:windows")
+    await raw_redis.set(packed, struct.pack("<dd", 1_000.0, 2.0), px=3_600_000)  # the window is full
+    await raw_redis.hset(hashed, "1000", "2")
     decision = await backend.hit("k", FixedWindow(), Rate.parse("2/s"))
     assert (decision.allowed, decision.hits_remaining) == (True, 1)
-    assert await raw_redis.get(old_key) == struct.pack("<dd", 1_000.0, 2.0)  # left to expire, untouched
+    assert await raw_redis.get(packed) == struct.pack("<dd", 1_000.0, 2.0)  # left to expire, untouched
+    assert await raw_redis.hgetall(hashed) == {b"1000": b"2"}
+    await raw_redis.delete(hashed)
 
 
-@pytest.mark.parametrize("clock", [None, ManualClock(1_700_000_000_250.0)], ids=["server-time", "client-clock"])
-async def test_a_denied_fixed_window_hit_leaves_the_window_as_it_was(
+@pytest.mark.parametrize("clock", [None, ManualClock(1_700_000_000_250.0)], ids=["wall-clock", "given-clock"])
+async def test_a_denied_fixed_window_hit_gives_back_its_cost_while_the_window_has_room(
     clock: ManualClock | None, make_backend: BackendFactory, raw_redis: Redis
 ) -> None:
-    # A hit with no room gives its cost back in the same script (or, over the limit, never takes it).
     backend = make_backend(clock=clock)
-    rate = Rate.parse("2/h")  # an hour: the window cannot end during the test
-    for _ in range(2):
-        assert (await backend.hit("k", FixedWindow(), rate)).allowed
-    key = state_key_of(backend.namespace, "k", FixedWindow())
-    stored = await raw_redis.hgetall(key)
-    ttl = await raw_redis.pttl(key)
-    for cost in (1, 3):  # a cost the window has no room for, and one over the limit
-        decision = await backend.hit("k", FixedWindow(), rate, cost)
+    rate = Rate.parse("3/h")  # an hour: the window cannot end during the test
+    assert (await backend.hit("k", FixedWindow(), rate, cost=2)).allowed
+    (key,) = await raw_redis.keys(window_pattern_of(backend.namespace, "k"))
+    decision = await backend.hit("k", FixedWindow(), rate, cost=2)  # no room for 2: given back
+    assert (decision.allowed, decision.hits_remaining) == (False, 1)
+    assert 0 < decision.wait_ms <= 3_600_000
+    assert await raw_redis.get(key) == b"2"
+    decision = await backend.hit("k", FixedWindow(), rate, cost=4)  # over the limit: never counted
+    assert (decision.allowed, decision.hits_remaining) == (False, 1)
+    assert await raw_redis.get(key) == b"2"
+    assert (await backend.hit("k", FixedWindow(), rate)).allowed  # the room a smaller hit can still use
+    # Full: a denied hit leaves its increment, and the window reads as full.
+    for _ in range(3):
+        decision = await backend.hit("k", FixedWindow(), rate)
         assert (decision.allowed, decision.hits_remaining) == (False, 0)
-        assert 0 < decision.wait_ms <= 3_600_000
-    assert list(stored.values()) == [b"2"]
-    assert await raw_redis.hgetall(key) == stored
-    assert 0 < await raw_redis.pttl(key) <= ttl
+    assert await raw_redis.get(key) == b"6"
+    peeked = await backend.peek("k", FixedWindow(), rate, cost=0)
+    assert (peeked.allowed, peeked.hits_remaining) == (True, 0)
 
 
-async def test_a_fixed_window_made_under_another_rate_runs_to_its_end(make_backend: BackendFactory) -> None:
-    # The pure step keeps a window until it ends whatever the rate says; the counter does too.
+async def test_a_fixed_window_counts_in_the_window_of_its_own_rate(make_backend: BackendFactory) -> None:
+    # The window's end is in the key: a rate of another duration counts in its own window.
     clock = ManualClock(1_000.0)
     backend = make_backend(clock=clock, clock_margin_ms=600_000)
-    hourly, per_minute = Rate.parse("3/h"), Rate.parse("3/min")
-    assert (await backend.hit("k", FixedWindow(), hourly)).allowed  # window [0, 3_600_000)
-    clock.advance(120_000.0)  # the per-minute window would be [120_000, 180_000): a new one
+    hourly, per_minute, other_limit = Rate.parse("3/h"), Rate.parse("3/min"), Rate.parse("5/min")
+    assert (await backend.hit("k", FixedWindow(), hourly, cost=3)).allowed  # window [0, 3_600_000): full
+    clock.advance(120_000.0)  # the per-minute window [120_000, 180_000) is a key of its own
     decision = await backend.hit("k", FixedWindow(), per_minute, cost=2)
-    assert (decision.allowed, decision.hits_remaining) == (True, 0)
-    decision = await backend.hit("k", FixedWindow(), per_minute)
-    assert not decision.allowed
-    assert decision.wait_ms == 3_600_000 - 121_000.0
-    clock.advance(3_600_000.0)  # the hour has ended: windows of a minute from now on
-    decision = await backend.hit("k", FixedWindow(), per_minute)
-    assert (decision.allowed, decision.hits_remaining, decision.reset_ms) == (True, 2, 60_000 - 1_000.0)
+    assert (decision.allowed, decision.hits_remaining, decision.reset_ms) == (True, 1, 59_000.0)
+    decision = await backend.hit("k", FixedWindow(), other_limit)  # same duration: same window, same count
+    assert (decision.allowed, decision.hits_remaining) == (True, 2)
+    assert not (await backend.hit("k", FixedWindow(), hourly)).allowed  # the hour's window is still full
 
 
-@pytest.mark.parametrize("clock", [None, ManualClock(1_700_000_000_250.0)], ids=["server-time", "client-clock"])
+@pytest.mark.parametrize("clock", [None, ManualClock(1_700_000_000_250.0)], ids=["wall-clock", "given-clock"])
 async def test_an_admitted_fixed_window_hit_reports_its_quota_and_reset(
     clock: ManualClock | None, make_backend: BackendFactory
 ) -> None:
-    # The steady state's reply is one integer (remaining and reset packed): both must read back.
     backend = make_backend(clock=clock)
     rate = Rate.parse("1000000/h")  # an hour: the window cannot end during the test
     first = await backend.hit("k", FixedWindow(), rate, cost=3)
@@ -342,32 +356,48 @@ async def test_an_admitted_fixed_window_hit_reports_its_quota_and_reset(
         assert second.reset_ms == 3_600_000 - 800_250.0  # 1_700_000_000_250 is 800,250 ms into its hour
 
 
-async def test_a_new_fixed_window_drops_the_ended_ones(make_backend: BackendFactory, raw_redis: Redis) -> None:
-    # One field per window end: the first hit of a window leaves it alone in the hash.
-    clock = ManualClock(1_000.0)
-    backend = make_backend(clock=clock, clock_margin_ms=3_600_000)  # the ended window's field outlives it
+async def test_a_fixed_window_key_names_its_end_and_lives_a_margin_past_it(
+    make_backend: BackendFactory, raw_redis: Redis
+) -> None:
+    clock = ManualClock(1_000.25)
+    backend = make_backend(clock=clock, clock_margin_ms=3_600_000)  # TTLs run in real time: keep them long
     rate = Rate.parse("3/min")
-    key = state_key_of(backend.namespace, "k", FixedWindow())
     await backend.hit("k", FixedWindow(), rate, cost=2)
-    assert await raw_redis.hgetall(key) == {b"60000": b"2"}
+    first = KeyLayout(backend.namespace).window_key("k", 60_000)
+    assert await raw_redis.get(first) == b"2"
+    assert 3_600_000 + 58_000 < await raw_redis.pttl(first) <= 3_600_000 + 59_000  # ceil(58_999.75) + margin
     clock.advance(60_000.0)
     decision = await backend.hit("k", FixedWindow(), rate)
-    assert (decision.allowed, decision.hits_remaining, decision.reset_ms) == (True, 2, 59_000.0)
-    assert await raw_redis.hgetall(key) == {b"120000": b"1"}
-    assert 0 < await raw_redis.pttl(key) <= 59_000 + 3_600_000
+    assert (decision.allowed, decision.hits_remaining, decision.reset_ms) == (True, 2, 58_999.75)
+    assert await raw_redis.get(KeyLayout(backend.namespace).window_key("k", 120_000)) == b"1"
+    assert await raw_redis.get(first) == b"2"  # the ended window's key expires on its own
 
 
-@pytest.mark.parametrize("junk", [{"e": "60000", "c": "2"}, {"60000": "many"}], ids=["old-hash", "not-a-count"])
-async def test_a_fixed_window_hash_of_foreign_fields_counts_as_no_state(
-    junk: dict[str, str], make_backend: BackendFactory, raw_redis: Redis
+@pytest.mark.parametrize("junk", ["hash", "not-a-count", "huge"])
+async def test_a_damaged_fixed_window_counter_starts_the_window_afresh(
+    junk: str, make_backend: BackendFactory, raw_redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    backend = make_backend(clock=ManualClock(1_000.0))
-    key = state_key_of(backend.namespace, "k", FixedWindow())
-    await raw_redis.hset(key, mapping=junk)  # type: ignore[arg-type]
-    assert (await backend.peek("k", FixedWindow(), Rate.parse("3/min"))).hits_remaining == 2
-    decision = await backend.hit("k", FixedWindow(), Rate.parse("3/min"))
+    backend = make_backend(clock=ManualClock(1_000.0), clock_margin_ms=3_600_000)
+    rate = Rate.parse("3/min")
+    key = KeyLayout(backend.namespace).window_key("k", 60_000)
+    if junk == "hash":
+        await raw_redis.hset(key, mapping={"e": "60000", "c": "2"})
+    elif junk == "not-a-count":
+        await raw_redis.set(key, "many")
+    else:
+        await raw_redis.set(key, str(2**63 - 1))  # INCRBY would overflow: a flood of denials left that
+    peeked = await backend.peek("k", FixedWindow(), rate)
+    decision = await backend.hit("k", FixedWindow(), rate)
+    if junk == "huge":  # a counter, and a full one
+        assert (peeked.hits_remaining, decision.allowed, decision.hits_remaining) == (0, False, 0)
+        assert await raw_redis.get(key) == str(2**63 - 1).encode()
+        return
+    assert peeked.hits_remaining == 2  # not a counter: no state, and a peek writes nothing
     assert (decision.allowed, decision.hits_remaining) == (True, 2)
-    assert await raw_redis.hgetall(key) == {b"60000": b"1"}
+    assert "resetting an unreadable fixed-window counter" in caplog.text
+    assert await raw_redis.get(key) == b"1"
+    assert 3_600_000 < await raw_redis.pttl(key) <= 3_600_000 + 59_000
+    assert (await backend.hit("k", FixedWindow(), rate)).hits_remaining == 1
 
 
 # -- clients ----------------------------------------------------------------------

@@ -7,15 +7,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from redis.asyncio.connection import Connection
 from traffik.backends.redis._commands import ScriptCall, command
-from traffik.backends.redis._scripts import FIXED_WINDOW, GCRA, TOKEN_BUCKET
+from traffik.backends.redis._scripts import GCRA, SLIDING_WINDOW_LOG, TOKEN_BUCKET
 from traffik.rates import Rate
 from traffik.strategies import GCRA as GCRAStrategy
-from traffik.strategies import FixedWindow, ThrottleStrategy, TokenBucket
+from traffik.strategies import SlidingWindowLog, ThrottleStrategy, TokenBucket
 
 REDIS_PY = Connection()  # only its packer is used: no socket is opened
 
 CALLS = [
-    ScriptCall(FixedWindow(), FIXED_WINDOW, "0"),
+    ScriptCall(SlidingWindowLog(), SLIDING_WINDOW_LOG, "0"),
     ScriptCall(TokenBucket(burst_size=7), TOKEN_BUCKET, "1000"),
     ScriptCall(GCRAStrategy(burst_tolerance_ms=12.5), GCRA, "0"),
 ]

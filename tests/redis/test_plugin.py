@@ -6,9 +6,12 @@ import subprocess
 import sys
 
 import pytest
+from traffik.backends.base import runs_natively
 from traffik.backends.redis import RedisBackend, _plugin
+from traffik.backends.redis._fixed_window import FIXED_WINDOW_COUNTER
 from traffik.backends.redis._scripts import SCRIPTS, LuaScript
 from traffik.plugins import PluginRegistry, get_plugin_registry
+from traffik.strategies import FixedWindow
 
 from tests.redis.strategies import DEFAULTS
 
@@ -22,21 +25,31 @@ def test_backend_is_registered_with_its_schemes() -> None:
         assert registry.backend_for_scheme(scheme) is RedisBackend
 
 
-@pytest.mark.parametrize("name", sorted(DEFAULTS))
-def test_every_builtin_strategy_has_a_lua_implementation(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(set(DEFAULTS) - {FixedWindow.NAME}))
+def test_every_builtin_strategy_but_fixed_window_has_a_lua_implementation(name: str) -> None:
     implementation = get_plugin_registry().strategy_implementation("redis", name)
     assert isinstance(implementation, LuaScript)
     assert implementation.strategy == name
-    # Every script reads the clock first; FixedWindow's native counter does without the prelude.
+    # Every script reads the clock first, then the prelude.
     assert implementation.source.startswith("-- Shared by every script, first")
-    follows = "-- Shared by every strategy script" if implementation.prelude else "-- traffik.strategies.FixedWindow"
-    assert follows in implementation.source
+    assert "-- Shared by every strategy script" in implementation.source
     assert len(implementation.sha) == 40
 
 
-def test_entry_module_lists_exactly_the_scripts() -> None:
+def test_fixed_window_is_registered_as_a_counter_without_a_script() -> None:
+    implementation = get_plugin_registry().strategy_implementation("redis", FixedWindow.NAME)
+    assert implementation is FIXED_WINDOW_COUNTER
+    assert runs_natively(implementation, FixedWindow())
+    assert FixedWindow.NAME not in SCRIPTS
+
+
+def test_entry_module_lists_exactly_the_scripts_and_the_counter() -> None:
     assert dict(_plugin._LUA_IMPLEMENTATIONS) == SCRIPTS
-    assert set(SCRIPTS) == set(PluginRegistry(load_entry_points=False).strategies())
+    builtin = set(PluginRegistry(load_entry_points=False).strategies())
+    assert set(SCRIPTS) == builtin - {FixedWindow.NAME}
+    registered = {info.strategy: info.loader for info in _plugin.traffik_register_strategy_implementations()}
+    assert set(registered) == builtin
+    assert registered[FixedWindow.NAME] == "traffik.backends.redis._fixed_window:FIXED_WINDOW_COUNTER"
 
 
 def test_importing_the_package_and_discovering_plugins_does_not_import_redis() -> None:

@@ -18,6 +18,7 @@ from traffik.backends.redis._client_lifecycle import ClientLifecycle, RedisClien
 from traffik.backends.redis._cluster import run_once
 from traffik.backends.redis._commands import ScriptCall, decision_from_reply
 from traffik.backends.redis._errors import translate_errors
+from traffik.backends.redis._fixed_window import CounterCall, FixedWindowCounter, counted_decision
 from traffik.backends.redis._generic_path import NoScript, locked_decision
 from traffik.backends.redis._keys import KeyLayout
 from traffik.backends.redis._libraries import ValkeyClient
@@ -26,7 +27,7 @@ from traffik.backends.redis._scripts import LuaScript, format_number
 from traffik.backends.redis._startup import check_server, registered_scripts
 from traffik.backends.redis._urls import URL_SCHEMES, redact, where
 from traffik.clock import Clock, wall_ms
-from traffik.exceptions import BackendError
+from traffik.exceptions import BackendError, PluginError
 from traffik.rates import Rate
 from traffik.strategies import UNLIMITED_DECISION, Decision, ThrottleStrategy
 from traffik.validation import boolean, optional, positive_number, whole_number
@@ -38,7 +39,7 @@ __all__ = ["DEFAULT_CLOCK_MARGIN_MS", "DEFAULT_MAX_CONNECTIONS", "DEFAULT_TIMEOU
 DEFAULT_TIMEOUT: Final = 0.5
 """Default connect and command timeout in seconds: a dead or hung Redis hands control back fast."""
 DEFAULT_CLOCK_MARGIN_MS: Final = 1000
-"""Default extra lifetime of keys, in ms, when the backend is given a ``clock``."""
+"""Default extra lifetime of keys, in ms, when a client clock decides (``clock`` given, or FixedWindow)."""
 DEFAULT_MAX_CONNECTIONS: Final = 50
 """Default number of connections kept for hits, hence of hits in flight at once."""
 
@@ -53,23 +54,26 @@ _CLOCK_MARGIN: Final = whole_number(min=0).described("a whole number of millisec
 class RedisBackend(ClientLifecycle, ThrottleBackend):
     """Shares counters between every process that uses the same Redis and namespace.
 
-    Every built-in strategy runs as a Lua script (loaded once, run with
-    ``EVALSHA``, reloaded transparently after ``NOSCRIPT``) that reads the
-    state, decides, writes the new state and returns the decision: a hit or a
-    peek is exactly **one round trip**, atomic under any concurrency. A
-    strategy without a Lua implementation (a third-party one) falls back to a
-    slower, still atomic path: a Redis lock around ``GET``, the pure step and
-    ``SET``.
+    Every built-in strategy but ``FixedWindow`` runs as a Lua script (loaded
+    once, run with ``EVALSHA``, reloaded transparently after ``NOSCRIPT``) that
+    reads the state, decides, writes the new state and returns the decision: a
+    hit or a peek is exactly **one round trip**, atomic under any concurrency.
+    ``FixedWindow`` is a plain counter per window, no script: ``INCRBY`` +
+    ``PEXPIRE`` in one round trip (a quarter of a script's Redis time), see
+    :mod:`traffik.backends.redis._fixed_window`. A strategy without a native
+    implementation (a third-party one) falls back to a slower, still atomic
+    path: a Redis lock around ``GET``, the pure step and ``SET``.
 
     **Time.** By default the scripts read the Redis server's ``TIME``, so app
     instances whose clocks disagree still share one timeline. Pass ``clock=``
     to use that clock instead (its value is sent with each call; tests use a
     :class:`~traffik.clock.ManualClock`). With a clock, each key lives
-    ``clock_margin_ms`` longer than its state (strategies ignore an expired
-    state, so this only costs memory), so an instance whose clock lags the
-    one that wrote the state by up to that margin still finds it. The
-    fallback path for strategies without Lua reads ``clock`` (wall-clock
-    milliseconds by default).
+    ``clock_margin_ms`` longer than its state, so an instance whose clock lags
+    the one that wrote the state by up to that margin still finds it.
+    ``FixedWindow`` and the fallback path always read ``clock`` (wall-clock ms
+    by default; no command can read ``TIME`` and count): window boundaries
+    follow each instance's clock, a window's count never passes the limit,
+    and its key lives ``clock_margin_ms`` past the window's end.
 
     **Keys** are ``<namespace>:{<key>}:<strategy>`` (see
     :mod:`traffik.backends.redis._keys`): the braces are a Redis Cluster hash
@@ -113,13 +117,14 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         lock_blocking: Override of ``TRAFFIK_DEFAULT_BLOCKING`` for :meth:`lock`.
         lock_ttl: Override of ``TRAFFIK_DEFAULT_LOCK_TTL`` (seconds).
         lock_blocking_timeout: Override of ``TRAFFIK_DEFAULT_BLOCKING_TIMEOUT`` (seconds).
-        clock: Milliseconds clock sent to the scripts instead of the server's ``TIME``.
+        clock: Milliseconds clock sent to the scripts instead of the server's ``TIME`` (FixedWindow's windows
+            always follow it; default: wall-clock ms).
         cluster: Connect to a ``redis://`` or ``rediss://`` ``url`` as a Redis Cluster
             (``redis+cluster://`` urls always are).
         socket_timeout: Seconds a command may take (``None``: no limit).
         connect_timeout: Seconds connecting may take (``None``: no limit).
         clock_margin_ms: Extra key lifetime in ms whenever a client clock decides (``clock``
-            given, or the fallback path); a whole number >= 0.
+            given, FixedWindow, or the fallback path); a whole number >= 0.
         max_connections: Connections kept for hits, hence hits in flight at once (never more
             than half of a given client's pool); more concurrent hits wait for one for as long
             as Redis keeps answering: waiting is not a failure, a hit that fails with no reply
@@ -200,8 +205,8 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
             self.clock = wall_ms
         self._margin = "0" if clock is None else str(clock_margin_ms)
         self._keys = KeyLayout(namespace)
-        self._native: NativeStrategies[LuaScript] = NativeStrategies(self.NAME, kind=LuaScript)
-        self._calls: dict[int, ScriptCall | NoScript] = {}
+        self._native: NativeStrategies[LuaScript | FixedWindowCounter] = NativeStrategies(self.NAME)
+        self._calls: dict[int, ScriptCall | CounterCall | NoScript] = {}
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisBackend:
@@ -242,6 +247,8 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         if call is None:
             call = self._call_for(strategy)
         if call.script is None:
+            if isinstance(call, CounterCall):  # FixedWindow: INCRBY + PEXPIRE, no script
+                return await counted_decision(self, key, strategy, rate, cost, commit=commit)
             return await locked_decision(self, key, strategy, rate, cost, commit=commit)
         client = self._client_here()
         kept = self._kept
@@ -277,7 +284,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
             # Translated here rather than by a context manager around the call: this is the hot path.
             with translate_errors(f"{strategy.NAME} on key '{key}'"):
                 raise exc
-        return decision_from_reply(reply, rate)
+        return decision_from_reply(reply)
 
     # -- plain counters (FixedWindow) ---------------------------------------
     # Interface used by the FixedWindow counter path; the bodies go through
@@ -304,25 +311,28 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         """``DECRBY key cost`` in one round trip (untranslated exceptions)."""
         await self._client_here().decrby(key, cost)
 
-    def _call_for(self, strategy: ThrottleStrategy) -> ScriptCall | NoScript:
+    def _call_for(self, strategy: ThrottleStrategy) -> ScriptCall | CounterCall | NoScript:
         """How to run ``strategy``, worked out once per strategy object.
 
         Keyed by ``id``: the entry holds the strategy itself, so the id cannot be
         reused by another object while the entry is cached.
         """
         script = self._script_for(strategy)
-        call: ScriptCall | NoScript = (
-            NoScript(strategy) if script is None else ScriptCall(strategy, script, self._margin)
-        )
+        call: ScriptCall | CounterCall | NoScript = NoScript(strategy) if script is None else CounterCall(strategy)
+        if isinstance(script, LuaScript):
+            call = ScriptCall(strategy, script, self._margin)
         if len(self._calls) >= _MAX_STRATEGIES:
             self._calls.clear()
         self._calls[id(strategy)] = call
         return call
 
-    def _script_for(self, strategy: ThrottleStrategy) -> LuaScript | None:
+    def _script_for(self, strategy: ThrottleStrategy) -> LuaScript | FixedWindowCounter | None:
         # The exact class only (runs_natively): a subclass may override step() and keep
         # NAME, and its parent's script would enforce the parent's algorithm.
-        return self._native.find(strategy)
+        found = self._native.find(strategy)
+        if found is not None and not isinstance(found, (LuaScript, FixedWindowCounter)):
+            raise PluginError(f"redis: {strategy.NAME!r} must be a LuaScript or FixedWindowCounter, got {found!r}")
+        return found
 
     # -- locks, clearing, lifecycle -----------------------------------------
 

@@ -8,7 +8,7 @@ packs those once, so a hit only packs its key, its clock reading and its cost.
 
 The encoding is the Redis protocol's request form, an array of bulk strings:
 ``*<count>\\r\\n`` then ``$<length>\\r\\n<bytes>\\r\\n`` per argument.
-The scripts' reply, one line of numbers (or one integer), is read back by :func:`decision_from_reply`.
+The scripts' reply, one line of numbers, is read back by :func:`decision_from_reply`.
 """
 
 from __future__ import annotations
@@ -52,8 +52,8 @@ class ScriptCall:
         self.strategy = strategy
         self.script = script
         self.margin = margin
-        self.state_name = strategy.NAME + script.key_suffix
-        """The last part of the state key (``KEYS[1]``): the ``NAME`` and the script's key suffix."""
+        self.state_name = strategy.NAME
+        """The last part of the state key (``KEYS[1]``): the strategy's ``NAME``."""
         self.params = script.params(strategy)
         count = 4 + 6 + len(self.params)
         self._head = b"*%d\r\n" % count + bulk(b"EVALSHA") + bulk(script.sha.encode()) + bulk(b"1")
@@ -87,18 +87,8 @@ class ScriptCall:
         return packed
 
 
-def decision_from_reply(reply: bytes | str | int, rate: Rate) -> Decision:
-    """Parse a script's reply: the line ``allowed wait_ms hits_remaining reset_ms [queue_delay_ms]``.
-
-    An admitted ``FixedWindow`` hit answers with one integer instead, ``hits_remaining *
-    (rate.expire + 1) + reset_ms`` (the reset is at most the window), which costs the
-    server no number printing.
-    """
-    if isinstance(reply, int):
-        left, reset = divmod(reply, rate.expire + 1)
-        admitted = Decision(True, 0.0, left)
-        admitted.reset_ms = float(reset)
-        return admitted
+def decision_from_reply(reply: bytes | str) -> Decision:
+    """Parse a script's reply: the line ``allowed wait_ms hits_remaining reset_ms [queue_delay_ms]``."""
     parts = reply.split()
     remaining = parts[2]
     decision = Decision(

@@ -6,9 +6,11 @@ not import redis-py. Everything it registers is named by a lazy loader string:
 * backend ``redis`` (``traffik.backends.redis:RedisBackend``), URL schemes
   ``redis``, ``rediss``, ``unix``, ``redis+cluster``, ``rediss+cluster`` and
   ``redis+sentinel``;
-* one Lua implementation per built-in strategy for backend ``redis``
-  (``traffik.backends.redis._scripts:<NAME>``, a
-  :class:`~traffik.backends.redis._scripts.LuaScript`).
+* one Lua implementation per built-in strategy but ``fixed-window`` for backend
+  ``redis`` (``traffik.backends.redis._scripts:<NAME>``, a
+  :class:`~traffik.backends.redis._scripts.LuaScript`), and for ``fixed-window``
+  the plain counter per window
+  (``traffik.backends.redis._fixed_window:FIXED_WINDOW_COUNTER``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ _URL_SCHEMES: Final = ("redis", "rediss", "unix", "redis+cluster", "rediss+clust
 # Strategy NAME -> attribute of the scripts module (kept literal so importing
 # this module imports nothing else; a test checks it matches the module).
 _LUA_IMPLEMENTATIONS: Final = (
-    ("fixed-window", "FIXED_WINDOW"),
     ("sliding-window-counter", "SLIDING_WINDOW_COUNTER"),
     ("sliding-window-log", "SLIDING_WINDOW_LOG"),
     ("token-bucket", "TOKEN_BUCKET"),
@@ -35,6 +36,8 @@ _LUA_IMPLEMENTATIONS: Final = (
     ("leaky-bucket-with-queue", "LEAKY_BUCKET_WITH_QUEUE"),
     ("gcra", "GCRA"),
 )
+# FixedWindow needs no script: INCRBY + PEXPIRE on a counter per window.
+_FIXED_WINDOW_COUNTER: Final = "traffik.backends.redis._fixed_window:FIXED_WINDOW_COUNTER"
 
 
 @hookimpl
@@ -45,15 +48,18 @@ def traffik_register_backends() -> list[BackendInfo]:
             name="redis",
             url_schemes=_URL_SCHEMES,
             loader="traffik.backends.redis:RedisBackend",
-            description="Shared counters in Redis or Redis Cluster: one Lua round trip per hit",
+            description="Shared counters in Redis or Redis Cluster: one round trip per hit",
         )
     ]
 
 
 @hookimpl
 def traffik_register_strategy_implementations() -> list[StrategyImplementationInfo]:
-    """A Lua script for each of the eight built-in strategies."""
+    """A Lua script for each of the built-in strategies but FixedWindow, and FixedWindow's counter."""
     return [
-        StrategyImplementationInfo(backend="redis", strategy=strategy, loader=f"{_SCRIPTS_MODULE}:{attribute}")
-        for strategy, attribute in _LUA_IMPLEMENTATIONS
+        *(
+            StrategyImplementationInfo(backend="redis", strategy=strategy, loader=f"{_SCRIPTS_MODULE}:{attribute}")
+            for strategy, attribute in _LUA_IMPLEMENTATIONS
+        ),
+        StrategyImplementationInfo(backend="redis", strategy="fixed-window", loader=_FIXED_WINDOW_COUNTER),
     ]

@@ -1,4 +1,6 @@
-"""The Lua implementation of each built-in strategy, as registered with the plugin registry.
+"""The Lua implementation of each built-in strategy but FixedWindow, as registered with the plugin registry.
+
+(FixedWindow needs no script: a plain counter per window, :mod:`traffik.backends.redis._fixed_window`.)
 
 Each script reads the state key, decides, stores the new state (on a hit) and
 returns the decision, all inside Redis, so a hit is exactly one ``EVALSHA``.
@@ -6,9 +8,8 @@ Its text is, in this order:
 
 * ``lua/clock.lua``: the time the script decides at (``ARGV[1]``, or the
   server's ``TIME`` in whole ms), in every script;
-* ``lua/prelude.lua``: what the stateful scripts need (``ARGV`` parsing,
-  ``load_state``, ``store_state``, ``reply``), left out by a script that does
-  without (``FixedWindow``'s native counter);
+* ``lua/prelude.lua``: what the scripts need (``ARGV`` parsing,
+  ``load_state``, ``store_state``, ``reply``);
 * the helpers it uses, each ``lua/helpers/<name>.lua`` defining
   ``local function <name>``, included when ``<name>`` appears in the code
   (comments aside) of the prelude, the strategy's file or an included helper,
@@ -35,7 +36,6 @@ from traffik import strategies
 from traffik.strategies import ThrottleStrategy
 
 __all__ = [
-    "FIXED_WINDOW",
     "GCRA",
     "LEAKY_BUCKET",
     "LEAKY_BUCKET_WITH_QUEUE",
@@ -129,37 +129,28 @@ class LuaScript:
 
     Attributes:
         strategy: The strategy ``NAME`` it implements.
-        filename: Its file under ``lua/`` (the prelude and the helpers it uses are prepended).
+        filename: Its file under ``lua/`` (the clock, the prelude and the helpers it uses are prepended).
         params: Maps a strategy instance to the extra ``ARGV`` strings (``ARGV[7]`` on).
         strategy_class: The exact class whose step the script mirrors: the backend runs it for
             instances of that class only (a subclass may override ``step`` and keep ``NAME``;
             see :func:`traffik.backends.base.runs_natively`, the rule every backend follows);
             ``None`` runs it for no strategy.
-        prelude: Whether ``lua/prelude.lua`` goes first (a script may do without it).
-        key_suffix: Appended to the strategy ``NAME`` in the state key (``KEYS[1]``): a new
-            suffix for a new stored layout, so keys written in the old one are never misread.
     """
 
     strategy: str
     filename: str
     params: Callable[[ThrottleStrategy], tuple[str, ...]] = _no_params
     strategy_class: type[ThrottleStrategy] | None = None
-    prelude: bool = True
-    key_suffix: str = ""
 
     @cached_property
     def helpers(self) -> tuple[str, ...]:
         """The helpers included, in the order they appear in :attr:`source`."""
-        return helpers_for(self._prelude_text + _read(self.filename))
-
-    @property
-    def _prelude_text(self) -> str:
-        return _read("prelude.lua") if self.prelude else ""
+        return helpers_for(_read("prelude.lua") + _read(self.filename))
 
     @cached_property
     def source(self) -> str:
-        """The full script text, read once: the clock, prelude (unless left out), helpers, then the strategy's file."""
-        parts = [_read("clock.lua"), self._prelude_text]
+        """The full script text, read once: the clock, the prelude, the helpers, then the strategy's file."""
+        parts = [_read("clock.lua"), _read("prelude.lua")]
         parts += [_helpers()[name] for name in self.helpers]
         parts.append(_read(self.filename))
         return "".join(parts)
@@ -170,13 +161,6 @@ class LuaScript:
         return hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
 
-FIXED_WINDOW: Final = LuaScript(
-    "fixed-window",
-    "fixed_window.lua",
-    strategy_class=strategies.FixedWindow,
-    prelude=False,
-    key_suffix=":windows",  # a count per window end (":counter" held an end and a count; the bare NAME packed doubles)
-)
 SLIDING_WINDOW_COUNTER: Final = LuaScript(
     "sliding-window-counter", "sliding_window_counter.lua", strategy_class=strategies.SlidingWindowCounter
 )
@@ -196,7 +180,6 @@ GCRA: Final = LuaScript("gcra", "gcra.lua", _gcra_params, strategies.GCRA)
 SCRIPTS: Final[dict[str, str]] = {
     script.strategy: name
     for name, script in (
-        ("FIXED_WINDOW", FIXED_WINDOW),
         ("SLIDING_WINDOW_COUNTER", SLIDING_WINDOW_COUNTER),
         ("SLIDING_WINDOW_LOG", SLIDING_WINDOW_LOG),
         ("TOKEN_BUCKET", TOKEN_BUCKET),

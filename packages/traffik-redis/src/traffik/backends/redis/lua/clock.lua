@@ -1,4 +1,4 @@
--- Shared by every script, first (before the prelude, if the script has one):
+-- Shared by every script, first (before the prelude):
 -- the time the script decides at.
 --
 -- ARGV[1]  now in ms, or '' to read the server's TIME

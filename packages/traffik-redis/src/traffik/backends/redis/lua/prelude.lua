@@ -1,4 +1,4 @@
--- Shared by every strategy script but FixedWindow's (prepended to each after clock.lua,
+-- Shared by every strategy script (prepended to each after clock.lua,
 -- before the helpers it uses).
 --
 -- KEYS[1]  the state key
