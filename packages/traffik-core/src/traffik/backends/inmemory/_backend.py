@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import math
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar, Final
 
 from traffik.backends.base import BackendCapabilities, ErrorPolicy, NativeStrategies, ThrottleBackend
 from traffik.backends.deny_cache import DenyCache
-from traffik.backends.inmemory._sliding_log import NativeLog
+from traffik.backends.inmemory._sliding_log import NativeLog, log_hit
 from traffik.backends.inmemory._store import SEGMENTS, RoomMaker, Slot, expiry_of
 from traffik.backends.inmemory._sweep import ShardSweeper
 from traffik.backends.inmemory._url import options_from_url
-from traffik.clock import Clock
+from traffik.clock import Clock, monotonic_ms
 from traffik.locks import LocalLock, LocalLockTable, LockKind
 from traffik.rates import Rate
-from traffik.strategies import UNLIMITED_DECISION, Decision, SlidingWindowLog, State, ThrottleStrategy, with_reset
+from traffik.strategies import (
+    UNLIMITED_DECISION,
+    Decision,
+    FixedWindow,
+    SlidingWindowLog,
+    State,
+    ThrottleStrategy,
+    with_reset,
+)
 from traffik.validation import one_of, optional, positive_number, whole_number
 
 __all__ = ["InMemoryBackend"]
@@ -25,8 +34,6 @@ _SHARDS: Final = whole_number(min=1).described("an int >= 1")
 _CLEANUP_FREQUENCY: Final = optional(positive_number(unit="seconds"))
 _LOCK_KIND: Final = one_of("fair", "unfair")
 _MAX_KEYS: Final = optional(_SHARDS)
-_SMALL_LOG: Final = 17
-"""Longest sliding-window-log tuple kept as is: its expiry and up to 8 (time, cost) entries."""
 _GENERIC: Final = ""
 """Table of states stored by :meth:`InMemoryBackend.store_state` without a strategy name."""
 
@@ -216,17 +223,32 @@ class InMemoryBackend(ShardSweeper, ThrottleBackend):
         """
         if rate.unlimited:
             return UNLIMITED_DECISION
+        fixed_window = type(strategy) is FixedWindow  # the exact class: a subclass may change the step
         # The exact class only (runs_natively): a subclass may change the step the native log mirrors.
-        if self._native[type(strategy)] is not None:
-            return self._log_hit(key, strategy, rate, cost, True)
+        if not fixed_window and self._native[type(strategy)] is not None:
+            return log_hit(self, key, strategy, rate, cost, True)
         name = strategy.NAME
         table = self._tables.get(name)
         if table is None:
             table = self._table(name)
         slot = table[hash(key) % self._slots]
-        now = self.clock()
+        clock = self.clock
+        # monotonic_ms() without its call (an injected clock is called as always).
+        now = time.monotonic() * 1000.0 if clock is monotonic_ms else clock()  # noqa: TID251
         stored = slot.get(key)
         state = stored if stored is not None and stored[0] > now else None
+        if fixed_window and state is not None:
+            window_end, count = state
+            if 0 < cost <= rate.limit - count:
+                # FixedWindow.step's admitted hit in a live window (the common hit), inline with the
+                # same arithmetic: a step call and its returned pair fewer (a test checks it against the step).
+                used = count + cost
+                slot[key] = (window_end, used)
+                decision = Decision(True, 0.0, rate.limit - used)
+                if self._spent is not None:
+                    self._mark(name, key, decision)
+                decision.reset_ms = window_end - now
+                return decision
         new_state, decision = strategy.step(state, now, cost, rate)
         if new_state is not state:
             if new_state is None:
@@ -256,58 +278,13 @@ class InMemoryBackend(ShardSweeper, ThrottleBackend):
         if rate.unlimited:
             return UNLIMITED_DECISION
         if self._native[type(strategy)] is not None:
-            return self._log_hit(key, strategy, rate, cost, False)
+            return log_hit(self, key, strategy, rate, cost, False)
         now = self.clock()
         table = self._tables.get(strategy.NAME)
         state = None if table is None else table[hash(key) % self._slots].get(key)
         if state is not None and state[0] <= now:
             state = None
         return with_reset(strategy.peek(state, now, cost, rate), state, now)
-
-    def _log_hit(self, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, consume: bool) -> Decision:
-        index = hash(key) % self._slots
-        logs = self._logs[index]
-        log = logs.get(key)
-        now = self.clock()
-        name = SlidingWindowLog.NAME
-        if log is not None:
-            if not consume:
-                return log.peek(now, cost, rate)
-            decision = log.hit(now, cost, rate)
-            if self._spent is not None:
-                self._mark(name, key, decision)
-            return decision
-        # A short log stays the pure step's compact tuple (most keys see a few
-        # hits per window); once it outgrows _SMALL_LOG it moves to a native
-        # log, whose hits are O(1) however long it gets.
-        slot = self._table(name)[index]
-        stored = slot.get(key)
-        state = stored if stored is not None and stored[0] > now else None
-        if not consume:
-            return with_reset(strategy.peek(state, now, cost, rate), state, now)
-        new_state, decision = strategy.step(state, now, cost, rate)
-        if new_state is not state:
-            if new_state is None:
-                if stored is not None:
-                    del slot[key]
-                    self._forget(name, key)
-                return with_reset(decision, new_state, now)
-            if stored is None:
-                if self._count >= self._limit:
-                    refused = self._admit_new_key(now)
-                    if refused is not None:
-                        return refused
-                self._count += 1
-            if len(new_state) > _SMALL_LOG:
-                slot.pop(key, None)
-                logs[key] = NativeLog.from_state(new_state)
-            else:
-                slot[key] = new_state
-        elif new_state is None:
-            return decision
-        if self._spent is not None:
-            self._mark(name, key, decision)
-        return with_reset(decision, new_state, now)
 
     # -- storage primitives (the generic path and introspection) ----------
 

@@ -16,13 +16,19 @@ and waits go through the same rounding helper.
 from __future__ import annotations
 
 import math
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar, Final
 
 from traffik.rates import Rate
-from traffik.strategies import Decision, SlidingWindowLog, State, ThrottleStrategy
+from traffik.strategies import Decision, SlidingWindowLog, State, ThrottleStrategy, with_reset
 from traffik.strategies._support import time_until
 
-__all__ = ["NativeLog"]
+if TYPE_CHECKING:
+    from traffik.backends.inmemory._backend import InMemoryBackend
+
+__all__ = ["NativeLog", "log_hit"]
+
+_SMALL_LOG: Final = 17
+"""Longest sliding-window-log tuple kept as is: its expiry and up to 8 (time, cost) entries."""
 
 # Compact once this many list slots are dead and they are at least half the list.
 _COMPACT_AFTER = 32
@@ -125,3 +131,54 @@ class NativeLog:
 
     def __repr__(self) -> str:
         return f"NativeLog({self.as_state()!r})"
+
+
+def log_hit(
+    backend: InMemoryBackend, key: str, strategy: ThrottleStrategy, rate: Rate, cost: int, consume: bool
+) -> Decision:
+    """The in-memory backend's hit (``consume``) or peek of a :class:`~traffik.strategies.SlidingWindowLog`.
+
+    A short log stays the pure step's compact tuple (most keys see a few hits
+    per window); once it outgrows :data:`_SMALL_LOG` it moves to a
+    :class:`NativeLog`, whose hits are O(1) however long it gets.
+    """
+    index = hash(key) % backend._slots
+    logs = backend._logs[index]
+    log = logs.get(key)
+    now = backend.clock()
+    name = SlidingWindowLog.NAME
+    if log is not None:
+        if not consume:
+            return log.peek(now, cost, rate)
+        decision = log.hit(now, cost, rate)
+        if backend._spent is not None:
+            backend._mark(name, key, decision)
+        return decision
+    slot = backend._table(name)[index]
+    stored = slot.get(key)
+    state = stored if stored is not None and stored[0] > now else None
+    if not consume:
+        return with_reset(strategy.peek(state, now, cost, rate), state, now)
+    new_state, decision = strategy.step(state, now, cost, rate)
+    if new_state is not state:
+        if new_state is None:
+            if stored is not None:
+                del slot[key]
+                backend._forget(name, key)
+            return with_reset(decision, new_state, now)
+        if stored is None:
+            if backend._count >= backend._limit:
+                refused = backend._admit_new_key(now)
+                if refused is not None:
+                    return refused
+            backend._count += 1
+        if len(new_state) > _SMALL_LOG:
+            slot.pop(key, None)
+            logs[key] = NativeLog.from_state(new_state)
+        else:
+            slot[key] = new_state
+    elif new_state is None:
+        return decision
+    if backend._spent is not None:
+        backend._mark(name, key, decision)
+    return with_reset(decision, new_state, now)
