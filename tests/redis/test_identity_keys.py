@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from redis.asyncio import Redis
 from starlette.requests import Request
+from traffik.clock import ManualClock
 from traffik.registry import ThrottleRegistry
 from traffik.throttles import HTTPThrottle
 from traffik.tiers import Tiers
@@ -26,7 +27,7 @@ def _text(key: bytes | str) -> str:
 
 
 async def test_shared_quota_is_one_key_per_client(make_backend: BackendFactory, raw_redis: Redis) -> None:
-    backend = make_backend()
+    backend = make_backend(clock=ManualClock(1_000.0))  # FixedWindow's keys name their window's end: 3_600_000
     registry = ThrottleRegistry()
     # An hour-long window: the keys must still be there when the test reads them back.
     shared = HTTPThrottle("shared", rate="10/h", backend=backend, registry=registry, per_route=False)
@@ -37,10 +38,10 @@ async def test_shared_quota_is_one_key_per_client(make_backend: BackendFactory, 
     keys = sorted(_text(key) for key in await raw_redis.keys(f"{backend.namespace}:*"))
     ns = backend.namespace
     assert keys == [
-        f"{ns}:{{routed:192.0.2.7:GET:/a}}:fixed-window:windows",
-        f"{ns}:{{routed:192.0.2.7:GET:/c}}:fixed-window:windows",
-        f"{ns}:{{routed:192.0.2.7:POST:/b}}:fixed-window:windows",
-        f"{ns}:{{shared:192.0.2.7}}:fixed-window:windows",
+        f"{ns}:{{routed:192.0.2.7:GET:/a}}:fixed-window:3600000",
+        f"{ns}:{{routed:192.0.2.7:GET:/c}}:fixed-window:3600000",
+        f"{ns}:{{routed:192.0.2.7:POST:/b}}:fixed-window:3600000",
+        f"{ns}:{{shared:192.0.2.7}}:fixed-window:3600000",
     ]
     stat = await shared.stat(_request("DELETE", "/anywhere"))
     assert stat is not None
@@ -48,7 +49,7 @@ async def test_shared_quota_is_one_key_per_client(make_backend: BackendFactory, 
 
 
 async def test_tiers_key_on_the_account_never_the_secret(make_backend: BackendFactory, raw_redis: Redis) -> None:
-    backend = make_backend()
+    backend = make_backend(clock=ManualClock(1_000.0))  # FixedWindow's keys name their window's end: 3_600_000
     accounts = {"sk-secret-1": ("acct-1", "pro"), "sk-secret-2": ("acct-2", "free")}
 
     def account_of(request: Request) -> tuple[str, str]:
@@ -67,7 +68,7 @@ async def test_tiers_key_on_the_account_never_the_secret(make_backend: BackendFa
         await throttle.hit(_request("GET", "/", key))
     keys = sorted(_text(key) for key in await raw_redis.keys(f"{backend.namespace}:*"))
     ns = backend.namespace
-    assert keys == [f"{ns}:{{api:acct-1}}:fixed-window:windows", f"{ns}:{{api:acct-2}}:fixed-window:windows"]
+    assert keys == [f"{ns}:{{api:acct-1}}:fixed-window:3600000", f"{ns}:{{api:acct-2}}:fixed-window:3600000"]
     stat = await throttle.stat(_request("GET", "/", "sk-secret-1"))
     assert stat is not None
     assert (stat.rate, stat.hits_remaining) == (tiers.rates["pro"], 8)

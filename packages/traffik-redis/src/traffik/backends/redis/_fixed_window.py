@@ -27,8 +27,9 @@ disagree may count a hit near a boundary in different windows, but each window's
 count still never passes the limit.
 
 A peek, a hit of cost 0 and a cost over the limit never write: one ``GET``. A
-value that is not a counter (damaged, or written by other software) is no state:
-a hit logs a warning and starts the window afresh with ``SET``.
+value that is not a counter (another type, text, a negative number: damaged, or
+written by other software) is no state: a hit logs a warning and starts the
+window afresh with ``SET``.
 """
 
 from __future__ import annotations
@@ -103,7 +104,9 @@ async def counted_decision(
         before = await backend._count(window_key, cost, ttl) - cost
     except Exception as exc:
         before = await _after_error(backend, exc, window_key, cost, ttl, limit, key, strategy)
-    state: State = (window_end, min(max(before, 0), limit))
+    if before < 0:  # not a count this backend wrote (counts start at 0 and only give back what they took)
+        before = await _restart(backend, f"a negative count, {before}", window_key, cost, ttl, key, strategy)
+    state: State = (window_end, min(before, limit))
     new_state, decision = strategy.step(state, now, cost, rate)
     if not decision.allowed and before < limit:
         # The window had room for a smaller hit: give this one's cost back. If that fails
@@ -137,7 +140,7 @@ async def _read_only(
                 raise exc
         raw = None
     count = _count(raw)
-    state: State | None = None if count is None else (window_end, min(max(count, 0), rate.limit))
+    state: State | None = None if count is None or count < 0 else (window_end, min(count, rate.limit))
     if commit:
         return with_reset(strategy.step(state, now, cost, rate)[1], state, now)
     return with_reset(strategy.peek(state, now, cost, rate), state, now)
@@ -154,15 +157,24 @@ async def _after_error(
     strategy: ThrottleStrategy,
 ) -> int:
     """The count before the hit when ``INCRBY`` failed with ``exc``, or ``exc`` translated."""
-    action = f"{strategy.NAME} on key '{key}'"
     if isinstance(exc, backend._library.errors.response) and _OVERFLOW in str(exc):
         return limit  # only a full window's denials push a counter that far: it reads as full
     if not _not_a_counter(backend, exc):
-        with translate_errors(action):
+        with translate_errors(f"{strategy.NAME} on key '{key}'"):
             raise exc
-    # Not a counter: every INCRBY would fail until it expires, so start the window afresh.
-    _logger.warning("resetting an unreadable fixed-window counter under '%s': %s", window_key, exc)
-    with translate_errors(action):
+    return await _restart(backend, str(exc), window_key, cost, ttl, key, strategy)
+
+
+async def _restart(
+    backend: RedisBackend, why: str, window_key: str, cost: int, ttl: int, key: str, strategy: ThrottleStrategy
+) -> int:
+    """Start the window afresh with this hit's ``cost``: the count before it, 0.
+
+    The value is no counter of ours (damaged, or written by other software): every ``INCRBY``
+    would fail, or count from it, until it expires.
+    """
+    _logger.warning("resetting an unreadable fixed-window counter under '%s': %s", window_key, why)
+    with translate_errors(f"{strategy.NAME} on key '{key}'"):
         await backend._client_here().set(window_key, cost, px=ttl)
     return 0
 
