@@ -17,6 +17,7 @@ from traffik.backends.redis._clearing import clear_namespace
 from traffik.backends.redis._client_lifecycle import ClientLifecycle, RedisClient
 from traffik.backends.redis._cluster import run_once
 from traffik.backends.redis._commands import ScriptCall, decision_from_reply
+from traffik.backends.redis._counters import count, read_count, uncount
 from traffik.backends.redis._errors import translate_errors
 from traffik.backends.redis._fixed_window import CounterCall, FixedWindowCounter, counted_decision
 from traffik.backends.redis._generic_path import NoScript, locked_decision
@@ -286,30 +287,22 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
                 raise exc
         return decision_from_reply(reply)
 
-    # -- plain counters (FixedWindow) ---------------------------------------
-    # Interface used by the FixedWindow counter path; the bodies go through
-    # redis-py's own pipeline for now (see the connection layer for the fast paths).
+    # -- plain counters (FixedWindow): the routes of a script hit (see _counters) --
 
     async def _count(self, key: str, cost: int, ttl_ms: int) -> int:
         """``INCRBY key cost`` then ``PEXPIRE key ttl_ms`` in one round trip: the count after (the ``INCRBY`` reply).
 
         Raises the client library's exceptions untranslated (the caller translates).
         """
-        client = self._client_here()
-        async with client.pipeline(transaction=False) as pipe:
-            pipe.incrby(key, cost)
-            pipe.pexpire(key, ttl_ms)
-            count, _ = await pipe.execute()
-        return int(count)
+        return await count(self, key, cost, ttl_ms)
 
     async def _read_count(self, key: str) -> bytes | str | None:
         """``GET key`` in one round trip (untranslated exceptions; ``str`` if the client decodes replies)."""
-        reply: bytes | str | None = await self._client_here().get(key)
-        return reply
+        return await read_count(self, key)
 
     async def _uncount(self, key: str, cost: int) -> None:
         """``DECRBY key cost`` in one round trip (untranslated exceptions)."""
-        await self._client_here().decrby(key, cost)
+        await uncount(self, key, cost)
 
     def _call_for(self, strategy: ThrottleStrategy) -> ScriptCall | CounterCall | NoScript:
         """How to run ``strategy``, worked out once per strategy object.

@@ -27,7 +27,8 @@ of a command on an open, idle socket:
 * **A reply is never left unread.** A hit interrupted anywhere (timeout, lost
   socket, cancellation, a failed handshake) leaves its connection
   disconnected, as redis-py's ``read_response`` does; the next hit reconnects
-  it. An error *reply* (``NOSCRIPT``) leaves it in step.
+  it. An error *reply* (``NOSCRIPT``) leaves it in step. Commands written
+  together (a counter's ``INCRBY`` and ``PEXPIRE``) have every reply read.
 * **A demoted primary is left.** ``READONLY`` (or redis-py's Sentinel
   translation of it, "The previous master is now a slave") means the server
   behind these connections is a replica now: the connection and every idle one
@@ -45,6 +46,7 @@ of a command on an open, idle socket:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -62,7 +64,7 @@ from traffik.backends.redis._versions import checkout_takes_command_name, closed
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
-__all__ = ["KeptConnections", "connect_on_public_path"]
+__all__ = ["KeptConnections", "connect_on_public_path", "read_reply"]
 
 
 class KeptConnections:
@@ -130,12 +132,16 @@ class KeptConnections:
         """The bound this object puts on each command itself (``None`` when the pool's timeouts do)."""
         return self._hit_timeout
 
-    async def call(self, command: bytes) -> Any:
-        """Send one packed command on a kept connection and return its reply (redis-py's exceptions propagate)."""
+    async def call(self, command: bytes, replies: int = 1) -> Any:
+        """Send packed commands on a kept connection and return the first's reply (redis-py's exceptions propagate).
+
+        ``command`` may pack ``replies`` commands, written at once: the others' replies are read
+        and dropped, error replies included (the connection stays in step).
+        """
         connection = self._idle.pop() if self._idle else await self._acquire()
         answered, started = self._answered, asyncio.get_running_loop().time()
         try:
-            reply = await self._exchange(connection, command)
+            reply = await self._exchange(connection, command, replies)
             self._answered += 1
             return reply
         except self._failures as exc:
@@ -144,6 +150,10 @@ class KeptConnections:
             raise
         finally:
             await self._give_back(connection)
+
+    def call_pair(self, pair: bytes) -> Awaitable[Any]:
+        """Two packed commands in one write on one connection: the first's reply (the second's is read, dropped)."""
+        return self.call(pair, 2)
 
     async def release_all(self) -> None:
         """Return the idle connections to the pool; those still in use go back when their command ends."""
@@ -158,7 +168,7 @@ class KeptConnections:
             self._held -= 1
             await self.pool.release(connection)
 
-    async def _exchange(self, connection: AbstractConnection, command: bytes) -> Any:
+    async def _exchange(self, connection: AbstractConnection, command: bytes, replies: int) -> Any:
         try:
             streams = _streams(connection)
             if streams is not None and _open(streams) and not connection.health_check_interval:
@@ -168,17 +178,15 @@ class KeptConnections:
             else:
                 sending = _send_on_public_path(connection, command, streams, self._errors)
                 await within(self._hit_timeout, sending, self._errors.timeout)
-            if self._read_timeout is None:
-                return await connection.read_response()
-            reply = await connection.read_response(timeout=self._read_timeout)
-            if reply is None:  # how redis-py reports that a read timeout it was given expired
-                raise self._errors.timeout(
-                    f"no reply from Redis within {self._read_timeout} s (RedisBackend socket_timeout)"
-                )
+            reply = await read_reply(connection, self._read_timeout, self._errors)
+            if replies > 1:
+                await self._drop_replies(connection, replies - 1)
             return reply
         except self._errors.response as exc:  # a reply: the connection is in step
             if isinstance(exc, self._errors.read_only):
                 await self._leave_demoted_primary(connection)
+            elif replies > 1:
+                await self._drop_replies(connection, replies - 1)
             raise
         except BaseException as exc:
             # Interrupted (timeout, lost socket, cancellation, a failed handshake): the
@@ -188,6 +196,17 @@ class KeptConnections:
                 await connection.disconnect(nowait=True)
             if isinstance(exc.__context__, self._errors.read_only):  # redis-py's Sentinel translation of READONLY
                 await self._leave_demoted_primary(connection)
+            raise
+
+    async def _drop_replies(self, connection: AbstractConnection, count: int) -> None:
+        """Read the next ``count`` replies and drop them; interrupted, the connection is disconnected."""
+        try:
+            for _ in range(count):
+                with contextlib.suppress(self._errors.response):  # in step: the caller gets the first's reply
+                    await read_reply(connection, self._read_timeout, self._errors)
+        except BaseException:
+            if connection.is_connected:
+                await connection.disconnect(nowait=True)
             raise
 
     async def _leave_demoted_primary(self, connection: AbstractConnection) -> None:
@@ -330,6 +349,22 @@ def _open(streams: _Streams) -> bool:
     """
     reader, writer = streams
     return not (reader.at_eof() or reader.exception() is not None or writer.transport.is_closing())
+
+
+async def read_reply(connection: AbstractConnection, timeout: float | None, errors: ClientErrors) -> Any:
+    """The next reply on ``connection``, within ``timeout`` seconds (``None``: the connection's own timeout).
+
+    redis-py answers ``None`` both for a nil reply (``GET`` of a missing key) and when a timeout
+    it was given expires: the time waited tells which, as a timeout never fires before its deadline.
+    """
+    if timeout is None:
+        return await connection.read_response()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    reply = await connection.read_response(timeout=timeout)
+    if reply is None and loop.time() - began >= timeout:
+        raise errors.timeout(f"no reply from Redis within {timeout} s (RedisBackend socket_timeout)")
+    return reply
 
 
 async def _send_on_public_path(

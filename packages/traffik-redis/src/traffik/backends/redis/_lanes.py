@@ -60,7 +60,8 @@ class Lane:
     def __init__(self, errors: ClientErrors) -> None:
         self.errors = errors
         self.connection: AbstractConnection | None = None
-        self.pending: deque[asyncio.Future[Any]] = deque()  # one per command written or queued
+        # One per command written or queued; a reply nobody waits for has a future already done.
+        self.pending: deque[asyncio.Future[Any]] = deque()
         self.buffer: list[bytes] = []  # commands not written yet
         self.ready = False  # connected, and checked since it last sat idle
         self.streams: _connections._Streams | None = None  # while ready, if recognised
@@ -128,14 +129,7 @@ class Lane:
         connection = self.connection
         assert connection is not None
         try:
-            if read_timeout is None:
-                reply = await connection.read_response()
-            else:
-                reply = await connection.read_response(timeout=read_timeout)
-                if reply is None:  # how redis-py reports that a read timeout it was given expired
-                    raise self.errors.timeout(
-                        f"no reply from Redis within {read_timeout} s (RedisBackend socket_timeout)"
-                    )
+            reply = await _connections.read_reply(connection, read_timeout, self.errors)
         except self.errors.response as exc:  # an error reply: the connection is in step
             self._answer_with_error(self.pending.popleft(), exc)
             return

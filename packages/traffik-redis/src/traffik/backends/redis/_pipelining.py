@@ -22,6 +22,9 @@ What each hit could count on with one connection to itself still holds:
 * **Cancellation at any point.** A cancelled hit's reply is still read, in its
   turn, and dropped: no caller ever reads from the socket, so cancelling one
   cannot leave a reply for the next.
+* **Commands sent as a pair stay a pair** (a counter's ``INCRBY`` then
+  ``PEXPIRE``, :meth:`PipelinedConnections.call_pair`): one unit of the write
+  buffer, so on one lane, in order, in one write, moved together or not at all.
 * **Connecting is redis-py's.** A lane's connection is connected with
   ``connection.connect()`` (handshake, Sentinel's answer to where the primary
   is now); one that the server closed while idle is reconnected before use.
@@ -81,6 +84,7 @@ class PipelinedConnections:
     __slots__ = (
         "_ceiling",
         "_closed",
+        "_dropped",
         "_errors",
         "_held",
         "_hit_timeout",
@@ -113,6 +117,7 @@ class PipelinedConnections:
         self._spare: list[AbstractConnection] = []  # out of the pool, between lanes
         self._held = 0
         self._closed = False
+        self._dropped: asyncio.Future[Any] | None = None  # the pending entry of a reply read and dropped
         self._legacy_get = checkout_takes_command_name(pool)
         self.encode: Callable[[str], bytes] = pool.get_encoder().encode  # type: ignore[no-untyped-call]
         """Text to bytes as the client's own commands would encode it (its ``encoding`` setting)."""
@@ -143,6 +148,26 @@ class PipelinedConnections:
             raise self._errors.connection("the backend was closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._submit(self._pick(), command, future)
+        return future
+
+    def call_pair(self, pair: bytes) -> asyncio.Future[Any]:
+        """Queue two packed commands as one unit: one lane, in order, one write; the future gets the first's reply.
+
+        The second's reply is read in its turn and dropped (its pending entry is a future already
+        done, which readers and failures skip): nothing could act on it. The pair is never resent,
+        and Redis runs one client's buffered commands back to back, so the second fails only where
+        the first did or with the connection, which fails the first's caller too. (A future of its
+        own would also need its exception retrieved whenever the caller is cancelled first.)
+        """
+        if self._closed:
+            raise self._errors.connection("the backend was closed")
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        dropped = self._dropped
+        if dropped is None:
+            dropped = self._dropped = loop.create_future()
+            dropped.cancel()
+        self._submit(self._pick(), pair, future, dropped)
         return future
 
     async def release_all(self) -> None:
@@ -185,9 +210,14 @@ class PipelinedConnections:
             return lane
         return best
 
-    def _submit(self, lane: Lane, command: bytes, future: asyncio.Future[Any]) -> None:
+    def _submit(
+        self, lane: Lane, command: bytes, future: asyncio.Future[Any], dropped: asyncio.Future[Any] | None = None
+    ) -> None:
+        """Queue ``command`` as one buffer entry; ``dropped``: it packs a second command, whose reply is dropped."""
         idle = not lane.pending
         lane.pending.append(future)
+        if dropped is not None:
+            lane.pending.append(dropped)
         streams = lane.streams
         if streams is None:  # connecting, or written by the reader (public path)
             lane.buffer.append(command)
@@ -288,9 +318,17 @@ class PipelinedConnections:
         pending, buffer = list(lane.pending), list(lane.buffer)
         lane.pending.clear()
         lane.buffer.clear()
-        for future, command in zip(pending, buffer, strict=True):
+        # Nothing was written on this lane: one buffer entry per submission, whose pending
+        # entries are its reply's future, then the dropped marker if it packs a pair. A pair
+        # moves whole while its first reply is awaited (its second is sent with it), else not at all.
+        position, dropped = 0, self._dropped
+        for command in buffer:
+            future = pending[position]
+            paired = position + 1 < len(pending) and pending[position + 1] is dropped
+            position += 2 if paired else 1
             if not future.done():
-                self._submit(target, command, future)
+                self._submit(target, command, future, dropped if paired else None)
+        assert position == len(pending)
         return True
 
     async def _checkout(self) -> AbstractConnection:

@@ -23,6 +23,7 @@ _ERROR: Final = ord("-")
 _STATUS: Final = ord("+")
 _INTEGER: Final = ord(":")
 _PUSH: Final = ord(">")
+_NULL: Final = ord("_")  # RESP3's nil (a counter's GET of a missing key)
 _AGGREGATES: Final = frozenset(b"*>~%|")  # arrays, pushes, sets, maps, attributes: counted elements
 _BLOBS: Final = frozenset(b"$!=")  # bulk strings, blob errors, verbatim strings: counted bytes
 
@@ -71,6 +72,9 @@ def split_replies(data: bytes, into: list[Reply]) -> int:
             position = end + 2
         elif kind == _INTEGER:
             into.append(int(data[position + 1 : end]))
+            position = end + 2
+        elif kind == _NULL:
+            into.append(None)
             position = end + 2
         elif kind == _PUSH:
             after = _end_of(data, position)
