@@ -30,10 +30,11 @@ def three_primaries() -> Iterator[ReplicatedCluster]:
 
 
 async def _hit_clients(cluster: ReplicatedCluster, port: int) -> list[str]:
-    """The connections on a node whose last command was a hit's script."""
+    """The connections on a node whose last command was a hit's: a script, or FixedWindow's INCRBY + PEXPIRE."""
     listing = await cluster.command(port, "CLIENT", "LIST")
     text = listing.decode() if isinstance(listing, bytes) else str(listing)
-    return [line for line in text.splitlines() if "cmd=evalsha" in line or "cmd=eval " in line]
+    hits = ("cmd=evalsha ", "cmd=eval ", "cmd=incrby ", "cmd=pexpire ")
+    return [line for line in text.splitlines() if any(command in line for command in hits)]
 
 
 async def _everyone_sees(

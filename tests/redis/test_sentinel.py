@@ -105,15 +105,18 @@ def _sentinel_pool(client: Redis) -> SentinelConnectionPool:
     return pool
 
 
-async def _count_on(address: tuple[str, int], namespace: str, key: str) -> int:
-    """Hits counted for ``key`` on the node at ``address``, read with a peek (never a write)."""
+async def _count_on(address: tuple[str, int], namespace: str, key: str, rate: Rate = UNCAPPED) -> int:
+    """Hits counted for ``key`` under ``rate`` on the node at ``address``, read with a peek (never a write).
+
+    A full window reads as ``rate.limit`` (its denials leave their increments in the counter).
+    """
     # Generous timeouts: an observer's read must not fail because the machine is busy.
     observer = RedisBackend(
         f"redis://{address[0]}:{address[1]}", namespace=namespace, socket_timeout=5.0, connect_timeout=5.0
     )
     try:
-        decision = await observer.peek(key, FixedWindow(), UNCAPPED, cost=0)
-        return UNCAPPED.limit - int(decision.hits_remaining)
+        decision = await observer.peek(key, FixedWindow(), rate, cost=0)
+        return rate.limit - int(decision.hits_remaining)
     finally:
         await observer.close()
 
@@ -185,9 +188,10 @@ async def test_the_sentinels_get_the_timeouts_and_their_own_credentials() -> Non
 
 
 async def test_hits_reach_the_primary_sentinel_names(backend: RedisBackend, topology: SentinelTopology) -> None:
-    decisions = [await backend.hit("k", FixedWindow(), Rate.parse("3/day")) for _ in range(4)]
+    rate = Rate.parse("3/day")
+    decisions = [await backend.hit("k", FixedWindow(), rate) for _ in range(4)]
     assert [decision.allowed for decision in decisions] == [True, True, True, False]
-    assert await _count_on(topology.primary_address(), backend.namespace, "k") == 3
+    assert await _count_on(topology.primary_address(), backend.namespace, "k", rate) == 3
 
 
 @pytest.mark.parametrize("scheme", ["redis", "redis+sentinel"])
@@ -307,4 +311,4 @@ async def test_limits_are_exact_after_a_failover(patient_backend: RedisBackend, 
     limit = Rate.parse("100/day")
     outcomes = await asyncio.gather(*(backend.hit("exact", FixedWindow(), limit) for _ in range(300)))
     assert sum(outcome.allowed for outcome in outcomes) == 100
-    assert await _count_on(target, backend.namespace, "exact") == 100  # counted on the new primary
+    assert await _count_on(target, backend.namespace, "exact", limit) == 100  # counted on the new primary
