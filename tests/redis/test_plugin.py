@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 
 import pytest
+from traffik import plugins
 from traffik.backends.base import runs_natively
 from traffik.backends.redis import RedisBackend, _plugin
 from traffik.backends.redis._fixed_window import FIXED_WINDOW_COUNTER
-from traffik.backends.redis._scripts import SCRIPTS, LuaScript
+from traffik.backends.redis._scripts import GCRA, SCRIPTS, LuaScript
 from traffik.plugins import PluginRegistry, get_plugin_registry
+from traffik.rates import Rate
 from traffik.strategies import FixedWindow
+from traffik.testing import RedisServer
 
+from tests.redis.conftest import unique_namespace
 from tests.redis.strategies import DEFAULTS
+from tests.wire import recorded_writes, redis_commands
 
 
 def test_backend_is_registered_with_its_schemes() -> None:
@@ -61,3 +67,32 @@ def test_importing_the_package_and_discovering_plugins_does_not_import_redis() -
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.strip() == "[]"
+
+
+class _OnlyTheirs:
+    """A plugin registry where a third party, not traffik-redis, registered FixedWindow for redis."""
+
+    def __init__(self, theirs: object) -> None:
+        self.theirs = theirs
+
+    def strategy_implementation(self, backend: str, strategy: str) -> object | None:
+        return self.theirs if (backend, strategy) == ("redis", FixedWindow.NAME) else None
+
+
+@pytest.mark.redis
+async def test_a_registered_script_for_fixed_window_runs_instead_of_the_counter(
+    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+) -> None:
+    # The counter is a registration like any other, not built into the backend: what the
+    # registry hands out for fixed-window (here a script of a third party's) is what runs.
+    theirs = dataclasses.replace(GCRA, strategy=FixedWindow.NAME, strategy_class=FixedWindow)
+    monkeypatch.setattr(plugins, "get_plugin_registry", lambda: _OnlyTheirs(theirs))
+    backend = RedisBackend(redis_server.url, namespace=unique_namespace("theirs"))
+    try:
+        assert backend._script_for(FixedWindow()) is theirs
+        with recorded_writes() as writes:
+            assert (await backend.hit("k", FixedWindow(), Rate.parse("3/min"))).allowed
+        assert [command[0] for data in writes for command in redis_commands(data)][-1:] in ([b"EVALSHA"], [b"EVAL"])
+    finally:
+        await backend.clear()
+        await backend.close()
