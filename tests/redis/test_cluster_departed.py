@@ -30,10 +30,10 @@ def three_primaries() -> Iterator[ReplicatedCluster]:
 
 
 async def _hit_clients(cluster: ReplicatedCluster, port: int) -> list[str]:
-    """The connections on a node whose last command was a hit's: a script, or FixedWindow's INCRBY + PEXPIRE."""
+    """The connections on a node whose last command was a hit's: a script, or FixedWindow's SET NX + INCRBY/DECRBY."""
     listing = await cluster.command(port, "CLIENT", "LIST")
     text = listing.decode() if isinstance(listing, bytes) else str(listing)
-    hits = ("cmd=evalsha ", "cmd=eval ", "cmd=incrby ", "cmd=pexpire ")
+    hits = ("cmd=evalsha ", "cmd=eval ", "cmd=incrby ", "cmd=decrby ")  # a pair's second command is its last
     return [line for line in text.splitlines() if any(command in line for command in hits)]
 
 

@@ -1,4 +1,4 @@
-"""Plain counter commands (``RedisBackend._count``: ``INCRBY`` + ``PEXPIRE``; ``_read_count``; ``_uncount``).
+"""Plain counter commands (``RedisBackend._count``: ``SET NX`` + ``INCRBY``; ``_read_count``; ``_uncount``).
 
 Every route a script hit takes is checked against real Redis servers: auto-pipelined
 lanes, a connection per hit (``auto_pipeline=False``, and a client passed in with
@@ -6,6 +6,9 @@ health checks), a cluster pipelined per node and one without, and a single-conne
 client. A count's two commands go on one connection, in order, in one write; its reply
 never reaches another caller, whatever is cancelled; a silent server fails the waiting
 counts with a timeout; an error reply reaches its caller and leaves the connection in step.
+The TTL is set by the count that creates the key and left alone by the next ones; a
+give-back on an expired key, and a failure between the two commands where they go one at
+a time, leave no key without a TTL.
 """
 
 from __future__ import annotations
@@ -21,10 +24,11 @@ from typing import Any
 import pytest
 from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.asyncio.connection import Connection
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from traffik.backends.redis import RedisBackend, _connections
-from traffik.backends.redis._counters import pack_count
+from traffik.backends.redis._counters import pack_count, pack_uncount
 from traffik.backends.redis._keys import KeyLayout
 from traffik.backends.redis._pipelining import DEFAULT_LANES, PipelinedConnections
 from traffik.testing import RedisServer, ServerFactory
@@ -36,6 +40,7 @@ from tests.wire import recorded_writes, redis_commands
 pytestmark = pytest.mark.redis
 
 HOUR_MS = 3_600_000
+SLACK_MS = 30_000  # real time a loaded machine may take between setting a TTL and reading it
 TIMEOUT = 0.25
 CONNECTING = ("hello", "client|setinfo", "select", "ping")  # a connection's handshake (and health check)
 HITS = 60  # per round of the cancellation test: costs 2**0 .. 2**59 fit Redis's 64-bit integers
@@ -45,6 +50,8 @@ CLUSTERED = ["cluster", "cluster-unpipelined"]
 ROUTES = STANDALONE + CLUSTERED
 # The routes that keep connections of their own, hence can be cancelled into and frozen under.
 KEEPING = ["pipelined", "kept", "health-checked", "cluster"]
+# The routes that send a count's two commands one at a time ("cluster": to a node under suspicion).
+SEQUENTIAL = ["single-connection", "cluster-unpipelined", "cluster"]
 
 
 @dataclass
@@ -141,12 +148,11 @@ def _connections_received(servers: Iterable[RedisServer]) -> int:
     return total
 
 
-def test_a_count_packs_the_commands_redis_py_would_send() -> None:
+def test_a_count_and_a_give_back_pack_the_commands_redis_py_would_send() -> None:
     packer = Connection()  # only its packer is used: no socket is opened
-    expected = b"".join(packer.pack_command("INCRBY", "n:{k}:c", 7)) + b"".join(
-        packer.pack_command("PEXPIRE", "n:{k}:c", 60_000)
-    )
-    assert pack_count(b"n:{k}:c", 7, 60_000) == expected
+    set_nx = b"".join(packer.pack_command("SET", "n:{k}:c", 0, "PX", 60_000, "NX"))
+    assert pack_count(b"n:{k}:c", 7, 60_000) == set_nx + b"".join(packer.pack_command("INCRBY", "n:{k}:c", 7))
+    assert pack_uncount(b"n:{k}:c", 7, 60_000) == set_nx + b"".join(packer.pack_command("DECRBY", "n:{k}:c", 7))
 
 
 async def test_concurrent_counts_on_one_key_are_each_counted_once(target: Target) -> None:
@@ -157,7 +163,7 @@ async def test_concurrent_counts_on_one_key_are_each_counted_once(target: Target
     assert 0 < ttl <= HOUR_MS
 
 
-async def test_a_count_is_incrby_then_pexpire_in_one_write(target: Target) -> None:
+async def test_a_count_is_set_nx_then_incrby_in_one_write(target: Target) -> None:
     backend, key = target.backend, target.key("pair")
     # As many connections open as the counts below need: only counts from here on.
     await asyncio.gather(*(backend._count(key, 1, HOUR_MS) for _ in range(40)))
@@ -169,17 +175,18 @@ async def test_a_count_is_incrby_then_pexpire_in_one_write(target: Target) -> No
     calls = after - before
     for name in ("info", *CONNECTING):  # the stats themselves; a connection opened meanwhile
         calls.pop(name, None)
-    assert calls == Counter({"incrby": 40, "pexpire": 40})  # exactly two commands per count
+    assert calls == Counter({"set": 40, "incrby": 40})  # exactly two commands per count
     if target.route in ("cluster-unpipelined", "single-connection"):  # a command at a time (see _counters)
         return
+    set_nx = [b"SET", key.encode(), b"0", b"PX", str(HOUR_MS).encode(), b"NX"]
     for data in writes:
         commands = redis_commands(data)
         for position, command in enumerate(commands):
-            if command[0] == b"INCRBY":  # its PEXPIRE follows it in the same write
-                assert commands[position + 1] == [b"PEXPIRE", key.encode(), str(HOUR_MS).encode()]
-            elif command[0] == b"PEXPIRE":
+            if command[0] == b"INCRBY":  # its SET NX goes before it in the same write
                 assert position > 0
-                assert commands[position - 1][:2] == [b"INCRBY", key.encode()]
+                assert commands[position - 1] == set_nx
+            elif command[0] == b"SET":
+                assert commands[position + 1] == [b"INCRBY", key.encode(), b"2"]
 
 
 async def test_an_error_reply_reaches_its_caller_and_the_connection_stays_in_step(target: Target) -> None:
@@ -203,7 +210,7 @@ async def test_an_error_reply_reaches_its_caller_and_the_connection_stays_in_ste
     counted = [outcome for i, outcome in enumerate(outcomes) if i % 4]
     assert sorted(count for count in counted if isinstance(count, int)) == list(range(1, HITS - HITS // 4 + 1))
     assert await backend._read_count(target.key("missing")) is None  # a nil reply is not a timeout
-    await backend._uncount(good, 5)
+    await backend._uncount(good, 5, HOUR_MS)
     assert int(await backend._read_count(good) or -1) == HITS - HITS // 4 - 5
     # No connection was dropped for an error reply (each look at the stats opens one per server).
     assert _connections_received(target.servers) == connected + len(target.servers)
@@ -312,7 +319,7 @@ async def test_a_pair_moves_to_an_open_lane_whole_or_not_at_all(redis_server: Re
         assert sorted(await asyncio.gather(first, third, fourth)) == [3, 11, 27]
         calls = _command_calls([redis_server]) - before
         calls.pop("info", None)
-        assert calls == Counter({"incrby": 3, "pexpire": 3})
+        assert calls == Counter({"set": 3, "incrby": 3})
         assert lanes.lanes == 1
         assert lanes.in_flight == 0
         assert await pair(32) == 59  # the lane is in step
@@ -321,3 +328,58 @@ async def test_a_pair_moves_to_an_open_lane_whole_or_not_at_all(redis_server: Re
         async with Redis(connection_pool=pool) as client:
             assert 0 < await client.pttl(key) <= HOUR_MS
             await client.delete(key)
+
+
+async def test_the_count_that_creates_a_key_sets_its_ttl_and_later_counts_leave_it(target: Target) -> None:
+    backend, key = target.backend, target.key("ttl")
+    client = backend._client_here()
+    assert await backend._count(key, 1, HOUR_MS) == 1
+    assert HOUR_MS - SLACK_MS < await client.pttl(key) <= HOUR_MS
+    assert await backend._count(key, 2, 60_000) == 3  # its own TTL is not applied: the key has one
+    assert HOUR_MS - SLACK_MS < await client.pttl(key) <= HOUR_MS
+
+
+async def test_a_give_back_leaves_a_ttl_on_a_key_that_expired_and_keeps_a_live_key_s(target: Target) -> None:
+    backend, gone, live = target.backend, target.key("gone"), target.key("live")
+    client = backend._client_here()
+    await backend._uncount(gone, 3, HOUR_MS)  # its key expired since its hit (no margin, at a window's end)
+    assert int(await backend._read_count(gone) or 0) == -3  # a negative count: reset by the next hit
+    assert 0 < await client.pttl(gone) <= HOUR_MS
+    assert await backend._count(live, 5, HOUR_MS) == 5
+    await backend._uncount(live, 2, 60_000)
+    assert int(await backend._read_count(live) or 0) == 3
+    assert HOUR_MS - SLACK_MS < await client.pttl(live) <= HOUR_MS
+
+
+@pytest.mark.parametrize("operation", ["count", "give-back"])
+@pytest.mark.parametrize("target", SEQUENTIAL, indirect=True)
+async def test_a_failure_between_the_two_commands_leaves_no_key_without_a_ttl(
+    target: Target, operation: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Sent one at a time, the pair can be cut between its commands (a connection lost then:
+    # a fault no server makes on cue, so the client's second command is made to fail).
+    backend, key = target.backend, target.key(f"cut-{operation}")
+    client = backend._client_here()
+    if target.route == "cluster":  # pipelined, but a node under suspicion gets its commands one at a time
+        assert await backend._count(target.key("warm", "other"), 1, HOUR_MS) == 1
+        assert isinstance(client, RedisCluster)
+        node = client.get_node_from_key(key)
+        assert node is not None
+        assert backend._nodes is not None
+        backend._nodes._suspect.add(node.name)
+    execute = client.execute_command
+    sent: list[Any] = []
+
+    async def second_fails(*args: Any, **options: Any) -> Any:
+        sent.append(args[0])
+        if len(sent) == 2:
+            raise RedisConnectionError("connection lost between the two commands")
+        return await execute(*args, **options)
+
+    cut = backend._count(key, 1, HOUR_MS) if operation == "count" else backend._uncount(key, 1, HOUR_MS)
+    with monkeypatch.context() as patch:
+        patch.setattr(client, "execute_command", second_fails)
+        with pytest.raises(RedisConnectionError, match="between the two commands"):
+            await cut
+    assert len(sent) == 2
+    assert 0 < await client.pttl(key) <= HOUR_MS  # the first command ran: a key, with its TTL

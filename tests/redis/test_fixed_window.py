@@ -1,4 +1,4 @@
-"""FixedWindow's counter per window on a real Redis: concurrency, give-backs, clocks, clearing."""
+"""FixedWindow's counter per window on a real Redis: concurrency, give-backs, clocks, TTLs, clearing."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from tests.redis.strategies import window_pattern_of
 pytestmark = pytest.mark.redis
 
 HOURLY = Rate.parse("50/hour")  # an hour: no window ends during a test
+SLACK_MS = 30_000  # real time a loaded machine may take between setting a TTL and reading it
 
 
 @pytest.mark.parametrize("auto_pipeline", [True, False], ids=["pipelined", "connection-per-hit"])
@@ -56,7 +57,7 @@ async def test_a_failed_give_back_leaves_the_denial_and_only_denies_more(
     rate = Rate.parse("5/hour")
     assert (await backend.hit("k", FixedWindow(), rate, cost=3)).allowed
 
-    async def lost(key: str, cost: int) -> None:  # the DECRBY's connection drops (a fault no server makes on cue)
+    async def lost(key: str, cost: int, ttl_ms: int) -> None:  # its connection drops (a fault no server makes on cue)
         raise RedisConnectionError("connection lost")
 
     monkeypatch.setattr(backend, "_uncount", lost)
@@ -65,6 +66,48 @@ async def test_a_failed_give_back_leaves_the_denial_and_only_denies_more(
     (key,) = await raw_redis.keys(window_pattern_of(backend.namespace, "k"))
     assert await raw_redis.get(key) == b"6"  # over by the cost that was not given back
     assert not (await backend.hit("k", FixedWindow(), rate)).allowed  # reads as full: more denials, no admission
+
+
+async def test_the_hit_that_creates_a_window_s_key_sets_its_ttl_and_later_hits_leave_it(
+    make_backend: BackendFactory, raw_redis: Redis, clock: ManualClock
+) -> None:
+    # The key lives until the window's end plus the margin, as the first hit saw it: a later
+    # hit in the same window (whose own TTL would be shorter) does not touch the TTL.
+    backend = make_backend(clock=clock, clock_margin_ms=5_000)
+    window_end = (clock() // HOURLY.expire + 1) * HOURLY.expire
+    expected = int(window_end - clock()) + 5_000
+    assert (await backend.hit("k", FixedWindow(), HOURLY)).allowed
+    (key,) = await raw_redis.keys(window_pattern_of(backend.namespace, "k"))
+    assert expected - SLACK_MS < await raw_redis.pttl(key) <= expected
+    clock.advance((window_end - clock()) / 2)  # still this window; a TTL from now would be shorter by this much
+    assert expected - (window_end - clock()) > SLACK_MS
+    assert (await backend.hit("k", FixedWindow(), HOURLY)).hits_remaining == HOURLY.limit - 2
+    assert expected - SLACK_MS < await raw_redis.pttl(key) <= expected
+
+
+async def test_a_give_back_after_the_key_expired_leaves_a_key_with_the_hit_s_ttl(
+    make_backend: BackendFactory, raw_redis: Redis, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With clock_margin_ms=0 a window's key may expire between a denied hit and its give-back:
+    # the give-back recreates it with the hit's TTL, holding a negative count the next hit resets.
+    backend = make_backend(clock=clock, clock_margin_ms=5_000)
+    rate = Rate.parse("5/hour")
+    window_end = (clock() // rate.expire + 1) * rate.expire
+    expected = int(window_end - clock()) + 5_000
+    assert (await backend.hit("k", FixedWindow(), rate, cost=3)).allowed
+    (key,) = await raw_redis.keys(window_pattern_of(backend.namespace, "k"))
+    give_back = backend._uncount
+
+    async def after_expiry(key: str, cost: int, ttl_ms: int) -> None:
+        await raw_redis.delete(key)  # expired just now (deleted: the server cannot expire it on cue)
+        await give_back(key, cost, ttl_ms)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(backend, "_uncount", after_expiry)
+        assert not (await backend.hit("k", FixedWindow(), rate, cost=3)).allowed  # room for 2: a give-back
+    assert await raw_redis.get(key) == b"-3"
+    assert expected - SLACK_MS < await raw_redis.pttl(key) <= expected
+    assert (await backend.hit("k", FixedWindow(), rate, cost=5)).hits_remaining == 0  # reset: the window afresh
 
 
 async def test_a_lagging_instance_counts_in_the_window_it_sees_while_the_margin_keeps_it(

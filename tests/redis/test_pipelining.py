@@ -72,7 +72,7 @@ async def test_hits_ready_in_one_loop_turn_leave_in_few_writes(make_backend: Bac
         decisions = await asyncio.gather(*(backend.hit(f"k{i}", strategy, rate) for i in range(50)))
     assert all(decision.allowed for decision in decisions)
     # A lane opened for the burst also writes its handshake (HELLO, CLIENT SETINFO): not hits.
-    # A hit is one EVALSHA, or FixedWindow's INCRBY (with its PEXPIRE, in the same write).
+    # A hit is one EVALSHA, or FixedWindow's INCRBY (after its SET NX, in the same write).
     hits = [[command for command in redis_commands(data) if command[0] in _HIT_COMMANDS] for data in writes]
     assert sum(map(len, hits)) == 50  # one command per hit, none resent
     assert len([batch for batch in hits if batch]) <= 2 * DEFAULT_LANES  # a lone first one per lane, then the rest

@@ -59,8 +59,8 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
     once, run with ``EVALSHA``, reloaded transparently after ``NOSCRIPT``) that
     reads the state, decides, writes the new state and returns the decision: a
     hit or a peek is exactly **one round trip**, atomic under any concurrency.
-    ``FixedWindow`` is a plain counter per window, no script: ``INCRBY`` +
-    ``PEXPIRE`` in one round trip (a quarter of a script's Redis time), see
+    ``FixedWindow`` is a plain counter per window, no script: ``SET NX`` +
+    ``INCRBY`` in one round trip (a quarter of a script's Redis time), see
     :mod:`traffik.backends.redis._fixed_window`. A strategy without a native
     implementation (a third-party one) falls back to a slower, still atomic
     path: a Redis lock around ``GET``, the pure step and ``SET``.
@@ -248,7 +248,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         if call is None:
             call = self._call_for(strategy)
         if call.script is None:
-            if isinstance(call, CounterCall):  # FixedWindow: INCRBY + PEXPIRE, no script
+            if isinstance(call, CounterCall):  # FixedWindow: SET NX + INCRBY, no script
                 return await counted_decision(self, key, strategy, rate, cost, commit=commit)
             return await locked_decision(self, key, strategy, rate, cost, commit=commit)
         client = self._client_here()
@@ -290,7 +290,7 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
     # -- plain counters (FixedWindow): the routes of a script hit (see _counters) --
 
     async def _count(self, key: str, cost: int, ttl_ms: int) -> int:
-        """``INCRBY key cost`` then ``PEXPIRE key ttl_ms`` in one round trip: the count after (the ``INCRBY`` reply).
+        """``SET key 0 PX ttl_ms NX`` then ``INCRBY key cost`` in one round trip: the count after (``INCRBY``'s reply).
 
         Raises the client library's exceptions untranslated (the caller translates).
         """
@@ -300,9 +300,9 @@ class RedisBackend(ClientLifecycle, ThrottleBackend):
         """``GET key`` in one round trip (untranslated exceptions; ``str`` if the client decodes replies)."""
         return await read_count(self, key)
 
-    async def _uncount(self, key: str, cost: int) -> None:
-        """``DECRBY key cost`` in one round trip (untranslated exceptions)."""
-        await uncount(self, key, cost)
+    async def _uncount(self, key: str, cost: int, ttl_ms: int) -> None:
+        """``SET key 0 PX ttl_ms NX`` then ``DECRBY key cost`` in one round trip (untranslated exceptions)."""
+        await uncount(self, key, cost, ttl_ms)
 
     def _call_for(self, strategy: ThrottleStrategy) -> ScriptCall | CounterCall | NoScript:
         """How to run ``strategy``, worked out once per strategy object.

@@ -102,13 +102,14 @@ class NodePipelines:
         """The nodes hits were pipelined to."""
         return tuple(self._nodes)
 
-    async def call(self, key: str, command: bytes, *args: Any, then: tuple[Any, ...] | None = None) -> Any:
+    async def call(self, key: str, command: bytes, *args: Any, before: tuple[Any, ...] | None = None) -> Any:
         """Run ``command`` (packed; ``args`` unpacked, for :func:`run_once`) on the node owning ``key``.
 
-        With ``then`` (a second command, unpacked), ``command`` packs both, sent as a pair
-        (:meth:`PipelinedConnections.call_pair`): the first's reply is returned. A pair whose
-        first command was not run, or bound for a suspect node, goes through :func:`run_once`
-        twice in sequence, two round trips: rare enough (a redirect, a failed node) to pay them.
+        With ``before`` (a command on the same key to run first, unpacked), ``command`` packs
+        both, ``before``'s first, sent as a pair (:meth:`PipelinedConnections.call_pair`): the
+        reply to ``args`` is returned, ``before``'s dropped. A pair that was not run (a redirect
+        reaches both commands: they share their key), or bound for a suspect node, goes through
+        :func:`run_once` twice in sequence, two round trips: rare enough to pay them.
         """
         client = self.client
         # redis-py's flag for "refresh the topology before the next command", set by its error
@@ -119,9 +120,9 @@ class NodePipelines:
             await self._leave_departed_nodes()
         node = client.get_node_from_key(key)
         if node is None:  # no node serves the slot (mid-failover): redis-py says so
-            return await self._routed(key, args, then)
+            return await self._routed(key, args, before)
         if node.name in self._suspect:
-            reply = await self._routed(key, args, then)
+            reply = await self._routed(key, args, before)
             self._suspect.discard(node.name)
             return reply
         pipelines = self._nodes.get(node.name)
@@ -130,26 +131,25 @@ class NodePipelines:
                 cast(ConnectionPool, _NodePool(node, self._encoder)), 1, self._hit_timeout, self._errors
             )
         try:
-            if then is None:
+            if before is None:
                 return await pipelines.call(command)
             return await pipelines.call_pair(command)
         except self._errors.not_run:
-            return await self._routed(key, args, then)
+            return await self._routed(key, args, before)
         except self._failures:
             self._suspect.add(node.name)
             raise
 
-    async def _routed(self, key: str, args: tuple[Any, ...], then: tuple[Any, ...] | None = None) -> Any:
-        """:func:`run_once` (for ``args``, then ``then``), then close the lanes of nodes a refresh dropped.
+    async def _routed(self, key: str, args: tuple[Any, ...], before: tuple[Any, ...] | None = None) -> Any:
+        """:func:`run_once` (for ``before``, then ``args``), then close the lanes of nodes a refresh dropped.
 
         The redirects and errors that send a hit this way are the ones after which redis-py
         refreshes its topology (inside the call), so this is where a departed node shows.
         """
         try:
-            reply = await run_once(self.client, key, *args)
-            if then is not None:
-                await run_once(self.client, key, *then)
-            return reply
+            if before is not None:
+                await run_once(self.client, key, *before)
+            return await run_once(self.client, key, *args)
         finally:
             if self._nodes:
                 await self._leave_departed_nodes()

@@ -28,7 +28,7 @@ of a command on an open, idle socket:
   socket, cancellation, a failed handshake) leaves its connection
   disconnected, as redis-py's ``read_response`` does; the next hit reconnects
   it. An error *reply* (``NOSCRIPT``) leaves it in step. Commands written
-  together (a counter's ``INCRBY`` and ``PEXPIRE``) have every reply read.
+  together (a counter's ``SET NX`` and ``INCRBY``) have every reply read.
 * **A demoted primary is left.** ``READONLY`` (or redis-py's Sentinel
   translation of it, "The previous master is now a slave") means the server
   behind these connections is a replica now: the connection and every idle one
@@ -133,10 +133,10 @@ class KeptConnections:
         return self._hit_timeout
 
     async def call(self, command: bytes, replies: int = 1) -> Any:
-        """Send packed commands on a kept connection and return the first's reply (redis-py's exceptions propagate).
+        """Send packed commands on a kept connection and return the last one's reply (redis-py's exceptions propagate).
 
-        ``command`` may pack ``replies`` commands, written at once: the others' replies are read
-        and dropped, error replies included (the connection stays in step).
+        ``command`` may pack ``replies`` commands, written at once: the replies before the last are
+        read and dropped, error replies included (the connection stays in step).
         """
         connection = self._idle.pop() if self._idle else await self._acquire()
         answered, started = self._answered, asyncio.get_running_loop().time()
@@ -152,7 +152,7 @@ class KeptConnections:
             await self._give_back(connection)
 
     def call_pair(self, pair: bytes) -> Awaitable[Any]:
-        """Two packed commands in one write on one connection: the first's reply (the second's is read, dropped)."""
+        """Two packed commands in one write on one connection: the second's reply (the first's is read, dropped)."""
         return self.call(pair, 2)
 
     async def release_all(self) -> None:
@@ -178,15 +178,12 @@ class KeptConnections:
             else:
                 sending = _send_on_public_path(connection, command, streams, self._errors)
                 await within(self._hit_timeout, sending, self._errors.timeout)
-            reply = await read_reply(connection, self._read_timeout, self._errors)
             if replies > 1:
                 await self._drop_replies(connection, replies - 1)
-            return reply
-        except self._errors.response as exc:  # a reply: the connection is in step
+            return await read_reply(connection, self._read_timeout, self._errors)
+        except self._errors.response as exc:  # the last reply, an error: the connection is in step
             if isinstance(exc, self._errors.read_only):
                 await self._leave_demoted_primary(connection)
-            elif replies > 1:
-                await self._drop_replies(connection, replies - 1)
             raise
         except BaseException as exc:
             # Interrupted (timeout, lost socket, cancellation, a failed handshake): the
@@ -199,15 +196,13 @@ class KeptConnections:
             raise
 
     async def _drop_replies(self, connection: AbstractConnection, count: int) -> None:
-        """Read the next ``count`` replies and drop them; interrupted, the connection is disconnected."""
-        try:
-            for _ in range(count):
-                with contextlib.suppress(self._errors.response):  # in step: the caller gets the first's reply
-                    await read_reply(connection, self._read_timeout, self._errors)
-        except BaseException:
-            if connection.is_connected:
-                await connection.disconnect(nowait=True)
-            raise
+        """Read the next ``count`` replies and drop them, error replies too (interrupted: see ``_exchange``).
+
+        A dropped ``READONLY`` is met again: the last command, refused by the replica too, answers it.
+        """
+        for _ in range(count):
+            with contextlib.suppress(self._errors.response):  # in step: the caller gets the last reply
+                await read_reply(connection, self._read_timeout, self._errors)
 
     async def _leave_demoted_primary(self, connection: AbstractConnection) -> None:
         """The server answered ``READONLY``: every connection to it reconnects (Sentinel finds the new primary)."""

@@ -2,15 +2,19 @@
 
 The window's end is part of the key (``<ns>:{<key>}:fixed-window:<window end>``,
 see :mod:`traffik.backends.redis._keys`), so a new window is a new key and a hit
-is ``INCRBY key cost`` + ``PEXPIRE key ttl`` in one round trip: about 2 µs of
+is ``SET key 0 PX ttl NX`` + ``INCRBY key cost`` in one round trip: about 2 µs of
 Redis time per hit against 6 to 9 µs for the cheapest script (reading the
-server's ``TIME`` alone costs a script more than both commands).
+server's ``TIME`` alone costs a script more than both commands). The ``SET NX``
+gives the key its TTL once, when the window's first hit creates it, so no route
+ever leaves a counted key without a TTL, and a hit in a live window propagates
+one write to replicas and the AOF, not two (see :mod:`~traffik.backends.redis._counters`).
 
 The decision is the pure step's, applied to the count the ``INCRBY`` saw
 before this hit, so the two never disagree on a sequence of hits of one rate.
 A hit that does not fit is denied; if the window still had room for a smaller
 hit (the count before it was under the limit), its cost is given back with
-``DECRBY`` so that a smaller hit can still pass. Once the window is full,
+``SET NX`` + ``DECRBY`` (the ``SET NX`` with the hit's TTL, in case the key expired
+meanwhile) so that a smaller hit can still pass. Once the window is full,
 denied hits leave their increment: the counter may exceed the limit and reads
 as "full" (the count is taken as ``min(count, limit)``), which saves a command
 per denied hit under a flood. Under concurrent hits a denied hit's passing
@@ -20,7 +24,8 @@ passes the limit.
 
 **Clock.** No single command can read the server's ``TIME`` and increment, so
 the window is chosen on the backend's clock (``wall_ms`` unless ``clock=`` was
-given). Every key lives ``clock_margin_ms`` past its window's end: an app
+given). Every key lives ``clock_margin_ms`` past its window's end (its TTL, set by
+the hit that creates it, is the window's end minus now plus the margin): an app
 instance whose clock lags by less than the margin still counts in the same key.
 Window boundaries therefore follow each instance's clock; instances whose clocks
 disagree may count a hit near a boundary in different windows, but each window's
@@ -112,7 +117,7 @@ async def counted_decision(
         # The window had room for a smaller hit: give this one's cost back. If that fails
         # the counter stays over by `cost` until the window ends: more denials, never more admissions.
         try:
-            await backend._uncount(window_key, cost)
+            await backend._uncount(window_key, cost, ttl)
         except Exception as exc:
             if backend_error(exc, "") is None:
                 raise

@@ -16,7 +16,7 @@ Layout, with ``<ns>`` the escaped namespace::
   state (their layouts differ).
 * FixedWindow keeps a plain counter per window, with the window's end (a whole
   number of ms on the backend's clock) in its key: a new window is a new key, so
-  a hit is ``INCRBY`` + ``PEXPIRE`` with no script (see
+  a hit is ``SET NX`` + ``INCRBY`` with no script (see
   :mod:`traffik.backends.redis._fixed_window`). Each such key lives until its
   window's end plus the clock margin.
 """

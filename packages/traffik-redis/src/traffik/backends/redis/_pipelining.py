@@ -22,8 +22,8 @@ What each hit could count on with one connection to itself still holds:
 * **Cancellation at any point.** A cancelled hit's reply is still read, in its
   turn, and dropped: no caller ever reads from the socket, so cancelling one
   cannot leave a reply for the next.
-* **Commands sent as a pair stay a pair** (a counter's ``INCRBY`` then
-  ``PEXPIRE``, :meth:`PipelinedConnections.call_pair`): one unit of the write
+* **Commands sent as a pair stay a pair** (a counter's ``SET NX`` then
+  ``INCRBY``, :meth:`PipelinedConnections.call_pair`): one unit of the write
   buffer, so on one lane, in order, in one write, moved together or not at all.
 * **Connecting is redis-py's.** A lane's connection is connected with
   ``connection.connect()`` (handshake, Sentinel's answer to where the primary
@@ -151,13 +151,13 @@ class PipelinedConnections:
         return future
 
     def call_pair(self, pair: bytes) -> asyncio.Future[Any]:
-        """Queue two packed commands as one unit: one lane, in order, one write; the future gets the first's reply.
+        """Queue two packed commands as one unit: one lane, in order, one write; the future gets the second's reply.
 
-        The second's reply is read in its turn and dropped (its pending entry is a future already
-        done, which readers and failures skip): nothing could act on it. The pair is never resent,
-        and Redis runs one client's buffered commands back to back, so the second fails only where
-        the first did or with the connection, which fails the first's caller too. (A future of its
-        own would also need its exception retrieved whenever the caller is cancelled first.)
+        The first's reply is read in its turn and dropped (its pending entry is a future already
+        done, which readers and failures skip): the caller acts on the second's. The pair is never
+        resent, and Redis runs one client's buffered commands back to back, so a connection that
+        fails after the first reply fails the second's caller too. (A future of its own would also
+        need its exception retrieved whenever the caller is cancelled first.)
         """
         if self._closed:
             raise self._errors.connection("the backend was closed")
@@ -213,11 +213,11 @@ class PipelinedConnections:
     def _submit(
         self, lane: Lane, command: bytes, future: asyncio.Future[Any], dropped: asyncio.Future[Any] | None = None
     ) -> None:
-        """Queue ``command`` as one buffer entry; ``dropped``: it packs a second command, whose reply is dropped."""
+        """Queue ``command`` as one buffer entry; ``dropped``: it packs a first command, whose reply is dropped."""
         idle = not lane.pending
-        lane.pending.append(future)
         if dropped is not None:
             lane.pending.append(dropped)
+        lane.pending.append(future)
         streams = lane.streams
         if streams is None:  # connecting, or written by the reader (public path)
             lane.buffer.append(command)
@@ -319,12 +319,12 @@ class PipelinedConnections:
         lane.pending.clear()
         lane.buffer.clear()
         # Nothing was written on this lane: one buffer entry per submission, whose pending
-        # entries are its reply's future, then the dropped marker if it packs a pair. A pair
-        # moves whole while its first reply is awaited (its second is sent with it), else not at all.
+        # entries are the dropped marker if it packs a pair, then its reply's future. A pair
+        # moves whole while its second reply is awaited (its first is sent with it), else not at all.
         position, dropped = 0, self._dropped
         for command in buffer:
-            future = pending[position]
-            paired = position + 1 < len(pending) and pending[position + 1] is dropped
+            paired = pending[position] is dropped
+            future = pending[position + 1] if paired else pending[position]
             position += 2 if paired else 1
             if not future.done():
                 self._submit(target, command, future, dropped if paired else None)
@@ -352,9 +352,12 @@ class PipelinedConnections:
             message = f"the connection failed while this hit waited for its reply: {exc}"
         else:
             message = "the connection was dropped while this hit waited for its reply"
+        # The hit whose reply was being read gets the error itself: the first, or a pair's second
+        # (the first entry is then the pair's dropped marker, its reply not read yet).
+        head = 1 if len(pending) > 1 and pending[0] is self._dropped else 0
         for position, future in enumerate(pending):
-            if position == 0 and isinstance(exc, Exception) and not future.done():
-                future.set_exception(exc)  # the hit whose reply was being read: the error itself
+            if position == head and isinstance(exc, Exception) and not future.done():
+                future.set_exception(exc)
             elif not future.done():
                 failure = kind(message)
                 failure.__cause__ = exc

@@ -36,7 +36,7 @@ _LUA_IMPLEMENTATIONS: Final = (
     ("leaky-bucket-with-queue", "LEAKY_BUCKET_WITH_QUEUE"),
     ("gcra", "GCRA"),
 )
-# FixedWindow needs no script: INCRBY + PEXPIRE on a counter per window.
+# FixedWindow needs no script: SET NX + INCRBY on a counter per window.
 _FIXED_WINDOW_COUNTER: Final = "traffik.backends.redis._fixed_window:FIXED_WINDOW_COUNTER"
 
 
