@@ -5,7 +5,7 @@ task per client, hits back to back) to a Redis backend. For each variant the run
 reports Redis calls per denied hit (from ``INFO commandstats``: what the flood
 costs the store; the goal with the cache is <= 0.05) and hits/s. A call is one hit
 that reached Redis: a script (``EVALSHA``/``EVAL``), or FixedWindow's ``INCRBY``,
-whose ``PEXPIRE`` leaves in the same write. The floor is the same flood without
+whose ``SET NX`` leaves before it in the same write. The floor is the same flood without
 the cache: one call per hit.
 """
 

@@ -118,7 +118,7 @@ async def _commands_per_hit(
 
     Round trips are the writes to a socket that carry commands (the hits are sent one
     after another, so a hit's commands leave in its own writes), counted where bytes
-    leave the client whichever path sent them. FixedWindow's ``INCRBY`` and ``PEXPIRE``
+    leave the client whichever path sent them. FixedWindow's ``SET NX`` and ``INCRBY``
     leave in one write: one round trip, two server commands.
     """
     before = await client.info("commandstats")

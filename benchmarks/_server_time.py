@@ -7,8 +7,8 @@ measured hits meet a live window, all of them admitted), after ``CONFIG
 RESETSTAT``, then reads ``INFO commandstats``: the server's time per hit and
 commands per hit. A hit that runs a script costs its ``EVALSHA`` time (the
 commands the script runs are counted inside it and again on their own lines, so
-those are not added); a hit made of plain commands (our FixedWindow: ``INCRBY``
-and ``PEXPIRE``) costs the sum of their times. The `limits` library's fixed
+those are not added); a hit made of plain commands (our FixedWindow: ``SET NX``
+and ``INCRBY``) costs the sum of their times. The `limits` library's fixed
 window, sliding window counter and moving window run the same way (its redis-py
 storage), interleaved with ours so machine noise falls on both alike; medians of
 the runs are reported. Goal: at most the `limits` figure for the same algorithm,
