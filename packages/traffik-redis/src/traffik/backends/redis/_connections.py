@@ -28,7 +28,8 @@ of a command on an open, idle socket:
   socket, cancellation, a failed handshake) leaves its connection
   disconnected, as redis-py's ``read_response`` does; the next hit reconnects
   it. An error *reply* (``NOSCRIPT``) leaves it in step. Commands written
-  together (a counter's ``SET NX`` and ``INCRBY``) have every reply read.
+  together (a counter's ``SET NX`` and ``INCRBY``) have every reply read, and
+  an error reply to the first fails the caller even when the last succeeds.
 * **A demoted primary is left.** ``READONLY`` (or redis-py's Sentinel
   translation of it, "The previous master is now a slave") means the server
   behind these connections is a replica now: the connection and every idle one
@@ -46,7 +47,6 @@ of a command on an open, idle socket:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -136,7 +136,10 @@ class KeptConnections:
         """Send packed commands on a kept connection and return the last one's reply (redis-py's exceptions propagate).
 
         ``command`` may pack ``replies`` commands, written at once: the replies before the last are
-        read and dropped, error replies included (the connection stays in step).
+        read and dropped. An error reply among them is raised once the last reply is read (the
+        connection stays in step), unless the last is an error too: a counter's ``SET NX`` refused
+        where its ``INCRBY`` is not (an ACL user without ``SET``) would otherwise go unnoticed,
+        leaving counters without a TTL.
         """
         connection = self._idle.pop() if self._idle else await self._acquire()
         answered, started = self._answered, asyncio.get_running_loop().time()
@@ -178,9 +181,11 @@ class KeptConnections:
             else:
                 sending = _send_on_public_path(connection, command, streams, self._errors)
                 await within(self._hit_timeout, sending, self._errors.timeout)
-            if replies > 1:
-                await self._drop_replies(connection, replies - 1)
-            return await read_reply(connection, self._read_timeout, self._errors)
+            dropped_error = await self._drop_replies(connection, replies - 1) if replies > 1 else None
+            reply = await read_reply(connection, self._read_timeout, self._errors)
+            if dropped_error is not None:
+                raise dropped_error  # the last command ran, but one before it was refused (see call)
+            return reply
         except self._errors.response as exc:  # the last reply, an error: the connection is in step
             if isinstance(exc, self._errors.read_only):
                 await self._leave_demoted_primary(connection)
@@ -195,14 +200,19 @@ class KeptConnections:
                 await self._leave_demoted_primary(connection)
             raise
 
-    async def _drop_replies(self, connection: AbstractConnection, count: int) -> None:
-        """Read the next ``count`` replies and drop them, error replies too (interrupted: see ``_exchange``).
+    async def _drop_replies(self, connection: AbstractConnection, count: int) -> Exception | None:
+        """Read the next ``count`` replies and drop them; the first error reply among them, if any.
 
-        A dropped ``READONLY`` is met again: the last command, refused by the replica too, answers it.
+        Interrupted: see ``_exchange``. A dropped ``READONLY`` is met again: the last command,
+        refused by the replica too, answers it.
         """
+        refused: Exception | None = None
         for _ in range(count):
-            with contextlib.suppress(self._errors.response):  # in step: the caller gets the last reply
+            try:
                 await read_reply(connection, self._read_timeout, self._errors)
+            except self._errors.response as exc:  # in step: the last reply is still read
+                refused = refused or exc
+        return refused
 
     async def _leave_demoted_primary(self, connection: AbstractConnection) -> None:
         """The server answered ``READONLY``: every connection to it reconnects (Sentinel finds the new primary)."""

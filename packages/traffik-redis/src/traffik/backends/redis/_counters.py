@@ -48,10 +48,13 @@ Routes, as for a script hit in ``RedisBackend._run``:
   would not be one connection any more), so these are two round trips.
 
 Each function raises the client library's exceptions untranslated: the caller
-translates them (and resets a counter damaged by a ``WRONGTYPE`` reply). An error
-reply to the ``SET`` is dropped with it: Redis refuses a ``SET NX`` (read-only
-replica, memory limit) only where it refuses the ``INCRBY`` too, and a ``SET NX`` on a
-key of another type finds the key and answers nil, leaving ``INCRBY`` its ``WRONGTYPE``.
+translates them (and resets a counter damaged by a ``WRONGTYPE`` reply). Where both
+commands are refused (read-only replica, memory limit, a key outside an ACL user's
+patterns, a redirect), the caller gets the second's error; a ``SET NX`` on a key of
+another type finds the key and answers nil, leaving ``INCRBY`` its ``WRONGTYPE``. A
+``SET`` refused alone (an ACL user allowed ``INCRBY`` but not ``SET``) fails the call
+with its error on every route, although the ``INCRBY`` ran: silently, every window's
+counter would be left without a TTL.
 """
 
 from __future__ import annotations

@@ -121,6 +121,10 @@ async def counted_decision(
         except Exception as exc:
             if backend_error(exc, "") is None:
                 raise
+            if isinstance(exc, backend._library.errors.response):
+                # Refused, not lost: a setting (an ACL user without DECRBY or SET) that would
+                # otherwise only show as more denials than the rate allows for.
+                _logger.warning("giving back a denied hit's cost under '%s' failed: %s", window_key, exc)
     return with_reset(decision, new_state, now)
 
 

@@ -11,7 +11,9 @@ hands each to the first hit in line. Replies are read one of two ways:
 * **Through redis-py** (``read_response``): for a redis-py whose streams this
   code does not recognise.
 
-An error reply goes to its hit and the stream stays in step, except
+An error reply goes to its hit and the stream stays in step (an error reply to
+the first command of a pair goes to the pair's caller, unless the second's reply is
+an error too), except
 ``READONLY``: the server is a replica now, so the lane fails with a connection
 error whose cause is the ``ReadOnlyError`` (the owner then leaves every lane).
 """
@@ -39,10 +41,12 @@ class Lane:
     __slots__ = (
         "buffer",
         "connection",
+        "dropped",
         "errors",
         "failed",
         "flush_due",
         "own_reads",
+        "pair_error",
         "pending",
         "progress",
         "public",
@@ -62,6 +66,10 @@ class Lane:
         self.connection: AbstractConnection | None = None
         # One per command written or queued; a reply nobody waits for has a future already done.
         self.pending: deque[asyncio.Future[Any]] = deque()
+        # The pending entry of a pair's first reply, read and dropped (the owner's marker, see _submit).
+        self.dropped: asyncio.Future[Any] | None = None
+        # An error reply to a pair's first command: the pair's caller gets it (see _answer_with_error).
+        self.pair_error: Exception | None = None
         self.buffer: list[bytes] = []  # commands not written yet
         self.ready = False  # connected, and checked since it last sat idle
         self.streams: _connections._Streams | None = None  # while ready, if recognised
@@ -85,6 +93,7 @@ class Lane:
         self.public = self.streams is None  # a redis-py that renamed them: slower, still correct
         self.own_reads = not self.public
         self.rest = b""
+        self.pair_error = None
         if self.own_reads:
             self.timeout = read_timeout if read_timeout is not None else connection.socket_timeout
             if self.pending:
@@ -122,6 +131,8 @@ class Lane:
             future = pending.popleft()
             if type(reply) is ErrorReply:
                 self._answer_with_error(future, _error_of(connection, reply, self.errors))
+            elif self.pair_error is not None:
+                self._answer_with_pair_error(future)
             elif not future.done():
                 future.set_result(reply)
 
@@ -134,14 +145,29 @@ class Lane:
             self._answer_with_error(self.pending.popleft(), exc)
             return
         future = self.pending.popleft()
-        if not future.done():
+        if self.pair_error is not None:
+            self._answer_with_pair_error(future)
+        elif not future.done():
             future.set_result(reply)
 
     def _answer_with_error(self, future: asyncio.Future[Any], error: Exception) -> None:
-        if not future.done():
-            future.set_exception(error)
+        if future is self.dropped:
+            # A pair's first command was refused: its caller, whose reply comes next, gets this
+            # error even if the second command ran (a counter's SET NX refused where its INCRBY is
+            # not, for an ACL user without SET, would otherwise leave a count without a TTL).
+            self.pair_error = error
+        else:
+            self.pair_error = None  # a pair's second reply is an error too: its caller gets that one
+            if not future.done():
+                future.set_exception(error)
         if isinstance(error, self.errors.read_only):
             raise self.errors.connection(f"Redis is a read-only replica now ({error})") from error
+
+    def _answer_with_pair_error(self, future: asyncio.Future[Any]) -> None:
+        """``future``'s command, a pair's second, ran; the first was refused: the caller gets the refusal."""
+        error, self.pair_error = self.pair_error, None
+        if error is not None and not future.done():
+            future.set_exception(error)
 
     def watch_from_now(self) -> None:
         """Commands are in flight from now on: fail the lane if no reply comes within its timeout."""

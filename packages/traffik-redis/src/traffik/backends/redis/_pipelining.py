@@ -154,7 +154,8 @@ class PipelinedConnections:
         """Queue two packed commands as one unit: one lane, in order, one write; the future gets the second's reply.
 
         The first's reply is read in its turn and dropped (its pending entry is a future already
-        done, which readers and failures skip): the caller acts on the second's. The pair is never
+        done, which readers and failures skip): the caller acts on the second's, or gets the first's
+        error reply if only the first was refused. The pair is never
         resent, and Redis runs one client's buffered commands back to back, so a connection that
         fails after the first reply fails the second's caller too. (A future of its own would also
         need its exception retrieved whenever the caller is cancelled first.)
@@ -216,6 +217,7 @@ class PipelinedConnections:
         """Queue ``command`` as one buffer entry; ``dropped``: it packs a first command, whose reply is dropped."""
         idle = not lane.pending
         if dropped is not None:
+            lane.dropped = dropped
             lane.pending.append(dropped)
         lane.pending.append(future)
         streams = lane.streams
@@ -342,7 +344,7 @@ class PipelinedConnections:
         """Fail every hit waiting on the lane: each may have run, so none is sent again."""
         if lane in self._lanes:
             self._lanes.remove(lane)  # new hits open a new lane
-        lane.failed, lane.ready, lane.streams = True, False, None
+        lane.failed, lane.ready, lane.streams, lane.pair_error = True, False, None, None
         lane.stop_watching()
         pending = list(lane.pending)
         lane.pending.clear()
