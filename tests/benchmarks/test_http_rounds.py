@@ -1,15 +1,25 @@
-"""The in-process HTTP scenario's measurement: short paired rounds, one URL for every variant."""
+"""The in-process HTTP scenario's measurement: short paired rounds in balanced orders, one URL for every variant."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
+from itertools import pairwise
 
 import httpx
 import pytest
 from traffik.backends.inmemory import InMemoryBackend
 
 from benchmarks._app import create_app
-from benchmarks._http import MODES, ROUND_REQUESTS, SERVED_AT, _lost_share, _paired_rounds, _share_quartiles
+from benchmarks._http import (
+    MODES,
+    ROUND_REQUESTS,
+    SERVED_AT,
+    _lost_share,
+    _paired_rounds,
+    _share_quartiles,
+    balanced_orders,
+)
 from benchmarks._timing import Sample
 
 
@@ -21,17 +31,33 @@ def _recording(name: str, calls: list[tuple[str, int]], seconds: float) -> Calla
     return run
 
 
-async def test_rounds_pair_each_mode_with_its_floor_and_reverse_every_other_round() -> None:
+async def test_rounds_run_in_balanced_orders_in_whole_blocks() -> None:
     calls: list[tuple[str, int]] = []
-    variants = [(name, _recording(name, calls, 0.001)) for name in ("fast", "plain", "noop")]
+    names = ("fast", "plain", "noop")
+    variants = [(name, _recording(name, calls, 0.001)) for name in names]
     samples = await _paired_rounds(variants, requests=40, repeats=2)
     warm_up, timed = calls[:3], calls[3:]
     assert [name for name, _ in warm_up] == ["fast", "plain", "noop"]
     assert {n for _, n in calls} == {ROUND_REQUESTS}
-    rounds = 2 * 40 // ROUND_REQUESTS
-    assert [name for name, _ in timed[:6]] == ["fast", "plain", "noop", "noop", "plain", "fast"]
-    assert all(len(sample.runs_us) == rounds for sample in samples)
+    block = len(balanced_orders(3))  # 6: 2 * 40 // ROUND_REQUESTS = 8 rounds, rounded up to whole blocks
+    rounds = [tuple(name for name, _ in timed[start : start + 3]) for start in range(0, len(timed), 3)]
+    assert len(rounds) == 2 * block
+    orders = {tuple(names[index] for index in order) for order in balanced_orders(3)}
+    assert set(rounds[:block]) == set(rounds[block:]) == orders  # each order once per block
+    assert all(len(sample.runs_us) == len(rounds) for sample in samples)
     assert samples[0].runs_us[0] == pytest.approx(1000.0)  # µs per request
+
+
+@pytest.mark.parametrize("count", [2, 3, 6, 7], ids=lambda count: f"{count}-variants")
+def test_balanced_orders_put_each_variant_everywhere_and_after_each_other_equally(count: int) -> None:
+    orders = balanced_orders(count)
+    assert all(sorted(order) == list(range(count)) for order in orders)
+    positions = Counter((variant, position) for order in orders for position, variant in enumerate(order))
+    assert len(positions) == count * count
+    assert len(set(positions.values())) == 1
+    pairs = Counter(pair for order in orders for pair in pairwise(order))
+    assert len(pairs) == count * (count - 1)
+    assert len(set(pairs.values())) == 1
 
 
 def test_shares_are_the_median_and_quartiles_of_the_rounds_pairs() -> None:
