@@ -167,6 +167,31 @@ async def test_headers_on_every_kind_of_response(
         assert log == ["ran", "ran"]
 
 
+async def test_headers_replace_the_endpoints_own_of_the_same_name_and_keep_the_others(
+    backend: InMemoryBackend, registry: ThrottleRegistry, http_client: ClientFactory
+) -> None:
+    burst = _throttle("burst", backend, registry, rate="3/min")
+    sustained = _throttle("sustained", backend, registry, rate="5/hour")
+    app = FastAPI()
+    router = APIRouter(route_class=FastThrottledRoute, dependencies=[throttled(burst, sustained)])
+
+    @router.get("/r")
+    async def route() -> Response:
+        response = PlainTextResponse("own", headers={"X-RateLimit-Limit": "mine", "X-Other": "kept"})
+        response.raw_headers.append((b"x-ratelimit-limit", b"a duplicate"))
+        return response
+
+    app.include_router(router)
+    async with http_client(app) as client:
+        response = await client.get("/r")
+    assert router.routes[0].throttles == (burst, sustained)  # type: ignore[attr-defined]  # both hit by the route
+    # The most restrictive throttle's value, once: the endpoint's value and its duplicate go.
+    assert response.headers.get_list("x-ratelimit-limit") == ["3"]
+    assert response.headers.get_list("x-ratelimit-remaining") == ["2"]
+    assert response.headers["x-other"] == "kept"
+    assert response.text == "own"
+
+
 async def test_headers_on_an_http_exception_and_with_install_on_a_422(
     backend: InMemoryBackend, registry: ThrottleRegistry, http_client: ClientFactory
 ) -> None:
