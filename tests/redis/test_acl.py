@@ -1,8 +1,8 @@
 """Redis ACL users: the user the docs grant can do everything a backend does; a missing permission shows.
 
 The user is the ``ACL SETUSER traffik ...`` line of ``docs/backends/redis-standalone.md``
-(and of the cluster page, for a cluster), read from the page itself, so the docs cannot
-drift from what is tested. Users are created on the session's servers under unique
+(and of the cluster and Sentinel pages), read from the pages themselves, so the docs
+cannot drift from what is tested. Users are created on the session's servers under unique
 names and deleted afterwards. ``ACL LOG`` proves that Redis refused none of the commands
 the backend sent, the ones redis-py sends for it included (its handshake, a cluster's
 topology reads).
@@ -26,10 +26,12 @@ from traffik.clock import ManualClock
 from traffik.exceptions import BackendError
 from traffik.rates import Rate
 from traffik.strategies import FixedWindow, TokenBucket
-from traffik.testing import RedisServer
+from traffik.testing import RedisServer, ServerNotInstalledError
+from traffik.testing._pytest_servers import in_ci
 
 from tests.redis.conftest import Cluster, unique_namespace
 from tests.redis.strategies import DEFAULTS, window_key_of
+from tests.redis.topologies import SentinelTopology, redis_command
 
 pytestmark = pytest.mark.redis
 
@@ -43,9 +45,10 @@ _users = itertools.count()
 _TOLERATED = {"client|setinfo"}
 
 
-def documented_rules(page: str) -> list[str]:
-    """The rules of the page's one ``ACL SETUSER traffik ...`` line."""
-    lines: list[str] = re.findall(r"^ACL SETUSER traffik (.+)$", (DOCS / page).read_text(), re.MULTILINE)
+def documented_rules(page: str, user: str = "traffik") -> list[str]:
+    """The rules of the page's one ``ACL SETUSER <user> ...`` line."""
+    pattern = rf"^ACL SETUSER {re.escape(user)} (.+)$"
+    lines: list[str] = re.findall(pattern, (DOCS / page).read_text(), re.MULTILINE)
     (line,) = lines
     return line.split()
 
@@ -260,3 +263,39 @@ async def test_a_user_without_decrby_is_denied_and_warned_instead_of_giving_back
         assert not (await backend.hit("client", FixedWindow(), HOURLY, cost=2)).allowed  # its cost stayed
     finally:
         await backend.close()
+
+
+async def test_the_documented_sentinel_and_data_node_users_run_a_backend() -> None:
+    # Sentinel's own ACL user asks where the primary is; the data user is the single server's.
+    try:
+        topology = SentinelTopology.start()
+    except ServerNotInstalledError as exc:
+        if in_ci():
+            pytest.fail(str(exc), pytrace=False)
+        pytest.skip(str(exc))
+    try:
+        namespace = unique_namespace("acl")
+        data_rules = rules_for(documented_rules("redis-standalone.md"), namespace)
+        for node in topology.nodes:
+            assert redis_command(node.address, "ACL", "SETUSER", "traffik", *data_rules) == "OK"
+        (sentinel,) = topology.sentinels
+        sentinel_rules = rules_for(documented_rules("redis-sentinel.md", "traffik-sentinel"), namespace)
+        assert redis_command(sentinel.address, "ACL", "SETUSER", "traffik-sentinel", *sentinel_rules) == "OK"
+        credentials = f"sentinel_username=traffik-sentinel&sentinel_password={PASSWORD}"
+        url = topology.url.replace("://", f"://traffik:{PASSWORD}@", 1) + f"?{credentials}"
+        backend = RedisBackend(url, namespace=namespace, on_error="raise")
+        try:
+            await backend.initialize()
+            for strategy in DEFAULTS.values():
+                assert (await backend.hit("client", strategy, HOURLY)).allowed, strategy.NAME
+            peeked = await backend.peek("client", FixedWindow(), HOURLY)
+            assert peeked.hits_remaining == HOURLY.limit - 2  # the hit stored, then the one peeked at
+            async with backend.lock("acl"):
+                pass
+            await backend.clear()
+        finally:
+            await backend.close()
+        for address in [sentinel.address, *(node.address for node in topology.nodes)]:
+            assert redis_command(address, "ACL", "LOG") == [], address
+    finally:
+        topology.stop()
