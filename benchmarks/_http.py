@@ -14,13 +14,14 @@ to every endpoint in turn; a share is the median over the rounds of each
 round's own pair, printed with the quartiles of those pairs, so a figure's
 spread shows with it.
 
-The order within a round is balanced (:func:`balanced_orders`): every
-variant runs in every position, and right after every other variant, equally
-often. A variant's cost depends on where it runs: right after a request to
-another app, or after its own. With one fixed order reversed every other
-round, ``FastThrottledRoute`` (first, and last) lost about 1% of requests/s
-more against ``await throttle.hit(request)`` (sixth) than in shuffled
-orders, where the two cost the same within 0.3% (paired, 3 runs each way).
+The order within a round is a fresh shuffle (seeded: :data:`ORDER_SEED`). A
+variant's cost depends on what ran before it, and not only just before: with
+one fixed order reversed every other round, or a Williams design (each
+variant in each position and right after each other one equally often, but
+in fixed patterns beyond that), ``FastThrottledRoute`` lost 0.7 to 0.9% of
+requests/s more than ``await throttle.hit(request)``; in shuffled orders
+0.3 to 0.7% (three runs each), close to what single requests timed one by
+one in shuffled orders show (0 to 1 µs, under 0.3%).
 
 Every variant's app has the same shape (:func:`~benchmarks._app.create_app`):
 the same middleware, one route at the same path, the same response class; the
@@ -45,7 +46,7 @@ from benchmarks._app import create_app
 from benchmarks._targets import Target
 from benchmarks._timing import Sample, ratio, spread
 
-__all__ = ["GOALS", "MODES", "ROUND_REQUESTS", "asgi_overhead", "balanced_orders"]
+__all__ = ["GOALS", "MODES", "ORDER_SEED", "ROUND_REQUESTS", "asgi_overhead"]
 
 MODES = {
     "Depends(throttle)": "/throttled",
@@ -91,45 +92,20 @@ def _runner(client: httpx.AsyncClient, path: str) -> Callable[[int], Awaitable[f
     return run
 
 
-def balanced_orders(count: int) -> list[list[int]]:
-    """Orders of ``count`` variants in which each takes each position, and follows each other, equally often.
-
-    A Williams design: ``count`` orders for an even count, ``2 * count`` for
-    an odd one (the first ``count`` and their reverses). Position ``j`` of
-    the first order is ``0, 1, count - 1, 2, count - 2, ...``; the others
-    add ``1, 2, ...`` to every index, modulo ``count``.
-    """
-    first = [0]
-    low, high = 1, count - 1
-    while len(first) < count:
-        if len(first) % 2:
-            first.append(low)
-            low += 1
-        else:
-            first.append(high)
-            high -= 1
-    orders = [[(index + shift) % count for index in first] for shift in range(count)]
-    if count % 2:
-        orders += [order[::-1] for order in orders]
-    return orders
-
-
 ORDER_SEED = 19
-"""Seeds the shuffle of the balanced orders' sequence, so a run's order is reproducible."""
+"""Seeds the rounds' shuffled orders, so a run's sequence of orders is reproducible."""
 
 
 async def _paired_rounds(
     variants: list[tuple[str, Callable[[int], Awaitable[float]]]], requests: int, repeats: int
 ) -> list[Sample]:
-    """µs per request of every variant, round by round: at least ``repeats * requests`` requests each.
+    """µs per request of every variant, round by round: ``repeats * requests`` requests each in all.
 
-    A round sends :data:`ROUND_REQUESTS` to every variant, in one of
-    :func:`balanced_orders`; every block of that many rounds uses each order
-    once, in a shuffled sequence (so what ends one round and starts the next
-    varies too), and the rounds are a whole number of blocks. Runs of one
-    round share an index in every sample's ``runs_us``. One untimed round
-    warms up first. With ``--duration``, ``requests`` is sized from it (at
-    most 100x), as a timed run elsewhere.
+    A round sends :data:`ROUND_REQUESTS` to every variant, in an order
+    shuffled for that round; runs of one round share an index in every
+    sample's ``runs_us``. One untimed round warms up first. With
+    ``--duration``, ``requests`` is sized from it (at most 100x), as a timed
+    run elsewhere.
     """
     per_run = min(ROUND_REQUESTS, requests)
     elapsed = 0.0
@@ -139,13 +115,12 @@ async def _paired_rounds(
     if seconds is not None and elapsed > 0:
         requests = max(per_run, min(100 * requests, round(per_run * seconds / elapsed)))
     samples = [Sample(name) for name, _ in variants]
-    orders = balanced_orders(len(variants))
-    blocks = -(-max(2, repeats * requests // per_run) // len(orders))  # rounded up
     shuffler = random.Random(ORDER_SEED)
-    for _ in range(blocks):
-        for order in shuffler.sample(orders, len(orders)):
-            for index in order:
-                samples[index].runs_us.append(await variants[index][1](per_run) / per_run * 1e6)
+    indexes = list(range(len(variants)))
+    for _ in range(max(2, repeats * requests // per_run)):
+        shuffler.shuffle(indexes)
+        for index in indexes:
+            samples[index].runs_us.append(await variants[index][1](per_run) / per_run * 1e6)
     return samples
 
 
