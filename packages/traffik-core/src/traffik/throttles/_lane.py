@@ -52,6 +52,8 @@ class Lane:
     * ``by_address``: the identifier is the default one and keys carry the
       request's method and path, so a hit's cache entry is ``(method, path,
       peer address)``, read straight from the scope.
+    * ``quiet``: the configuration resolves no headers, so an admitted hit
+      records nothing for the response.
     """
 
     __slots__ = (
@@ -63,6 +65,7 @@ class Lane:
         "cost",
         "identifier",
         "keys",
+        "quiet",
         "rate",
         "step",
         "strategy",
@@ -80,6 +83,7 @@ class Lane:
         self.step = _synchronous(bound)
         self.keys = KeyCache()
         self.by_address = by_address
+        self.quiet = config.headers is None
 
 
 SyncCall = Callable[[str, ThrottleStrategy, Rate, int], Decision]
@@ -222,7 +226,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
             decision = step(key, lane.strategy, lane.rate, lane.cost)
         except Exception as exc:
             return self._lane_failed(connection, key, exc)
-        if decision.allowed and not FAILING and lane.config.headers is None:
+        if decision.allowed and lane.quiet and not FAILING:
             return None
         return self._lane_verdict(connection, key, decision)
 
@@ -346,7 +350,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
                 decision = await lane.consume(key, lane.strategy, lane.rate, lane.cost)
         except Exception as exc:
             return await self._lane_failed(connection, key, exc)
-        if decision.allowed and not FAILING and lane.config.headers is None:
+        if decision.allowed and lane.quiet and not FAILING:
             return True
         return await self._lane_verdict(connection, key, decision)
 
