@@ -94,11 +94,8 @@ class Target:
 async def target(
     request: pytest.FixtureRequest, server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Target]:
-    yield_target = await _build(request.param, request, server_factory, monkeypatch, PATIENT)
-    try:
-        yield yield_target
-    finally:
-        await yield_target.close()
+    async for built in _built(request, server_factory, monkeypatch, PATIENT):
+        yield built
 
 
 @pytest.fixture(params=KEEPING)
@@ -106,11 +103,19 @@ async def frozen_target(
     request: pytest.FixtureRequest, server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Target]:
     """A target whose server the test freezes: its socket_timeout is the short :data:`TIMEOUT`."""
-    yield_target = await _build(request.param, request, server_factory, monkeypatch, TIMEOUT)
+    async for built in _built(request, server_factory, monkeypatch, TIMEOUT):
+        yield built
+
+
+async def _built(
+    request: pytest.FixtureRequest, server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch, timeout: float
+) -> AsyncIterator[Target]:
+    """The target of the fixture's route, closed after the test."""
+    target = await _build(request.param, request, server_factory, monkeypatch, timeout)
     try:
-        yield yield_target
+        yield target
     finally:
-        await yield_target.close()
+        await target.close()
 
 
 async def _build(

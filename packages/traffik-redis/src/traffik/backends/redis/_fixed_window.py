@@ -44,6 +44,7 @@ import math
 from typing import TYPE_CHECKING, Final
 
 from traffik.backends.redis._errors import backend_error, translate_errors
+from traffik.backends.redis._generic_path import NoScript
 from traffik.rates import Rate
 from traffik.strategies import Decision, FixedWindow, State, ThrottleStrategy, with_reset
 
@@ -78,15 +79,14 @@ FIXED_WINDOW_COUNTER: Final = FixedWindowCounter()
 """What ``traffik_register_strategy_implementations`` registers for ``fixed-window`` on ``redis``."""
 
 
-class CounterCall:
-    """A strategy the backend runs with :func:`counted_decision`, as its call cache holds it."""
+class CounterCall(NoScript):
+    """A strategy the backend runs with :func:`counted_decision`, as its call cache holds it.
 
-    __slots__ = ("state_name", "strategy")
-    script: None = None
+    Scriptless like :class:`NoScript` (``script`` is ``None``); the backend tells the two
+    apart by this class.
+    """
 
-    def __init__(self, strategy: ThrottleStrategy) -> None:
-        self.strategy = strategy
-        self.state_name = strategy.NAME
+    __slots__ = ()
 
 
 async def counted_decision(
