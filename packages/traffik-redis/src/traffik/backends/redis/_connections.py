@@ -57,6 +57,7 @@ from traffik.backends.redis._timeouts import (
     longest_pool_timeout,
     longest_timeout,
     pool_bounds_commands,
+    read_reply,
     shorter,
     within,
 )
@@ -64,7 +65,7 @@ from traffik.backends.redis._versions import checkout_takes_command_name, closed
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
-__all__ = ["KeptConnections", "connect_on_public_path", "read_reply"]
+__all__ = ["KeptConnections", "connect_on_public_path"]
 
 
 class KeptConnections:
@@ -289,9 +290,12 @@ class KeptConnections:
 
     async def _checkout(self) -> AbstractConnection:
         checkout = self._get_connection("EVALSHA") if self._legacy_get else self._get_connection()
-        if self._hit_timeout is None:
+        # Bounded as a whole, the pool's own wait included: redis-py 5.1 to 7 connect under the
+        # pool's lock, one at a time, so a checkout queued behind connects to a silent server
+        # would otherwise wait out each of theirs before its own.
+        if self._checkout_bound is None:
             return await checkout
-        return await within(self._hit_timeout, checkout, self._errors.timeout)
+        return await within(self._checkout_bound, checkout, self._errors.timeout)
 
     async def _wait(self) -> AbstractConnection | None:
         """A connection handed over, or ``None``: a failed checkout left a place to try for."""
@@ -354,22 +358,6 @@ def _open(streams: _Streams) -> bool:
     """
     reader, writer = streams
     return not (reader.at_eof() or reader.exception() is not None or writer.transport.is_closing())
-
-
-async def read_reply(connection: AbstractConnection, timeout: float | None, errors: ClientErrors) -> Any:
-    """The next reply on ``connection``, within ``timeout`` seconds (``None``: the connection's own timeout).
-
-    redis-py answers ``None`` both for a nil reply (``GET`` of a missing key) and when a timeout
-    it was given expires: the time waited tells which, as a timeout never fires before its deadline.
-    """
-    if timeout is None:
-        return await connection.read_response()
-    loop = asyncio.get_running_loop()
-    began = loop.time()
-    reply = await connection.read_response(timeout=timeout)
-    if reply is None and loop.time() - began >= timeout:
-        raise errors.timeout(f"no reply from Redis within {timeout} s (RedisBackend socket_timeout)")
-    return reply
 
 
 async def _send_on_public_path(

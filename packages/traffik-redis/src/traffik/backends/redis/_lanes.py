@@ -27,6 +27,7 @@ from typing import Any, Final
 from traffik.backends.redis import _connections
 from traffik.backends.redis._libraries import ClientErrors
 from traffik.backends.redis._replies import ErrorReply, Reply, UnexpectedReply, split_replies
+from traffik.backends.redis._timeouts import read_reply
 
 from redis.asyncio.connection import AbstractConnection
 
@@ -140,7 +141,7 @@ class Lane:
         connection = self.connection
         assert connection is not None
         try:
-            reply = await _connections.read_reply(connection, read_timeout, self.errors)
+            reply = await read_reply(connection, read_timeout, self.errors)
         except self.errors.response as exc:  # an error reply: the connection is in step
             self._answer_with_error(self.pending.popleft(), exc)
             return

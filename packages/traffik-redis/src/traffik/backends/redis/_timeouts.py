@@ -13,11 +13,22 @@ from __future__ import annotations
 import asyncio
 import sys
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
-__all__ = ["fired_late", "longest_pool_timeout", "longest_timeout", "pool_bounds_commands", "shorter", "within"]
+if TYPE_CHECKING:
+    from traffik.backends.redis._libraries import ClientErrors
+
+__all__ = [
+    "fired_late",
+    "longest_pool_timeout",
+    "longest_timeout",
+    "pool_bounds_commands",
+    "read_reply",
+    "shorter",
+    "within",
+]
 
 _T = TypeVar("_T")
 
@@ -83,3 +94,19 @@ else:
             return await asyncio.wait_for(awaitable, seconds)
         except asyncio.TimeoutError:
             raise timeout(f"no answer from Redis within {seconds} s (RedisBackend socket_timeout)") from None
+
+
+async def read_reply(connection: AbstractConnection, timeout: float | None, errors: ClientErrors) -> Any:
+    """The next reply on ``connection``, within ``timeout`` seconds (``None``: the connection's own timeout).
+
+    redis-py answers ``None`` both for a nil reply (``GET`` of a missing key) and when a timeout
+    it was given expires: the time waited tells which, as a timeout never fires before its deadline.
+    """
+    if timeout is None:
+        return await connection.read_response()
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    reply = await connection.read_response(timeout=timeout)
+    if reply is None and loop.time() - began >= timeout:
+        raise errors.timeout(f"no reply from Redis within {timeout} s (RedisBackend socket_timeout)")
+    return reply
