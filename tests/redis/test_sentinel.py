@@ -17,8 +17,7 @@ from traffik.backends.redis._sentinel import SentinelURL, parse_sentinel_url, se
 from traffik.exceptions import BackendConnectionError, BackendError, BackendTimeoutError, ConfigurationError
 from traffik.rates import Rate
 from traffik.strategies import FixedWindow
-from traffik.testing import RedisServer, ServerNotInstalledError
-from traffik.testing._pytest_servers import in_ci
+from traffik.testing import RedisServer
 from valkey.asyncio.sentinel import Sentinel as ValkeySentinel
 
 from tests.redis.conftest import unique_namespace
@@ -38,12 +37,7 @@ RECOVERY_BOUND_S = 10.0
 @pytest.fixture(scope="module")
 def topology() -> Iterator[SentinelTopology]:
     """A primary, a replica and a Sentinel, shared by this module (failovers swap the two nodes)."""
-    try:
-        started = SentinelTopology.start()
-    except ServerNotInstalledError as exc:
-        if in_ci():
-            pytest.fail(str(exc), pytrace=False)
-        pytest.skip(str(exc))
+    started = SentinelTopology.start_for_test()
     yield started
     started.stop()
 
