@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from traffik import EXEMPTED, HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
 from traffik.exceptions import ConfigurationError, ConnectionThrottled
 from traffik.headers import DEFAULT_HEADERS_ALWAYS
+from traffik.rates import Rate
 from traffik.types import Exempted
 
 
@@ -239,3 +241,89 @@ async def test_routed_hits_on_the_lane_key_on_the_template_after_the_root_path(
         assert stat is not None
         remaining[name] = stat.hits_remaining
     assert remaining == {"template": 6, "mounted": 8, "concrete": 7}
+
+
+@pytest.mark.parametrize("in_memory", [False, True], ids=["awaited-backend", "in-memory-step"])
+async def test_an_update_during_a_configurations_first_hit_leaves_no_lane_for_the_old_one(
+    backend: Any, registry: Any, make_request: Any, clock: Any, in_memory: bool
+) -> None:
+    # The lane is read without comparing configurations: a first hit that finishes after an
+    # update must not install a lane for the configuration it started with.
+    store = InMemoryBackend(clock=clock, cleanup_frequency=None) if in_memory else backend
+    identified, gate = asyncio.Event(), asyncio.Event()
+
+    async def identify(connection: HTTPConnection) -> str:
+        if not identified.is_set():
+            identified.set()
+            await gate.wait()
+        return "client"
+
+    throttle = HTTPThrottle("t", rate="1/min", backend=store, registry=registry, identifier=identify)
+    first = asyncio.create_task(throttle.hit(make_request()))
+    await identified.wait()  # the first hit holds the 1/min configuration, awaiting its identity
+    await throttle.update_rate("3/min")
+    gate.set()
+    await first  # 1 of 3
+    for _ in range(2):  # 2 and 3 of 3: the 1/min configuration would refuse both
+        await throttle.hit(make_request())
+    with pytest.raises(ConnectionThrottled):
+        await throttle.hit(make_request())
+
+
+async def test_a_lane_hit_in_flight_during_an_update_finishes_under_its_own_configuration(
+    registry: Any, make_request: Any, clock: Any
+) -> None:
+    backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
+    calls, sent, gate = 0, asyncio.Event(), asyncio.Event()
+
+    async def failing_later(key: str, strategy: Any, rate: Any, cost: int = 1) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return await InMemoryBackend.hit(backend, key, strategy, rate, cost)
+        sent.set()
+        await gate.wait()
+        raise ConnectionError("store down")
+
+    backend.hit = failing_later  # type: ignore[method-assign]  # awaited: the lane's backend call is a coroutine
+    throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry, on_error="throttle")
+    await throttle.hit(make_request())  # the chain; the lane takes the next
+    second = asyncio.create_task(throttle.hit(make_request()))
+    await sent.wait()
+    await throttle.update_on_error("allow")  # from the next hit on
+    gate.set()
+    with pytest.raises(ConnectionThrottled):  # the in-flight hit keeps "throttle"
+        await second
+    await throttle.hit(make_request())  # the next one fails open
+
+
+async def test_a_lane_hit_in_flight_keeps_its_lane_when_another_hit_replaces_it(
+    registry: Any, make_request: Any, clock: Any
+) -> None:
+    # An update, then a hit through the chain, leave the throttle with no lane (a rate computed per
+    # request takes none): the failing hit that began on the lane must not look it up again.
+    backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
+    calls, sent, gate = 0, asyncio.Event(), asyncio.Event()
+
+    async def second_call_fails(key: str, strategy: Any, rate: Any, cost: int = 1) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            sent.set()
+            await gate.wait()
+            raise ConnectionError("store down")
+        return await InMemoryBackend.hit(backend, key, strategy, rate, cost)
+
+    async def per_request(connection: Any, context: Any) -> Rate:
+        return Rate.parse("5/min")
+
+    backend.hit = second_call_fails  # type: ignore[method-assign]  # awaited: the lane's backend call is a coroutine
+    throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry, on_error="throttle")
+    await throttle.hit(make_request())  # the chain; the lane takes the next
+    second = asyncio.create_task(throttle.hit(make_request()))
+    await sent.wait()
+    await throttle.update_rate(per_request)
+    await throttle.hit(make_request())  # the chain, under a configuration with no lane
+    gate.set()
+    with pytest.raises(ConnectionThrottled):  # its own on_error, not an AssertionError
+        await second

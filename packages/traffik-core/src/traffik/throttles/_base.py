@@ -221,45 +221,53 @@ class BaseThrottle(LaneSteps[ConnectionT]):
 
     # -- atomic updates -------------------------------------------------------------
 
+    def _evolve(self, **changes: Any) -> None:
+        """Swap the configuration for one with ``changes``; the old one's lane goes with it.
+
+        A lane copies its configuration's settings, so the common hit reads
+        ``_lane`` without comparing configurations: every swap clears it, and
+        the next hit through the chain builds the new configuration's lane.
+        """
+        self._config = self._config.evolve(**changes)
+        self._lane = None
+
     async def update_rate(self, rate: str | Rate | RateFunc) -> None:
         """Swap the rate (string, :class:`Rate` or async callable); the next hit uses it."""
         static_rate, rate_func = normalise_rate(rate, self._owner)
-        self._config = self._config.evolve(rate=static_rate, rate_func=rate_func)
+        self._evolve(rate=static_rate, rate_func=rate_func)
 
     async def update_backend(self, backend: ThrottleBackend | None) -> None:
         """Swap the backend (``None``: the active context's backend)."""
-        self._config = self._config.evolve(backend=normalise_backend(backend, self._owner))
+        self._evolve(backend=normalise_backend(backend, self._owner))
 
     async def update_strategy(self, strategy: ThrottleStrategy | None) -> None:
         """Swap the strategy (``None``: the backend's default)."""
-        self._config = self._config.evolve(strategy=normalise_strategy(strategy, self._owner))
+        self._evolve(strategy=normalise_strategy(strategy, self._owner))
 
     async def update_cost(self, cost: int | CostFunc) -> None:
         """Swap the cost (non-negative int or async callable)."""
         static_cost, cost_func = normalise_cost(cost, self._owner)
-        self._config = self._config.evolve(cost=static_cost, cost_func=cost_func)
+        self._evolve(cost=static_cost, cost_func=cost_func)
 
     async def update_identifier(self, fn: IdentifierFunc | None) -> None:
         """Swap the identifier (sync or async callable; ``None``: the backend's default)."""
-        self._config = self._config.evolve(identifier=normalise_callable(fn, "identifier", self._owner))
+        self._evolve(identifier=normalise_callable(fn, "identifier", self._owner))
 
     async def update_headers(self, headers: HeadersLike | None) -> None:
         """Replace the header collection (``None``: no headers)."""
-        self._config = self._config.evolve(headers=normalise_headers(headers, self._owner))
+        self._evolve(headers=normalise_headers(headers, self._owner))
 
     async def update_min_wait_period(self, ms: int | float | None) -> None:
         """Swap the minimum wait floor (milliseconds) of throttled responses."""
-        self._config = self._config.evolve(min_wait_period=normalise_min_wait(ms, self._owner))
+        self._evolve(min_wait_period=normalise_min_wait(ms, self._owner))
 
     async def update_handle_throttled(self, handler: ThrottledHandler | None) -> None:
         """Swap the throttled handler (``None``: the backend's, else the default)."""
-        self._config = self._config.evolve(
-            handle_throttled=normalise_callable(handler, "handle_throttled", self._owner)
-        )
+        self._evolve(handle_throttled=normalise_callable(handler, "handle_throttled", self._owner))
 
     async def update_on_error(self, on_error: ErrorPolicy | None) -> None:
         """Swap the backend-failure policy (``None``: the backend's)."""
-        self._config = self._config.evolve(on_error=normalise_on_error(on_error, self._owner))
+        self._evolve(on_error=normalise_on_error(on_error, self._owner))
 
     async def update_shadow(self, shadow: bool | None) -> None:
         """Switch shadow mode on or off, or follow the app-wide setting (``None``), from the next hit."""

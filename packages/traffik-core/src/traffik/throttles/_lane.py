@@ -39,8 +39,9 @@ class Lane:
 
     Built at the first hit of a configuration whose rate and cost are
     constants, whose backend is fixed and whose rules are known to be none;
-    ``update_*`` makes a new configuration, so a lane never outlives the
-    settings it copies. Attributes (slots: read as fast as a tuple's items):
+    ``update_*`` makes a new configuration and clears the throttle's lane, so
+    a lane never outlives the settings it copies (and the common hit need not
+    compare configurations). Attributes (slots: read as fast as a tuple's items):
 
     * ``config``, ``bound``: the configuration and its backend binding;
       ``consume``, ``strategy``, ``rate``, ``cost``, ``identifier``: theirs.
@@ -197,13 +198,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
             return None
         lane = self._lane
         key: Any = None
-        if (
-            lane is not None
-            and lane.by_address
-            and key_path is None
-            and lane.config is self._config
-            and not DISPATCH.observers
-        ):
+        if lane is not None and lane.by_address and key_path is None and not DISPATCH.observers:
             scope = connection.scope
             route = scope.get("route")
             path = scope["path"] if route is None else route_path(scope, route)
@@ -213,22 +208,22 @@ class LaneSteps(HitPipeline[ConnectionT]):
                 key = None
         if key is None:
             key = self._lane_key(connection, key_path)
+            lane = self._lane
             if type(key) is not str:
                 if key is not None:  # an exempted client, or an async identifier's answer to await
-                    return self._lane_pending(connection, key, key_path)
+                    return self._lane_pending(connection, lane, key, key_path)
                 return self._hit_prepared(connection, None, None, key_path)
-            lane = self._lane
         assert lane is not None  # a key is a lane's
         step = lane.step
         if step is None:  # a backend call to await
-            return self._lane_send(connection, key)
+            return self._lane_send(connection, lane, key)
         try:
             decision = step(key, lane.strategy, lane.rate, lane.cost)
         except Exception as exc:
-            return self._lane_failed(connection, key, exc)
+            return self._lane_failed(connection, lane, key, exc)
         if decision.allowed and lane.quiet and not FAILING:
             return None
-        return self._lane_verdict(connection, key, decision)
+        return self._lane_verdict(connection, lane, key, decision)
 
     async def _hit(
         self,
@@ -264,7 +259,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
         built by the chain's own :meth:`_key`, so both always agree.
         """
         lane = self._lane
-        if lane is None or lane.config is not self._config or DISPATCH.observers:
+        if lane is None or DISPATCH.observers:
             return None
         scope = connection.scope
         if lane.by_address and key_path is None:  # a known client on a known route is a lookup
@@ -325,23 +320,23 @@ class LaneSteps(HitPipeline[ConnectionT]):
             keys.store(method, path, identity, key)
         return key
 
+    # A lane hit that goes on after an await keeps the lane it started with, passed along: an
+    # update meanwhile clears the throttle's ``_lane``, and the hit finishes as it began.
+
     async def _lane_pending(
-        self, connection: ConnectionT, pending: Exempted | Awaitable[Any], key_path: str | None
+        self, connection: ConnectionT, lane: Lane | None, pending: Exempted | Awaitable[Any], key_path: str | None
     ) -> bool:
         """A lane hit whose identifier answered ``EXEMPTED`` or an awaitable (an async identifier)."""
+        assert lane is not None  # the lane gave this pending identity
         identity = pending if pending is EXEMPTED else await pending
         if identity is EXEMPTED:
             if DISPATCH.observers:
-                lane = self._lane
-                assert lane is not None  # the lane gave this pending identity
                 report_exempted(self._uid, lane.bound, lane.rate, lane.cost, self._in_shadow())
             return True
-        return await self._lane_send(connection, self._key(connection, identity, key_path))
+        return await self._lane_send(connection, lane, self._key(connection, identity, key_path))
 
-    async def _lane_send(self, connection: ConnectionT, key: str) -> bool:
+    async def _lane_send(self, connection: ConnectionT, lane: Lane, key: str) -> bool:
         """The backend call and the verdict of a lane hit (the step is inline in :meth:`_hit_now`)."""
-        lane = self._lane
-        assert lane is not None
         step = lane.step
         try:
             if step is not None:
@@ -349,26 +344,24 @@ class LaneSteps(HitPipeline[ConnectionT]):
             else:
                 decision = await lane.consume(key, lane.strategy, lane.rate, lane.cost)
         except Exception as exc:
-            return await self._lane_failed(connection, key, exc)
+            return await self._lane_failed(connection, lane, key, exc)
         if decision.allowed and lane.quiet and not FAILING:
             return True
-        return await self._lane_verdict(connection, key, decision)
+        return await self._lane_verdict(connection, lane, key, decision)
 
-    def _lane_hit(self, connection: ConnectionT, key: str) -> PreparedHit[ConnectionT]:
+    def _lane_hit(self, connection: ConnectionT, lane: Lane, key: str) -> PreparedHit[ConnectionT]:
         """The prepared hit of a lane hit, for the steps after the backend call (built only when one needs it)."""
-        lane = self._lane
-        assert lane is not None  # called for a lane hit only
         return (connection, lane.config, lane.bound, self._context, lane.cost, lane.rate, key)
 
-    async def _lane_failed(self, connection: ConnectionT, key: str, exc: Exception) -> bool:
+    async def _lane_failed(self, connection: ConnectionT, lane: Lane, key: str, exc: Exception) -> bool:
         """A lane hit whose backend call raised: the ``on_error`` policy (no observer timed it)."""
         if isinstance(exc, ConfigurationError):
             raise exc
-        return await self._failed(self._lane_hit(connection, key), exc, None)
+        return await self._failed(self._lane_hit(connection, lane, key), exc, None)
 
-    async def _lane_verdict(self, connection: ConnectionT, key: str, decision: Decision) -> bool:
+    async def _lane_verdict(self, connection: ConnectionT, lane: Lane, key: str, decision: Decision) -> bool:
         """A lane hit's decision when there is more to do than admitting: a recovery to log, headers, a denial."""
-        hit = self._lane_hit(connection, key)
+        hit = self._lane_hit(connection, lane, key)
         if FAILING:  # some backend failed lately: if it was this one, log its recovery once
             note_recovery(hit[2].backend)
         if decision.allowed:

@@ -90,7 +90,7 @@ class HitPipeline(VerdictSteps[ConnectionT]):
     _use_method: bool
     _key_prefix: str
     _disabled: bool
-    _lane: Lane | None  # the common hit's constants, for the configuration lane.config
+    _lane: Lane | None  # the common hit's constants for _config (every swap of _config clears it)
     _lane_config: Config | None  # the configuration _lane was last built (or refused) for
 
     # -- _prepare and its steps ---------------------------------------------------------
@@ -296,8 +296,9 @@ class HitPipeline(VerdictSteps[ConnectionT]):
         hit = await self._prepare(connection, cost, context, key_path, report=True)
         if hit is None:
             return True
-        if cost is None and context is None and self._lane_config is not hit[1]:
+        if cost is None and context is None and self._lane_config is not hit[1] and hit[1] is self._config:
             # The first hit of this configuration: from the next one on, the lane takes it if it can.
+            # (Not if an update replaced it while this hit awaited: the lane is read without a check.)
             self._lane_config = hit[1]
             self._lane = self._lane_for(hit[1], hit[2])
         _, config, bound, _, cost, rate, key = hit
