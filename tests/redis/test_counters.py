@@ -94,28 +94,13 @@ class Target:
 async def target(
     request: pytest.FixtureRequest, server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Target]:
-    async for built in _built(request, server_factory, monkeypatch, PATIENT):
-        yield built
-
-
-@pytest.fixture(params=KEEPING)
-async def frozen_target(
-    request: pytest.FixtureRequest, server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Target]:
-    """A target whose server the test freezes: its socket_timeout is the short :data:`TIMEOUT`."""
-    async for built in _built(request, server_factory, monkeypatch, TIMEOUT):
-        yield built
-
-
-async def _built(
-    request: pytest.FixtureRequest, server_factory: ServerFactory, monkeypatch: pytest.MonkeyPatch, timeout: float
-) -> AsyncIterator[Target]:
-    """The target of the fixture's route, closed after the test."""
-    target = await _build(request.param, request, server_factory, monkeypatch, timeout)
+    """A backend on the route named by the parameter: a route, or (route, socket_timeout)."""
+    route, timeout = request.param if isinstance(request.param, tuple) else (request.param, PATIENT)
+    built = await _build(route, request, server_factory, monkeypatch, timeout)
     try:
-        yield target
+        yield built
     finally:
-        await target.close()
+        await built.close()
 
 
 async def _build(
@@ -298,8 +283,8 @@ def _clients(server: RedisServer) -> int:
     return len(listing.strip().splitlines())
 
 
-async def test_a_silent_server_fails_every_waiting_count_with_a_timeout(frozen_target: Target) -> None:
-    target = frozen_target
+@pytest.mark.parametrize("target", [(route, TIMEOUT) for route in KEEPING], ids=KEEPING, indirect=True)
+async def test_a_silent_server_fails_every_waiting_count_with_a_timeout(target: Target) -> None:
     backend, key = target.backend, target.key("frozen")
     assert await backend._count(key, 1, HOUR_MS) == 1
     server = await target.owner(key)

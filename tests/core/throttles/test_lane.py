@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -274,18 +275,7 @@ async def test_a_lane_hit_in_flight_during_an_update_finishes_under_its_own_conf
     registry: Any, make_request: Any, clock: Any
 ) -> None:
     backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
-    calls, sent, gate = 0, asyncio.Event(), asyncio.Event()
-
-    async def failing_later(key: str, strategy: Any, rate: Any, cost: int = 1) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 1:
-            return await InMemoryBackend.hit(backend, key, strategy, rate, cost)
-        sent.set()
-        await gate.wait()
-        raise ConnectionError("store down")
-
-    backend.hit = failing_later  # type: ignore[method-assign]  # awaited: the lane's backend call is a coroutine
+    sent, gate = _gated_failures(backend, lambda call: call >= 2)
     throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry, on_error="throttle")
     await throttle.hit(make_request())  # the chain; the lane takes the next
     second = asyncio.create_task(throttle.hit(make_request()))
@@ -303,21 +293,11 @@ async def test_a_lane_hit_in_flight_keeps_its_lane_when_another_hit_replaces_it(
     # An update, then a hit through the chain, leave the throttle with no lane (a rate computed per
     # request takes none): the failing hit that began on the lane must not look it up again.
     backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
-    calls, sent, gate = 0, asyncio.Event(), asyncio.Event()
-
-    async def second_call_fails(key: str, strategy: Any, rate: Any, cost: int = 1) -> Any:
-        nonlocal calls
-        calls += 1
-        if calls == 2:
-            sent.set()
-            await gate.wait()
-            raise ConnectionError("store down")
-        return await InMemoryBackend.hit(backend, key, strategy, rate, cost)
+    sent, gate = _gated_failures(backend, lambda call: call == 2)
 
     async def per_request(connection: Any, context: Any) -> Rate:
         return Rate.parse("5/min")
 
-    backend.hit = second_call_fails  # type: ignore[method-assign]  # awaited: the lane's backend call is a coroutine
     throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry, on_error="throttle")
     await throttle.hit(make_request())  # the chain; the lane takes the next
     second = asyncio.create_task(throttle.hit(make_request()))
@@ -327,3 +307,23 @@ async def test_a_lane_hit_in_flight_keeps_its_lane_when_another_hit_replaces_it(
     gate.set()
     with pytest.raises(ConnectionThrottled):  # its own on_error, not an AssertionError
         await second
+
+
+def _gated_failures(backend: InMemoryBackend, fails: Callable[[int], bool]) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make the backend's calls numbered ``fails`` (1 = the first) set ``sent``, wait for ``gate``, then raise.
+
+    The other calls hit as usual. The wrapper is awaited, so the lane's backend call is a coroutine.
+    """
+    calls, sent, gate = 0, asyncio.Event(), asyncio.Event()
+
+    async def hit(key: str, strategy: Any, rate: Any, cost: int = 1) -> Any:
+        nonlocal calls
+        calls += 1
+        if not fails(calls):
+            return await InMemoryBackend.hit(backend, key, strategy, rate, cost)
+        sent.set()
+        await gate.wait()
+        raise ConnectionError("store down")
+
+    backend.hit = hit  # type: ignore[method-assign]
+    return sent, gate
