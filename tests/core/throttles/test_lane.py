@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 from starlette.requests import HTTPConnection, Request
 from traffik import EXEMPTED, HTTPThrottle
 from traffik.backends.inmemory import InMemoryBackend
+from traffik.error_handlers import reset_failure_counts
 from traffik.exceptions import ConfigurationError, ConnectionThrottled
 from traffik.headers import DEFAULT_HEADERS_ALWAYS
 from traffik.rates import Rate
@@ -327,3 +329,86 @@ def _gated_failures(backend: InMemoryBackend, fails: Callable[[int], bool]) -> t
 
     backend.hit = hit  # type: ignore[method-assign]
     return sent, gate
+
+
+# -- a quiet lane on the in-memory backend admits without building a decision ---------------------
+
+
+async def test_a_quiet_lane_admits_up_to_the_limit_then_denies_until_the_next_window(
+    registry: Any, make_request: Any, clock: Any
+) -> None:
+    backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
+    throttle = HTTPThrottle("t", rate="3/min", backend=backend, registry=registry)
+    for _ in range(3):
+        await throttle.hit(make_request())
+    lane = throttle._lane
+    assert lane is not None
+    assert lane.admit is not None
+    with pytest.raises(ConnectionThrottled) as info:
+        await throttle.hit(make_request())
+    assert info.value.headers is not None
+    assert info.value.headers["Retry-After"] == "20"
+    clock.advance(20_000)
+    await throttle.hit(make_request())
+
+
+def _broken_clock() -> float:
+    raise RuntimeError("clock unreadable")
+
+
+@pytest.mark.parametrize("on_error", ["allow", "throttle"])
+async def test_a_quiet_lane_whose_backend_fails_follows_on_error(
+    registry: Any, make_request: Any, clock: Any, on_error: str
+) -> None:
+    backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
+    throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry, on_error=on_error)  # type: ignore[arg-type]
+    await throttle.hit(make_request())  # the chain, which builds the lane
+    assert throttle._lane is not None
+    assert throttle._lane.admit is not None
+    backend.clock = _broken_clock
+    try:
+        if on_error == "allow":
+            await throttle.hit(make_request())
+        else:
+            with pytest.raises(ConnectionThrottled):
+                await throttle.hit(make_request())
+    finally:
+        reset_failure_counts()
+
+
+async def test_a_quiet_lane_logs_its_backends_recovery(
+    registry: Any, make_request: Any, clock: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
+    throttle = HTTPThrottle("t", rate="5/min", backend=backend, registry=registry, on_error="allow")
+    await throttle.hit(make_request())
+    backend.clock = _broken_clock
+    try:
+        await throttle.hit(make_request())  # fails, allowed
+        backend.clock = clock
+        with caplog.at_level(logging.INFO, logger="traffik"):
+            await throttle.hit(make_request())  # the admitter would take it: the recovery is logged first
+    finally:
+        reset_failure_counts()
+    assert [message for message in caplog.messages if "recovered" in message]
+
+
+async def test_a_lane_with_headers_or_a_bound_backend_has_no_admitter(
+    registry: Any, make_request: Any, clock: Any
+) -> None:
+    with_headers = HTTPThrottle(
+        "h",
+        rate="5/min",
+        backend=InMemoryBackend(clock=clock, cleanup_frequency=None),
+        registry=registry,
+        headers=DEFAULT_HEADERS_ALWAYS,
+    )
+    bounded = HTTPThrottle(
+        "b", rate="5/min", backend=InMemoryBackend(clock=clock, cleanup_frequency=None, max_keys=10), registry=registry
+    )
+    for throttle in (with_headers, bounded):
+        await throttle.hit(make_request())
+        lane = throttle._lane
+        assert lane is not None
+        assert lane.step is not None
+        assert lane.admit is None

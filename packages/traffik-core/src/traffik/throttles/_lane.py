@@ -16,7 +16,7 @@ chain's steps with the same results.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from traffik.error_handlers._monitor import FAILING, note_recovery
 from traffik.events._dispatch import DISPATCH
@@ -29,6 +29,9 @@ from traffik.throttles._pipeline import HitPipeline
 from traffik.throttles._report import report_exempted
 from traffik.throttles._scope import IDS_KEY
 from traffik.throttles._verdict import ConnectionT, PreparedHit
+
+if TYPE_CHECKING:
+    from traffik.backends.inmemory._admit import Admitter
 from traffik.types import EXEMPTED, Exempted, IdentifierFunc
 
 __all__ = ["KEY_CACHE_SIZE", "KeyCache", "Lane", "LaneSteps", "SyncCall", "route_path"]
@@ -48,6 +51,10 @@ class Lane:
     * ``cache_ids``: compute the identifier once per connection.
     * ``step``: ``consume`` answered without a coroutine, when the backend's
       call is one that never awaits (:func:`_synchronous`), else ``None``.
+    * ``admit``: with ``step`` and ``quiet``, the in-memory backend's
+      :func:`~traffik.backends.inmemory._admit.window_admitter` when it serves
+      this strategy, rate and cost: an admitted hit builds no decision
+      (nobody reads it); ``None`` otherwise.
     * ``keys``: the lane's :class:`KeyCache`: new with every lane, so a key
       built under one identifier is never handed out under another.
     * ``by_address``: the identifier is the default one and keys carry the
@@ -58,6 +65,7 @@ class Lane:
     """
 
     __slots__ = (
+        "admit",
         "bound",
         "by_address",
         "cache_ids",
@@ -85,6 +93,7 @@ class Lane:
         self.keys = KeyCache()
         self.by_address = by_address
         self.quiet = config.headers is None
+        self.admit = _admitter(bound, rate, cost) if self.quiet and self.step is not None else None
 
 
 SyncCall = Callable[[str, ThrottleStrategy, Rate, int], Decision]
@@ -158,6 +167,13 @@ def _synchronous(bound: Bound) -> SyncCall | None:
     return None
 
 
+def _admitter(bound: Bound, rate: Rate, cost: int) -> Admitter | None:
+    """The admitter of a quiet lane whose step is the in-memory backend's own (see :func:`_synchronous`)."""
+    from traffik.backends.inmemory._admit import window_admitter
+
+    return window_admitter(bound.backend, bound.strategy, rate, cost)  # type: ignore[arg-type]  # _synchronous() checked it
+
+
 class LaneSteps(HitPipeline[ConnectionT]):
     """The chain of :class:`~traffik.throttles._pipeline.HitPipeline` with the lane in front of it."""
 
@@ -217,7 +233,10 @@ class LaneSteps(HitPipeline[ConnectionT]):
         step = lane.step
         if step is None:  # a backend call to await
             return self._lane_send(connection, lane, key)
+        admit = lane.admit
         try:
+            if admit is not None and not FAILING and admit(key):  # admitted, and nothing to record
+                return None
             decision = step(key, lane.strategy, lane.rate, lane.cost)
         except Exception as exc:
             return self._lane_failed(connection, lane, key, exc)
