@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -120,3 +121,50 @@ async def test_raise_policy_is_reported_before_the_error_propagates(
     (event,) = recorder.decisions
     assert event.outcome is Outcome.ERROR
     assert [error.policy for error in recorder.errors] == ["raise"]
+
+
+@pytest.mark.parametrize("shadow", [False, True], ids=["enforcing", "shadow"])
+async def test_observed_hits_on_the_lane_report_what_the_chain_reports(
+    make_backend: BackendMaker, recorder: Recorder, shadow: bool
+) -> None:
+    # The same hits through the lane (no per-hit context) and through the step-by-step chain
+    # (an empty per-hit context): the events differ only in the measured latency.
+    def identify(connection: Any) -> Any:
+        return EXEMPTED if connection.client.host == "198.51.100.1" else connection.client.host
+
+    hosts = ["203.0.113.7"] * 4 + ["198.51.100.1", "203.0.113.8", "203.0.113.7"]
+
+    async def run(throttle: HTTPThrottle, context: dict[str, Any] | None) -> list[tuple[Any, ...]]:
+        recorder.decisions.clear()
+        for host in hosts:
+            with contextlib.suppress(ConnectionThrottled):
+                await throttle.hit(make_request(client=host), context=context)
+        return [
+            (*event[: event._fields.index("backend_latency")], event.near_limit, event.shadow)
+            for event in recorder.decisions
+        ]
+
+    lane_throttle = _throttle(make_backend(), rate="3/min", identifier=identify, shadow=shadow)
+    chain_throttle = _throttle(make_backend(), rate="3/min", identifier=identify, shadow=shadow)
+    prepared = 0
+    prepare = lane_throttle._prepare
+
+    async def counting_prepare(*args: Any, **kwargs: Any) -> Any:
+        nonlocal prepared
+        prepared += 1
+        return await prepare(*args, **kwargs)
+
+    lane_throttle._prepare = counting_prepare  # type: ignore[method-assign]
+    through_lane = await run(lane_throttle, None)
+    through_chain = await run(chain_throttle, {})
+    assert through_lane == through_chain
+    assert [outcome for _, _, _, outcome, *_ in through_lane] == [
+        Outcome.ALLOWED,
+        Outcome.ALLOWED,
+        Outcome.ALLOWED,
+        Outcome.SHADOW_THROTTLED if shadow else Outcome.THROTTLED,
+        Outcome.EXEMPTED,
+        Outcome.ALLOWED,
+        Outcome.SHADOW_THROTTLED if shadow else Outcome.THROTTLED,
+    ]
+    assert prepared == 1  # only the first hit walked the chain: it built the lane

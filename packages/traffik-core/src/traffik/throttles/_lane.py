@@ -4,13 +4,15 @@ A throttle whose rate and cost are constants, whose backend is fixed and
 whose rules are known to be none keeps a :class:`Lane` per configuration,
 built at its first hit through the step-by-step chain
 (:mod:`traffik.throttles._pipeline`). From then on a hit with no per-hit cost
-or context, while no observer listens, is one synchronous call
-(:meth:`LaneSteps._hit_now`: identity inline, the key looked up in the
-lane's :class:`KeyCache`, built once per client and route, and the backend
-call) and awaits nothing when the backend answers without a coroutine (the
-in-memory backend's own ``hit``) and nothing is left to do. Anything else (an async identifier's answer, an
-exempted client, a denial, a failure, headers to record) goes on through the
-chain's steps with the same results.
+or context is one synchronous call (:meth:`LaneSteps._hit_now`: identity
+inline, the key looked up in the lane's :class:`KeyCache`, built once per
+client and route, and the backend call) and awaits nothing when the backend
+answers without a coroutine (the in-memory backend's own ``hit``) and nothing
+is left to do. Anything else (an async identifier's answer, an exempted
+client, a denial, a failure, headers to record, an observer to tell) goes on
+through the chain's steps with the same results: an observed hit skips the
+chain's rules, identity and key steps, and its backend call is timed and
+reported by the chain's last step (:meth:`HitPipeline._consume`).
 """
 
 from __future__ import annotations
@@ -214,7 +216,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
             return None
         lane = self._lane
         key: Any = None
-        if lane is not None and lane.by_address and key_path is None and not DISPATCH.observers:
+        if lane is not None and lane.by_address and key_path is None:
             scope = connection.scope
             route = scope.get("route")
             path = scope["path"] if route is None else route_path(scope, route)
@@ -230,6 +232,8 @@ class LaneSteps(HitPipeline[ConnectionT]):
                     return self._lane_pending(connection, lane, key, key_path)
                 return self._hit_prepared(connection, None, None, key_path)
         assert lane is not None  # a key is a lane's
+        if DISPATCH.observers:  # timed and reported by the chain's own last step
+            return self._consume(self._lane_hit(connection, lane, key))
         step = lane.step
         if step is None:  # a backend call to await
             return self._lane_send(connection, lane, key)
@@ -271,14 +275,13 @@ class LaneSteps(HitPipeline[ConnectionT]):
         """The key of a hit the lane takes, without a coroutine: identity inline, the key from the lane's cache.
 
         ``None``: the lane cannot take this hit (none built for the current
-        configuration yet, or an observer listens: the step-by-step chain
-        times and reports it). ``EXEMPTED``: an exempted client. An
+        configuration yet). ``EXEMPTED``: an exempted client. An
         awaitable: the identifier's answer still to be awaited and checked
         (:meth:`_lane_pending`). A key not in the lane's :class:`KeyCache` is
         built by the chain's own :meth:`_key`, so both always agree.
         """
         lane = self._lane
-        if lane is None or DISPATCH.observers:
+        if lane is None:
             return None
         scope = connection.scope
         if lane.by_address and key_path is None:  # a known client on a known route is a lookup
@@ -356,6 +359,8 @@ class LaneSteps(HitPipeline[ConnectionT]):
 
     async def _lane_send(self, connection: ConnectionT, lane: Lane, key: str) -> bool:
         """The backend call and the verdict of a lane hit (the step is inline in :meth:`_hit_now`)."""
+        if DISPATCH.observers:
+            return await self._consume(self._lane_hit(connection, lane, key))
         step = lane.step
         try:
             if step is not None:

@@ -301,6 +301,14 @@ class HitPipeline(VerdictSteps[ConnectionT]):
             # (Not if an update replaced it while this hit awaited: the lane is read without a check.)
             self._lane_config = hit[1]
             self._lane = self._lane_for(hit[1], hit[2])
+        return await self._consume(hit)
+
+    async def _consume(self, hit: PreparedHit[ConnectionT]) -> bool:
+        """The backend call of a prepared hit and its verdict, timed and reported when an observer listens.
+
+        The chain's last step; the lane's observed hits take it too, so an
+        observer gets the same events from both.
+        """
         _, config, bound, _, cost, rate, key = hit
         # Observers only: the hit path reads no clock when nobody listens.
         observed = DISPATCH.observers
