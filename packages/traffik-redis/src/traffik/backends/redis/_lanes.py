@@ -170,6 +170,29 @@ class Lane:
         if error is not None and not future.done():
             future.set_exception(error)
 
+    def fail_waiting(self, exc: BaseException, dropped: asyncio.Future[Any] | None) -> None:
+        """Fail every hit waiting on this lane with ``exc`` or an error caused by it: each may have run."""
+        self.failed, self.ready, self.streams, self.pair_error = True, False, None, None
+        self.stop_watching()
+        pending = list(self.pending)
+        self.pending.clear()
+        self.buffer.clear()
+        kind = self.errors.timeout if isinstance(exc, self.errors.timeout) else self.errors.connection
+        if isinstance(exc, Exception):
+            message = f"the connection failed while this hit waited for its reply: {exc}"
+        else:
+            message = "the connection was dropped while this hit waited for its reply"
+        # The hit whose reply was being read gets the error itself: the first, or a pair's second
+        # (the first entry is then the pair's dropped marker, its reply not read yet).
+        head = 1 if len(pending) > 1 and pending[0] is dropped else 0
+        for position, future in enumerate(pending):
+            if position == head and isinstance(exc, Exception) and not future.done():
+                future.set_exception(exc)
+            elif not future.done():
+                failure = kind(message)
+                failure.__cause__ = exc
+                future.set_exception(failure)
+
     def watch_from_now(self) -> None:
         """Commands are in flight from now on: fail the lane if no reply comes within its timeout."""
         loop = asyncio.get_running_loop()

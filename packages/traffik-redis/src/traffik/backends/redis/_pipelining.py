@@ -1,13 +1,14 @@
-"""Auto-pipelined hits: concurrent hits share a few connections, one write per event-loop turn.
+"""Auto-pipelined hits: concurrent hits share a few connections, a few commands per write.
 
 Kept connections (:mod:`traffik.backends.redis._connections`) carry one hit at a
 time: every hit is its own write, its own wake-up and its own read. Yet hits are
 many tiny, independent scripts, the ideal case for pipelining: here a few
 connections, *lanes*, each carry any number of hits in flight. A hit appends
 its packed command to a lane and waits on a future; the commands appended in
-one event-loop turn leave as one write, and one reader task per lane reads the
-replies in order and hands each to the hit that is first in line (FIFO: Redis
-answers the commands of one connection in the order it received them).
+one event-loop turn leave together, :data:`WRITE_BATCH` to a write (Redis runs
+the first ones while the rest are prepared), and one reader task per lane reads
+the replies in order and hands each to the hit that is first in line (FIFO:
+Redis answers the commands of one connection in the order it received them).
 
 What each hit could count on with one connection to itself still holds:
 
@@ -54,11 +55,21 @@ from traffik.backends.redis._versions import checkout_takes_command_name, pool_i
 
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
-__all__ = ["DEFAULT_LANES", "PipelinedConnections", "pipelines"]
+__all__ = ["DEFAULT_LANES", "WRITE_BATCH", "PipelinedConnections", "pipelines"]
 
 DEFAULT_LANES: Final = 1
 """Connections that carry pipelined hits at once. One is fastest: Redis runs one command at a time, and every
 more connection splits the batches, hence more writes and wake-ups for the same hits."""
+
+
+WRITE_BATCH: Final = 16
+"""Commands a lane queues in one loop turn before it writes them without waiting for the turn's end.
+
+Hits woken by one batch of replies queue their next commands one after another. Were they all
+written at the turn's end, Redis would wait while the client prepares them, then the client
+while Redis runs them. Written sixteen at a time, Redis runs the first ones while the client
+prepares the rest: under 50 concurrent script hits that about doubled hits/s here, for a
+write every sixteen commands (a lone hit on an idle lane is still written at once)."""
 
 
 def pipelines(pool: ConnectionPool) -> bool:
@@ -234,16 +245,23 @@ class PipelinedConnections:
                 lane.ready, lane.streams = False, None
                 lane.buffer.append(command)
         else:
-            lane.buffer.append(command)
-            if not lane.flush_due:
+            buffer = lane.buffer
+            buffer.append(command)
+            if len(buffer) >= WRITE_BATCH:
+                self._write_queued(lane)
+            elif not lane.flush_due:
                 lane.flush_due = True
                 asyncio.get_running_loop().call_soon(self._flush, lane)
         if idle and lane.wake is not None and not lane.wake.done():
             lane.wake.set_result(None)
 
     def _flush(self, lane: Lane) -> None:
-        """Write every command queued in this loop turn, as one write."""
+        """Write the commands queued in this loop turn (those :data:`WRITE_BATCH` did not send already)."""
         lane.flush_due = False
+        self._write_queued(lane)
+
+    def _write_queued(self, lane: Lane) -> None:
+        """Write every command queued on the lane, as one write."""
         streams = lane.streams
         if lane.buffer and streams is not None:
             data = b"".join(lane.buffer)
@@ -344,26 +362,7 @@ class PipelinedConnections:
         """Fail every hit waiting on the lane: each may have run, so none is sent again."""
         if lane in self._lanes:
             self._lanes.remove(lane)  # new hits open a new lane
-        lane.failed, lane.ready, lane.streams, lane.pair_error = True, False, None, None
-        lane.stop_watching()
-        pending = list(lane.pending)
-        lane.pending.clear()
-        lane.buffer.clear()
-        kind = self._errors.timeout if isinstance(exc, self._errors.timeout) else self._errors.connection
-        if isinstance(exc, Exception):
-            message = f"the connection failed while this hit waited for its reply: {exc}"
-        else:
-            message = "the connection was dropped while this hit waited for its reply"
-        # The hit whose reply was being read gets the error itself: the first, or a pair's second
-        # (the first entry is then the pair's dropped marker, its reply not read yet).
-        head = 1 if len(pending) > 1 and pending[0] is self._dropped else 0
-        for position, future in enumerate(pending):
-            if position == head and isinstance(exc, Exception) and not future.done():
-                future.set_exception(exc)
-            elif not future.done():
-                failure = kind(message)
-                failure.__cause__ = exc
-                future.set_exception(failure)
+        lane.fail_waiting(exc, self._dropped)
         # READONLY (see Lane), or redis-py's Sentinel translation of it:
         if isinstance(exc.__cause__, self._errors.read_only) or isinstance(exc.__context__, self._errors.read_only):
             self._leave_demoted_primary(lane)
