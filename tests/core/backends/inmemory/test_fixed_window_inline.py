@@ -12,6 +12,8 @@ other hit it leaves untouched for the backend's full step.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,7 +21,7 @@ from traffik.backends.inmemory import InMemoryBackend
 from traffik.backends.inmemory._admit import window_admitter
 from traffik.clock import ManualClock
 from traffik.rates import Rate
-from traffik.strategies import FixedWindow, TokenBucket
+from traffik.strategies import Decision, FixedWindow, TokenBucket
 from traffik.strategies._base import State, with_reset
 
 KEY = "inmemory:api:203.0.113.7:GET:/items"
@@ -35,6 +37,23 @@ EVENTS = st.lists(
 )
 
 
+def _pure_steps(
+    clock: ManualClock, rate: Rate, events: list[tuple[float, int]]
+) -> Iterator[tuple[int, float, State | None, State | None, Decision]]:
+    """Per event, by the pure step: its cost, its time, the live state before, the state after, the decision."""
+    state: State | None = None
+    for advance, cost in events:
+        clock.advance(advance)
+        now = clock()
+        live = state if state is not None and state[0] > now else None
+        state, expected = PURE.step(live, now, cost, rate)
+        yield cost, now, live, state, expected
+
+
+def _stored(backend: InMemoryBackend) -> State | None:
+    return backend._tables[PURE.NAME][hash(KEY) % backend._slots].get(KEY)
+
+
 @pytest.mark.parametrize("max_keys", [None, 1], ids=["unbounded", "bounded"])
 @settings(max_examples=150, deadline=None)
 @given(limit=st.integers(1, 6), start=st.floats(0, 5000), events=EVENTS)
@@ -44,17 +63,12 @@ def test_fixed_window_hits_are_the_pure_steps(
     clock = ManualClock(start)
     backend = InMemoryBackend(clock=clock, cleanup_frequency=None, max_keys=max_keys)
     rate = Rate(limit=limit, milliseconds=1000)
-    state: State | None = None
-    for advance, cost in events:
-        clock.advance(advance)
-        now = clock()
-        live = state if state is not None and state[0] > now else None
-        state, expected = PURE.step(live, now, cost, rate)
+    for cost, now, _, state, expected in _pure_steps(clock, rate, events):
         with_reset(expected, state, now)
         got = backend._hit_now(KEY, PURE, rate, cost)
         assert got == expected
         assert got.reset_ms == expected.reset_ms
-        stored = backend._tables[PURE.NAME][hash(KEY) % backend._slots].get(KEY)
+        stored = _stored(backend)
         assert stored == state or (state is None and (stored is None or stored[0] <= now))
 
 
@@ -76,10 +90,6 @@ async def test_a_fixed_window_subclass_runs_its_own_step() -> None:
 # -- the admitter -------------------------------------------------------------------------------
 
 
-def _stored(backend: InMemoryBackend) -> State | None:
-    return backend._tables[PURE.NAME][hash(KEY) % backend._slots].get(KEY)
-
-
 @settings(max_examples=150, deadline=None)
 @given(limit=st.integers(1, 6), start=st.floats(0, 5000), events=EVENTS)
 def test_admitted_hits_and_states_are_the_pure_steps(limit: int, start: float, events: list[tuple[float, int]]) -> None:
@@ -87,12 +97,7 @@ def test_admitted_hits_and_states_are_the_pure_steps(limit: int, start: float, e
     backend = InMemoryBackend(clock=clock, cleanup_frequency=None)
     rate = Rate(limit=limit, milliseconds=1000)
     admitters = {cost: window_admitter(backend, PURE, rate, cost) for cost in range(8)}
-    state: State | None = None
-    for advance, cost in events:
-        clock.advance(advance)
-        now = clock()
-        live = state if state is not None and state[0] > now else None
-        state, expected = PURE.step(live, now, cost, rate)
+    for cost, now, live, state, expected in _pure_steps(clock, rate, events):
         admit = admitters[cost]
         if admit is None:  # a cost of 0 or over the limit: never served
             assert cost == 0 or cost > limit
