@@ -233,7 +233,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
                 return self._hit_prepared(connection, None, None, key_path)
         assert lane is not None  # a key is a lane's
         if DISPATCH.observers:  # timed and reported by the chain's own last step
-            return self._consume(self._lane_hit(connection, lane, key))
+            return self._consume(self._lane_hit(connection, lane, key), lane.step)
         step = lane.step
         if step is None:  # a backend call to await
             return self._lane_send(connection, lane, key)
@@ -360,7 +360,7 @@ class LaneSteps(HitPipeline[ConnectionT]):
     async def _lane_send(self, connection: ConnectionT, lane: Lane, key: str) -> bool:
         """The backend call and the verdict of a lane hit (the step is inline in :meth:`_hit_now`)."""
         if DISPATCH.observers:
-            return await self._consume(self._lane_hit(connection, lane, key))
+            return await self._consume(self._lane_hit(connection, lane, key), lane.step)
         step = lane.step
         try:
             if step is not None:

@@ -53,7 +53,7 @@ from traffik.throttles._verdict import ConnectionT, PreparedHit, VerdictSteps
 from traffik.types import EXEMPTED, Exempted, IdentifierFunc
 
 if TYPE_CHECKING:
-    from traffik.throttles._lane import Lane
+    from traffik.throttles._lane import Lane, SyncCall
 
 __all__ = ["ConnectionT", "HitPipeline", "PreparedHit"]
 
@@ -303,18 +303,22 @@ class HitPipeline(VerdictSteps[ConnectionT]):
             self._lane = self._lane_for(hit[1], hit[2])
         return await self._consume(hit)
 
-    async def _consume(self, hit: PreparedHit[ConnectionT]) -> bool:
+    async def _consume(self, hit: PreparedHit[ConnectionT], step: SyncCall | None = None) -> bool:
         """The backend call of a prepared hit and its verdict, timed and reported when an observer listens.
 
         The chain's last step; the lane's observed hits take it too, so an
-        observer gets the same events from both.
+        observer gets the same events from both. ``step``: the lane's
+        ``bound.consume`` answered without a coroutine (the in-memory backend's).
         """
         _, config, bound, _, cost, rate, key = hit
         # Observers only: the hit path reads no clock when nobody listens.
         observed = DISPATCH.observers
         started = perf_counter() if observed else 0.0
         try:
-            decision = await bound.consume(key, bound.strategy, rate, cost)
+            if step is None:
+                decision = await bound.consume(key, bound.strategy, rate, cost)
+            else:
+                decision = step(key, bound.strategy, rate, cost)
         except ConfigurationError:
             raise
         except Exception as exc:
