@@ -9,6 +9,8 @@ sent that way is reported too, as ``kept_floor``: the ratio to it is what
 the scripts themselves cost. Hits are auto-pipelined by default; for
 :data:`PIPELINING_COMPARED` the same figures with ``auto_pipeline=False`` (a
 connection per hit in flight) sit beside them (``unpipelined_*`` columns).
+Hits/s with 50 tasks are measured in rounds, each running the floor and every
+variant once; a ratio to the floor is the median of the rounds' ratios.
 ``python -m benchmarks._redis`` runs it on a private ``redis-server`` and prints JSON.
 """
 
@@ -111,6 +113,37 @@ async def _concurrent(call: Callable[[str], Awaitable[Any]], keys: list[str], op
     return per_task * TASKS / (time.perf_counter() - start)
 
 
+async def _concurrent_rounds(
+    client: Redis,
+    sha: str,
+    backend: RedisBackend,
+    unpipelined: RedisBackend,
+    keys: list[str],
+    operations: int,
+    repeats: int,
+) -> dict[str, list[float]]:
+    """Hits/s with :data:`TASKS` tasks, per variant and round: the floor, every strategy, the unpipelined ones.
+
+    Each round runs every variant once, so a ratio to the floor is taken within a round,
+    on the machine as it was then (a shared machine's speed drifts between rounds).
+    """
+    callers: dict[str, Callable[[str], Awaitable[Any]]] = {"floor": lambda key: client.evalsha(sha, 1, key)}
+    callers.update((name, _hitter(backend, strategy, _rate(name))) for name, strategy in STRATEGIES.items())
+    callers.update(
+        (f"unpipelined {name}", _hitter(unpipelined, STRATEGIES[name], _rate(name))) for name in PIPELINING_COMPARED
+    )
+    rounds: dict[str, list[float]] = {name: [] for name in callers}
+    for _ in range(repeats):
+        for name, call in callers.items():
+            rounds[name].append(await _concurrent(call, keys, operations))
+    return rounds
+
+
+def _paired_ratio(rates: list[float], floors: list[float]) -> float:
+    """The median of the rounds' ratios to the floor measured in the same round."""
+    return statistics.median(rate / floor for rate, floor in zip(rates, floors, strict=True))
+
+
 async def _commands_per_hit(
     client: Redis, backend: RedisBackend, strategy: ThrottleStrategy, rate: Rate
 ) -> tuple[float, float, dict[str, float]]:
@@ -177,14 +210,11 @@ async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str,
         ]
         samples = {sample.name: sample for sample in await measure_interleaved(variants, operations, repeats)}
         floor_us = samples["floor"].median
-        floor_rate = statistics.median(
-            [await _concurrent(lambda key: client.evalsha(sha, 1, key), keys, operations) for _ in range(repeats)]
-        )
+        rounds = await _concurrent_rounds(client, sha, backend, unpipelined, keys, operations, repeats)
+        floor_rate = statistics.median(rounds["floor"])
         results: dict[str, Any] = {}
-        for name, strategy in STRATEGIES.items():
-            concurrent = statistics.median(
-                [await _concurrent(_hitter(backend, strategy, _rate(name)), keys, operations) for _ in range(repeats)]
-            )
+        for name in STRATEGIES:
+            concurrent = statistics.median(rounds[name])
             round_trips, server_commands, per_command = counts[name]
             sample = samples[name]
             results[name] = {
@@ -197,18 +227,15 @@ async def redis_benchmarks(url: str, operations: int, repeats: int) -> dict[str,
                 "ratio_to_floor": round(sample.median / floor_us, 2),
                 "ratio_to_kept_floor": round(sample.median / samples["kept_floor"].median, 2),
                 "concurrent_hits_per_s": round(concurrent),
-                "concurrent_ratio_to_floor": round(concurrent / floor_rate, 2),
+                "concurrent_ratio_to_floor": round(_paired_ratio(rounds[name], rounds["floor"]), 2),
             }
             if name in PIPELINING_COMPARED:
                 results[name].update(_unpipelined(samples[f"unpipelined {name}"].median, sample.median))
-                unpipelined_rate = statistics.median(
-                    [
-                        await _concurrent(_hitter(unpipelined, strategy, _rate(name)), keys, operations)
-                        for _ in range(repeats)
-                    ]
+                unpipelined_rounds = rounds[f"unpipelined {name}"]
+                results[name]["unpipelined_hits_per_s"] = round(statistics.median(unpipelined_rounds))
+                results[name]["unpipelined_ratio_to_floor"] = round(
+                    _paired_ratio(unpipelined_rounds, rounds["floor"]), 2
                 )
-                results[name]["unpipelined_hits_per_s"] = round(unpipelined_rate)
-                results[name]["unpipelined_ratio_to_floor"] = round(unpipelined_rate / floor_rate, 2)
         by_length = await log_length_benchmarks(url, operations, repeats)
         return {
             "strategies": results,
