@@ -37,6 +37,10 @@ pytestmark = pytest.mark.redis
 _keys = itertools.count()
 EXAMPLES = int(os.environ.get("TRAFFIK_DIFF_EXAMPLES", "60"))
 """Examples per strategy; raise it for a deeper run (600 each passed when the scripts were written)."""
+LOG_HEAD = "<dddx"
+"""The sliding log's head: its last admitted hit's window, the base of its running totals, a copy of M_1."""
+OLDER_LOG_HEAD = "<dd"
+"""The head an earlier version wrote (and rewrote on every hit): expires_at, base."""
 
 _rates = st.builds(
     lambda limit, expire: Rate(limit=limit, milliseconds=expire),
@@ -66,10 +70,19 @@ def _stored(raw: bytes | str | None) -> State | None:
 
 
 def _log_state(items: list[bytes]) -> State | None:
-    """The pure step's ``(expires_at, t1, c1, ...)`` from the script's list of running totals."""
+    """The pure step's ``(expires_at, t1, c1, ...)`` from the script's list of running totals.
+
+    The head is ``(expire, base, M_1)`` (``expires_at`` is the newest entry's time plus that
+    window; M_1 the oldest entry's running maximum), or an earlier version's ``(expires_at, base)``.
+    """
     if not items:
         return None
-    expires_at, base = struct.unpack("<dd", items[0])
+    if len(items[0]) == struct.calcsize(LOG_HEAD):
+        expire, base, oldest_m = struct.unpack(LOG_HEAD, items[0])
+        assert oldest_m == struct.unpack("<ddd", items[1])[2], "the head's copy of M_1 is stale"
+        expires_at = struct.unpack("<ddd", items[-1])[0] + expire
+    else:
+        expires_at, base = struct.unpack(OLDER_LOG_HEAD, items[0])
     state: list[float] = [expires_at]
     previous = base
     for item in items[1:]:
