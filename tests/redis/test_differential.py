@@ -37,8 +37,8 @@ pytestmark = pytest.mark.redis
 _keys = itertools.count()
 EXAMPLES = int(os.environ.get("TRAFFIK_DIFF_EXAMPLES", "60"))
 """Examples per strategy; raise it for a deeper run (600 each passed when the scripts were written)."""
-LOG_HEAD = "<dddx"
-"""The sliding log's head: its last admitted hit's window, the base of its running totals, a copy of M_1."""
+LOG_HEAD = "<dddd"
+"""The sliding log's head: its last admitted hit's window, the base of its running totals, a copy of S_1, M_1."""
 OLDER_LOG_HEAD = "<dd"
 """The head an earlier version wrote (and rewrote on every hit): expires_at, base."""
 
@@ -72,14 +72,14 @@ def _stored(raw: bytes | str | None) -> State | None:
 def _log_state(items: list[bytes]) -> State | None:
     """The pure step's ``(expires_at, t1, c1, ...)`` from the script's list of running totals.
 
-    The head is ``(expire, base, M_1)`` (``expires_at`` is the newest entry's time plus that
-    window; M_1 the oldest entry's running maximum), or an earlier version's ``(expires_at, base)``.
+    The head is ``(expire, base, S_1, M_1)`` (``expires_at`` is the newest entry's time plus that
+    window; S_1, M_1 a copy of the oldest entry's), or an earlier version's ``(expires_at, base)``.
     """
     if not items:
         return None
     if len(items[0]) == struct.calcsize(LOG_HEAD):
-        expire, base, oldest_m = struct.unpack(LOG_HEAD, items[0])
-        assert oldest_m == struct.unpack("<ddd", items[1])[2], "the head's copy of M_1 is stale"
+        expire, base, *oldest = struct.unpack(LOG_HEAD, items[0])
+        assert oldest == list(struct.unpack("<ddd", items[1])[1:]), "the head's copy of S_1, M_1 is stale"
         expires_at = struct.unpack("<ddd", items[-1])[0] + expire
     else:
         expires_at, base = struct.unpack(OLDER_LOG_HEAD, items[0])
@@ -244,13 +244,24 @@ async def test_fixed_window_counts_per_window_end_when_the_rate_changes(
         assert (None if raw is None else int(raw)) == counted.get(window_end), context
 
 
-async def _seed_log(raw_redis: Redis, state_key: str, state: State, base: float = 0.0) -> None:
-    """Store a pure-step log state the way the script keeps it, running totals starting at ``base``."""
-    items = [struct.pack("<dd", state[0], base)]
+async def _seed_log(raw_redis: Redis, state_key: str, state: State, base: float = 0.0, head: str = "current") -> None:
+    """Store a pure-step log state the way the script keeps it, running totals starting at ``base``.
+
+    ``head="older"`` writes the head an earlier version wrote (``expires_at, base``), as keys
+    left by it across an upgrade hold.
+    """
+    entries = []
     total, newest = base, -math.inf
     for t, cost in zip(state[1::2], state[2::2], strict=True):
         total, newest = total + cost, max(newest, t)
-        items.append(struct.pack("<ddd", t, total, newest))
+        entries.append((t, total, newest))
+    if head == "older":
+        items = [struct.pack(OLDER_LOG_HEAD, state[0], base)]
+    else:
+        expire = state[0] - entries[-1][0]  # the window of the newest entry's hit
+        assert entries[-1][0] + expire == state[0], "not a state a hit could have written"
+        items = [struct.pack(LOG_HEAD, expire, base, *entries[0][1:])]
+    items += [struct.pack("<ddd", *entry) for entry in entries]
     await raw_redis.delete(state_key)
     for start in range(0, len(items), 1_000):
         await raw_redis.rpush(state_key, *items[start : start + 1_000])
@@ -280,7 +291,11 @@ async def _replay_log(
         assert await stored_state(raw_redis, state_key, strategy) == tuple(map(float, reference)), context
 
 
-async def test_a_long_log_through_rate_changes(make_backend: BackendFactory, raw_redis: Redis) -> None:
+_HEADS = pytest.mark.parametrize("head", ["current", "older"])
+
+
+@_HEADS
+async def test_a_long_log_through_rate_changes(make_backend: BackendFactory, raw_redis: Redis, head: str) -> None:
     # 5,000 entries of cost 2, one per ms, the oldest expiring from start + 1_000 on under the
     # 10 s window; the rate then shrinks (many entries expire at once, then waits walk far into
     # the log) and grows back (entries skipped but never dropped count again).
@@ -290,7 +305,7 @@ async def test_a_long_log_through_rate_changes(make_backend: BackendFactory, raw
     clock = ManualClock(start + 1_000.5)
     backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
     state_key = KeyLayout("differential").state_key("long", SlidingWindowLog.NAME)
-    await _seed_log(raw_redis, state_key, reference)
+    await _seed_log(raw_redis, state_key, reference, head=head)
     wide, narrow, tight = Rate(limit=10_000, seconds=10), Rate(limit=10_000, seconds=6), Rate(limit=4_000, seconds=10)
     events = [
         (0.0, 1, wide),  # admitted
@@ -308,8 +323,9 @@ async def test_a_long_log_through_rate_changes(make_backend: BackendFactory, raw
     await _replay_log(backend, raw_redis, "long", reference, clock, events)
 
 
+@_HEADS
 async def test_the_running_total_restarts_before_it_leaves_the_exact_range(
-    make_backend: BackendFactory, raw_redis: Redis
+    make_backend: BackendFactory, raw_redis: Redis, head: str
 ) -> None:
     # Totals are stored as doubles, exact up to 2**53: a log whose totals started near it
     # restarts them from 0 before an admitted hit would push them past it.
@@ -318,7 +334,7 @@ async def test_the_running_total_restarts_before_it_leaves_the_exact_range(
     clock = ManualClock(start + 0.5)
     backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
     state_key = KeyLayout("differential").state_key("totals", SlidingWindowLog.NAME)
-    await _seed_log(raw_redis, state_key, reference, base=float(2**53 - 20))
+    await _seed_log(raw_redis, state_key, reference, base=float(2**53 - 20), head=head)
     rate = Rate(limit=100, seconds=1)
     events = [(0.0, 1, rate), (0.0, 7, rate), (10.0, 2, rate), (0.0, 90, rate), (945.0, 80, rate), (1.0, 2, rate)]
     await _replay_log(backend, raw_redis, "totals", reference, clock, events)
@@ -351,3 +367,43 @@ async def test_a_log_agrees_when_clocks_disagree(make_backend: BackendFactory, r
         assert await backend.hit(f"skew-{seed}", strategy, rate, cost) == expected, context
         stored = await stored_state(raw_redis, state_key, strategy)
         assert stored == (None if reference is None else tuple(map(float, reference))), context
+
+
+@settings(
+    max_examples=max(1, EXAMPLES // 2),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+async def test_a_log_left_by_the_earlier_version_agrees(
+    data: Any, make_backend: BackendFactory, raw_redis: Redis
+) -> None:
+    # Keys survive an upgrade: a log whose head an earlier version wrote (expires_at, base) is
+    # read as it is, and the first admitted hit replaces its head; every decision and state
+    # after that is the pure step's, through trims, merges and window changes.
+    strategy = SlidingWindowLog()
+    rates: list[Rate] = data.draw(st.lists(_rates, min_size=1, max_size=2), label="rates")
+    shortest = min(rates, key=lambda rate: rate.expire)
+    clock = ManualClock(data.draw(_starts, label="start"))
+    reference: State | None = None
+    for delta, cost, _ in data.draw(_events(shortest), label="history"):
+        clock.advance(delta)
+        reference, _ = strategy.step(reference, clock(), cost, rates[0])
+    if reference is None:
+        reference, _ = strategy.step(None, clock(), 1, rates[0])
+    assert reference is not None
+    key = f"older-{next(_keys)}"
+    backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
+    state_key = KeyLayout(backend.namespace).state_key(key, strategy.NAME)
+    base = data.draw(st.sampled_from([0.0, 1.0, 123_456.0]), label="base")
+    await _seed_log(raw_redis, state_key, reference, base=base, head="older")
+    events = data.draw(_events(shortest), label="events")
+    switches = data.draw(st.lists(st.sampled_from(rates), min_size=len(events), max_size=len(events)), label="rate")
+    await _replay_log(
+        backend,
+        raw_redis,
+        key,
+        reference,
+        clock,
+        [(delta, cost, rate) for (delta, cost, _), rate in zip(events, switches, strict=True)],
+    )

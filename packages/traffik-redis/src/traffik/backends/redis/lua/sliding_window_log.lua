@@ -2,57 +2,61 @@
 -- not grow with the log: the same decisions as the pure step, whose state
 -- (expires_at, t1, c1, ..., tn, cn) is kept as
 --
---   index 0      '<dddx' expire, base, M_1   (25 bytes)
---   index 1..n   '<ddd'  t_i, S_i, M_i       (24 bytes per entry)
---
--- expire is the window of the last admitted hit: the pure step's expires_at is
--- that hit's now + expire, and its now is t_n (appended, or merged into the
--- newest entry when equal), so expires_at = t_n + expire, the same double.
--- M_1 is a copy of the oldest entry's, which changes only when entries are
--- dropped (a merge keeps M). So the head changes only when its window does or
--- entries are dropped: an admitted hit in a live log that drops nothing
--- reads the head and the newest entry and writes the newest entry only.
--- (An earlier version kept '<dd' expires_at, base, rewritten on every hit: such
--- a head is read as it is, and replaced by the next admitted hit.)
+--   index 0      '<dddd' expire, base, S_1, M_1   (32 bytes)
+--   index 1..n   '<ddd'  t_i, S_i, M_i            (24 bytes per entry)
 --
 -- S_i = base + c_1 + ... + c_i is a running total, so the cost of any run of
 -- entries is a difference of two totals (whole numbers, exact below 2^53),
 -- and M_i = max(t_1, ..., t_i). The pure step skips entries from the oldest
 -- while t + expire <= now; that passes entry i exactly when M_i + expire <= now
 -- (float addition is monotone), and M never decreases along the list, so the
--- first live entry is found by a binary search, as is the entry a denied hit
--- waits for (the first whose total reaches the excess). An admitted hit drops
--- the skipped entries (LTRIM), rewrites the head if needed and appends or
--- merges one entry: a few O(1) commands, replicated as such. A hit reads O(log n)
--- entries at most, and the newest one only in the steady state (the oldest is live).
--- M is a maximum over the kept entries only: every dropped entry's time is
--- below the first kept one's, or the walk would have stopped earlier.
+-- first live entry is found by a galloping then a binary search (an index past
+-- the end reads as live: the newest entry is), as is the entry a denied hit
+-- waits for (the first whose total reaches the excess). M is a maximum over
+-- the kept entries only: every dropped entry's time is below the first kept
+-- one's, or the walk would have stopped earlier.
+--
+-- expire is the window of the last admitted hit: the pure step's expires_at is
+-- that hit's now + expire, and that now is t_n (appended, or merged into the
+-- newest entry when equal), so expires_at = t_n + expire, the same double.
+-- S_1 and M_1 copy the oldest entry's, which change only when entries are
+-- dropped, or when a hit merges into the oldest entry (then the only one: S
+-- grows strictly along the list, so S_n == S_1 tells). So an admitted hit in a
+-- live log that drops nothing reads the head and the newest entry and writes
+-- the newest entry alone (RPUSH, or LSET -1 to merge); one that drops entries
+-- also reads O(log n) of them, LTRIMs them with the head and LPUSHes a new head.
+-- (An earlier version kept a 16-byte head, '<dd' expires_at, base, rewritten on
+-- every hit: it is read as it is, and replaced by the next admitted hit.)
 local TOTAL_MAX = 9007199254740992 -- 2^53: totals above it would not be exact
-local HEAD = '<dddx' -- 25 bytes: never an entry (24) nor an earlier version's head (16)
+local HEAD = '<dddd'
 
 local foreign = false -- the key holds something else: replaced on the next admitted hit
 
--- Entry `index` of the list: t, S, M (nothing when malformed, which makes the key foreign).
+-- Entry `index` of the list: t, S, M; nothing past the end, or when malformed
+-- (which makes the key foreign). The hot path passes the index as text: Redis
+-- prints a number argument with '%.17g', a good part of a LINDEX's cost.
 local function entry(index)
   local raw = redis.call('LINDEX', key, index)
-  if raw and #raw == 24 then
-    return struct.unpack('<ddd', raw)
+  if raw then
+    if #raw == 24 then
+      return struct.unpack('<ddd', raw)
+    end
+    foreign = true
   end
-  foreign = true
 end
 
 local expires_at, base = nil, 0
-local head_expire = nil -- the window the head holds (nil: an earlier version's head, or none)
-local head_m -- M_1
+local head_expire -- the window the head holds (nil: an earlier version's head)
+local head_s, head_m -- S_1 and M_1
 local last_t, last_s, last_m
-local head = redis.pcall('LINDEX', key, 0)
+local head = redis.pcall('LINDEX', key, '0')
 if type(head) == 'table' then
   foreign = true -- not a list (a value of another kind)
 elseif head then
   local size = #head
-  if size == 25 then
-    head_expire, base, head_m = struct.unpack(HEAD, head)
-    last_t, last_s, last_m = entry(-1) -- the head itself when it is alone: foreign
+  if size == 32 then
+    head_expire, base, head_s, head_m = struct.unpack(HEAD, head)
+    last_t, last_s, last_m = entry('-1') -- the head itself when it is alone: foreign
     if not foreign then
       expires_at = last_t + head_expire
       kept_expiry = expires_at
@@ -66,36 +70,32 @@ elseif head then
 end
 
 local live = false -- some entry still counts (the pure step's `logged`)
-local size = 0 -- entries in the list, head excluded (read only when needed)
 local first = 1 -- index of the oldest entry that counts
-local oldest_m -- M of the oldest entry kept (the head's copy of M_1 after a hit)
 local used = 0
 if expires_at ~= nil and expires_at > now then
-  if head_m == nil then
-    -- An earlier version's head: read the newest entry, and the oldest for its M
+  if head_expire == nil then
+    -- An earlier version's head: the newest entry, and the oldest for S_1 and M_1
     -- (a head alone, which that version never left, is no log).
-    local newest = redis.call('LINDEX', key, -1)
+    local newest = redis.call('LINDEX', key, '-1')
     if newest and #newest == 24 then
       last_t, last_s, last_m = struct.unpack('<ddd', newest)
-      head_m = select(3, entry(1))
+      local _
+      _, head_s, head_m = entry(1)
     end
   end
-  if last_t ~= nil and not foreign and last_m + expire > now then
+  if last_t ~= nil and head_m ~= nil and not foreign and last_m + expire > now then
     live = true
-    oldest_m = head_m
     if head_m + expire <= now then
-      -- Some of the oldest have expired: the first live one lies in (dead, live].
-      size = redis.call('LLEN', key) - 1
-      local dead, live_at, step = 1, size, 1
-      oldest_m = last_m
-      base = select(2, entry(1))
-      while not foreign and dead + step < live_at do
+      -- Some of the oldest have expired: the first live one lies in (dead, live_at].
+      local dead, live_at, step = 1, nil, 1
+      base = head_s
+      while true do
         local _, s, m = entry(dead + step)
         if foreign then
           break
         end
-        if m + expire > now then
-          live_at, oldest_m = dead + step, m
+        if m == nil or m + expire > now then
+          live_at, head_s, head_m = dead + step, s, m
           break
         end
         dead, base, step = dead + step, s, step * 2
@@ -103,13 +103,14 @@ if expires_at ~= nil and expires_at > now then
       while not foreign and live_at - dead > 1 do
         local middle = dead + math.floor((live_at - dead) / 2)
         local _, s, m = entry(middle)
-        if m ~= nil and m + expire > now then
-          live_at, oldest_m = middle, m
+        if m == nil or m + expire > now then
+          live_at, head_s, head_m = middle, s, m
         else
           dead, base = middle, s
         end
       end
       first = live_at
+      -- (live_at is an entry here: the newest is live, so an index past the end never stays.)
     end
     if not foreign then
       used = last_s - base
@@ -132,10 +133,7 @@ if cost > available then
   -- The oldest entry whose total since `base` reaches cost - available: the
   -- walk's sum of costs then covers the excess. The newest one always does.
   local target = base + (cost - available)
-  if size == 0 then
-    size = redis.call('LLEN', key) - 1
-  end
-  local below, reached, reached_t = first - 1, size, last_t
+  local below, reached, reached_t = first - 1, redis.call('LLEN', key) - 1, last_t
   while reached - below > 1 do
     local middle = below + math.floor((reached - below) / 2)
     local t, s = entry(middle)
@@ -156,15 +154,14 @@ if not live then
   if head then
     redis.call('DEL', key) -- an expired log, or a value that is not one
   end
-  redis.call('RPUSH', key, struct.pack(HEAD, expire, 0, now), struct.pack('<ddd', now, cost, now))
-  oldest_m = now
+  redis.call('RPUSH', key, struct.pack(HEAD, expire, 0, cost, now), struct.pack('<ddd', now, cost, now))
 else
+  local push_head = first > 1
   if last_s > TOTAL_MAX - cost then
     -- The running total would leave the exact range: restart it from 0 for the
     -- live entries (once in 2^53 admitted cost units, minus the limit).
     local kept = redis.call('LRANGE', key, first, -1)
     redis.call('DEL', key)
-    redis.call('RPUSH', key, struct.pack(HEAD, expire, 0, oldest_m))
     for index = 1, #kept, 1000 do
       local packed = {}
       for offset = index, math.min(index + 999, #kept) do
@@ -173,24 +170,34 @@ else
       end
       redis.call('RPUSH', key, unpack(packed))
     end
-    last_s, base, first = last_s - base, 0, 1
-  elseif first > 1 then
-    -- The head and the skipped entries go in one LTRIM; the new head is pushed back.
-    redis.call('LTRIM', key, first, -1)
-    redis.call('LPUSH', key, struct.pack(HEAD, expire, base, oldest_m))
-  elseif head_expire ~= expire then
-    redis.call('LSET', key, 0, struct.pack(HEAD, expire, base, oldest_m))
+    last_s, head_s, base, push_head = last_s - base, head_s - base, 0, true
+  elseif push_head then
+    redis.call('LTRIM', key, first, -1) -- the head and the dropped entries
   end
+  local total = last_s + cost
   if last_t == now then
-    redis.call('LSET', key, -1, struct.pack('<ddd', now, last_s + cost, last_m))
+    redis.call('LSET', key, -1, struct.pack('<ddd', now, total, last_m))
+    if head_s == last_s then
+      head_s, head_expire = total, nil -- merged into the oldest entry: the head follows
+    end
   else
     if now > last_m then
       last_m = now
     end
-    redis.call('RPUSH', key, struct.pack('<ddd', now, last_s + cost, last_m))
+    redis.call('RPUSH', key, struct.pack('<ddd', now, total, last_m))
+  end
+  if push_head then
+    redis.call('LPUSH', key, struct.pack(HEAD, expire, base, head_s, head_m))
+  elseif head_expire ~= expire then
+    redis.call('LSET', key, 0, struct.pack(HEAD, expire, base, head_s, head_m))
   end
 end
 local ttl = math.ceil(kept_expiry - now)
+if ttl == expire and ARGV[6] == '0' then
+  -- The common case on the server's clock (whole ms): ARGV[4] is already the text.
+  redis.call('PEXPIRE', key, ARGV[4])
+  return reply(true, 0, available - cost)
+end
 if ttl < 1 then
   ttl = 1
 end
