@@ -8,11 +8,12 @@ Its text is, in this order:
 
 * ``lua/clock.lua``: the time the script decides at (``ARGV[1]``, or the
   server's ``TIME`` in whole ms), in every script;
-* ``lua/prelude.lua``: what the scripts need (``ARGV`` parsing,
-  ``load_state``, ``store_state``, ``reply``);
-* the helpers it uses, each ``lua/helpers/<name>.lua`` defining
-  ``local function <name>``, included when ``<name>`` appears in the code
-  (comments aside) of the prelude, the strategy's file or an included helper,
+* ``lua/prelude.lua``: what every script needs (``ARGV`` parsing,
+  ``reply``);
+* the helpers it uses (``load_state`` and ``store_state`` among them), each
+  ``lua/helpers/<name>.lua`` defining ``local function <name>``, included when
+  ``<name>`` appears in the code (comments aside) of the prelude, the
+  strategy's file or an included helper,
   and placed after the helpers it uses itself (Lua locals must be defined
   before use); ties go alphabetically, so the text, hence the SHA, is stable;
 * the strategy's own file, ``lua/<strategy>.lua``.

@@ -5,7 +5,7 @@
 -- ARGV[1]  now in ms, or '' to read the server's TIME (read by clock.lua into `now`)
 -- ARGV[2]  cost    ARGV[3] rate.limit    ARGV[4] rate.expire (ms)
 -- ARGV[5]  '1' to store the new state (hit), '0' to only decide (peek)
--- ARGV[6]  ms every key outlives its state's expiry (see store_state)
+-- ARGV[6]  ms every key outlives its state's expiry (see helpers/store_state.lua)
 -- ARGV[7..] the strategy's own parameters ('' means None)
 --
 -- State is stored as packed little-endian doubles (exact, and much cheaper
@@ -21,44 +21,10 @@ local expire = ARGV[4] + 0
 
 -- Expiry (first double) of the state the key holds after this call: the
 -- loaded one, replaced by the stored one on a hit. The reply reports it as
--- the time until the client's quota is whole again.
+-- the time until the client's quota is whole again. (load_state and
+-- store_state, which most strategies use, are helpers: each `local function`
+-- here would be a closure made on every call of every script.)
 local kept_expiry = nil
-
--- Notes the expiry while passing every unpacked value on: the state is read
--- with one struct.unpack call and no table.
-local function loaded(expiry, ...)
-  kept_expiry = expiry
-  return expiry, ...
-end
-
--- The stored doubles as values, for a struct format such as '<dd'; nothing
--- when the key is absent or holds another size, so a foreign value acts as
--- no state.
-local function load_state(format)
-  local raw = redis.call('GET', key)
-  if raw and #raw == (#format - 1) * 8 then
-    -- Also passes on struct.unpack's trailing next-position, which callers ignore.
-    return loaded(struct.unpack(format, raw))
-  end
-end
-
--- Store the state (expiry first) with a TTL in whole ms, rounded up and at
--- least 1 (an expiry of 0 would delete it), so the key never disappears
--- before its expiry. With a caller's clock, ARGV[6] keeps it a little
--- longer: strategies ignore a state past its expiry anyway, and a caller
--- whose clock lags Redis's must still find the state until then by its own
--- clock. The TTL goes as '%d' text: cheaper than letting Redis print a number.
-local function store_state(format, expiry, ...)
-  if ARGV[5] ~= '1' then
-    return
-  end
-  kept_expiry = expiry
-  local ttl = math.ceil(expiry - now)
-  if ttl < 1 then
-    ttl = 1
-  end
-  redis.call('SET', key, struct.pack(format, expiry, ...), 'PX', string.format('%d', ttl + ARGV[6]))
-end
 
 -- How reply prints x: whole numbers as integers, others with 17 significant
 -- digits, which read back as the very same doubles. ('%d' also prints -0 as 0.)
