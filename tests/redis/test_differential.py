@@ -343,14 +343,19 @@ async def test_the_running_total_restarts_before_it_leaves_the_exact_range(
 
 
 @pytest.mark.parametrize("seed", range(3))
-async def test_a_log_agrees_when_clocks_disagree(make_backend: BackendFactory, raw_redis: Redis, seed: int) -> None:
+@pytest.mark.parametrize("start_from", ["nothing", "older-head"])
+async def test_a_log_agrees_when_clocks_disagree(
+    make_backend: BackendFactory, raw_redis: Redis, seed: int, start_from: str
+) -> None:
     # Instances whose clocks differ send times that go back and forth: the log then holds
-    # entries out of order, which the pure step keeps as they came.
+    # entries out of order, which the pure step keeps as they came. ("older-head": the
+    # first 20 events were logged by the earlier version, whose head the script converts.)
     draw = random.Random(seed)
     start = 1_700_000_000_000.0
     clock = ManualClock(start)
     backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
-    state_key = KeyLayout("differential").state_key(f"skew-{seed}", SlidingWindowLog.NAME)
+    key = f"skew-{start_from}-{seed}"
+    state_key = KeyLayout("differential").state_key(key, SlidingWindowLog.NAME)
     strategy = SlidingWindowLog()
     rates = [Rate(limit=8, milliseconds=100), Rate(limit=5, milliseconds=40)]
     reference: State | None = None
@@ -358,13 +363,16 @@ async def test_a_log_agrees_when_clocks_disagree(make_backend: BackendFactory, r
         clock.set(clock() + draw.choice([0.0, 1.0, 7.5, -3.0, -20.0, 25.0, 60.0]))  # set: it may go back
         now, cost, rate = clock(), draw.choice([0, 1, 1, 2, 3, 9]), draw.choice(rates)
         context = f"event {step}: cost {cost} at {now!r} ({rate})"
+        if start_from == "older-head" and step < 20:
+            reference, _ = strategy.step(reference, now, cost, rate)
+            if step == 19 and reference is not None:
+                await _seed_log(raw_redis, state_key, reference, head="older")
+            continue
         if draw.random() < 0.2:
-            assert await backend.peek(f"skew-{seed}", strategy, rate, cost) == strategy.peek(
-                reference, now, cost, rate
-            ), context
+            assert await backend.peek(key, strategy, rate, cost) == strategy.peek(reference, now, cost, rate), context
             continue
         reference, expected = strategy.step(reference, now, cost, rate)
-        assert await backend.hit(f"skew-{seed}", strategy, rate, cost) == expected, context
+        assert await backend.hit(key, strategy, rate, cost) == expected, context
         stored = await stored_state(raw_redis, state_key, strategy)
         assert stored == (None if reference is None else tuple(map(float, reference))), context
 
