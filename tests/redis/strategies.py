@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Final
 
 from hypothesis import strategies as st
+from traffik.backends.redis import _scripts
 from traffik.backends.redis._keys import KeyLayout
 from traffik.rates import Rate
 from traffik.strategies import (
@@ -60,7 +61,8 @@ def state_key_of(namespace: str, key: str, strategy: ThrottleStrategy) -> str:
     FixedWindow has no script and no single key: see :func:`window_key_of`.
     """
     assert strategy.NAME != FixedWindow.NAME, "FixedWindow keeps a key per window: use window_key_of"
-    return KeyLayout(namespace).state_key(key, strategy.NAME)
+    script = getattr(_scripts, _scripts.SCRIPTS[strategy.NAME], None)
+    return KeyLayout(namespace).state_key(key, strategy.NAME if script is None else script.state_name)
 
 
 def window_key_of(namespace: str, key: str, now: float, rate: Rate) -> str:

@@ -23,7 +23,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from redis.asyncio import Redis
 from traffik.backends.redis import RedisBackend
-from traffik.backends.redis._keys import KeyLayout
 from traffik.clock import ManualClock
 from traffik.rates import Rate
 from traffik.strategies import FixedWindow, SlidingWindowLog
@@ -39,8 +38,6 @@ EXAMPLES = int(os.environ.get("TRAFFIK_DIFF_EXAMPLES", "60"))
 """Examples per strategy; raise it for a deeper run (600 each passed when the scripts were written)."""
 LOG_HEAD = "<dddd"
 """The sliding log's head: its last admitted hit's window, the base of its running totals, a copy of S_1, M_1."""
-OLDER_LOG_HEAD = "<dd"
-"""The head an earlier version wrote (and rewrote on every hit): expires_at, base."""
 
 _rates = st.builds(
     lambda limit, expire: Rate(limit=limit, milliseconds=expire),
@@ -72,17 +69,14 @@ def _stored(raw: bytes | str | None) -> State | None:
 def _log_state(items: list[bytes]) -> State | None:
     """The pure step's ``(expires_at, t1, c1, ...)`` from the script's list of running totals.
 
-    The head is ``(expire, base, S_1, M_1)`` (``expires_at`` is the newest entry's time plus that
-    window; S_1, M_1 a copy of the oldest entry's), or an earlier version's ``(expires_at, base)``.
+    The head is ``(expire, base, S_1, M_1)``: ``expires_at`` is the newest entry's time plus that
+    window; S_1, M_1 a copy of the oldest entry's.
     """
     if not items:
         return None
-    if len(items[0]) == struct.calcsize(LOG_HEAD):
-        expire, base, *oldest = struct.unpack(LOG_HEAD, items[0])
-        assert oldest == list(struct.unpack("<ddd", items[1])[1:]), "the head's copy of S_1, M_1 is stale"
-        expires_at = struct.unpack("<ddd", items[-1])[0] + expire
-    else:
-        expires_at, base = struct.unpack(OLDER_LOG_HEAD, items[0])
+    expire, base, *oldest = struct.unpack(LOG_HEAD, items[0])
+    assert oldest == list(struct.unpack("<ddd", items[1])[1:]), "the head's copy of S_1, M_1 is stale"
+    expires_at = struct.unpack("<ddd", items[-1])[0] + expire
     state: list[float] = [expires_at]
     previous = base
     for item in items[1:]:
@@ -244,23 +238,16 @@ async def test_fixed_window_counts_per_window_end_when_the_rate_changes(
         assert (None if raw is None else int(raw)) == counted.get(window_end), context
 
 
-async def _seed_log(raw_redis: Redis, state_key: str, state: State, base: float = 0.0, head: str = "current") -> None:
-    """Store a pure-step log state the way the script keeps it, running totals starting at ``base``.
-
-    ``head="older"`` writes the head an earlier version wrote (``expires_at, base``), as keys
-    left by it across an upgrade hold.
-    """
+async def _seed_log(raw_redis: Redis, state_key: str, state: State, base: float = 0.0) -> None:
+    """Store a pure-step log state the way the script keeps it, running totals starting at ``base``."""
     entries = []
     total, newest = base, -math.inf
     for t, cost in zip(state[1::2], state[2::2], strict=True):
         total, newest = total + cost, max(newest, t)
         entries.append((t, total, newest))
-    if head == "older":
-        items = [struct.pack(OLDER_LOG_HEAD, state[0], base)]
-    else:
-        expire = state[0] - entries[-1][0]  # the window of the newest entry's hit
-        assert entries[-1][0] + expire == state[0], "not a state a hit could have written"
-        items = [struct.pack(LOG_HEAD, expire, base, *entries[0][1:])]
+    expire = state[0] - entries[-1][0]  # the window of the newest entry's hit
+    assert entries[-1][0] + expire == state[0], "not a state a hit could have written"
+    items = [struct.pack(LOG_HEAD, expire, base, *entries[0][1:])]
     items += [struct.pack("<ddd", *entry) for entry in entries]
     await raw_redis.delete(state_key)
     for start in range(0, len(items), 1_000):
@@ -278,7 +265,7 @@ async def _replay_log(
 ) -> None:
     """Peek then hit with each (advance, cost, rate) on a seeded log: same decisions and state as the pure step."""
     strategy = SlidingWindowLog()
-    state_key = KeyLayout(backend.namespace).state_key(key, strategy.NAME)
+    state_key = state_key_of(backend.namespace, key, strategy)
     for step, (advance, cost, rate) in enumerate(events):
         clock.advance(advance)
         now = clock()
@@ -291,11 +278,7 @@ async def _replay_log(
         assert await stored_state(raw_redis, state_key, strategy) == tuple(map(float, reference)), context
 
 
-_HEADS = pytest.mark.parametrize("head", ["current", "older"])
-
-
-@_HEADS
-async def test_a_long_log_through_rate_changes(make_backend: BackendFactory, raw_redis: Redis, head: str) -> None:
+async def test_a_long_log_through_rate_changes(make_backend: BackendFactory, raw_redis: Redis) -> None:
     # 5,000 entries of cost 2, one per ms, the oldest expiring from start + 1_000 on under the
     # 10 s window; the rate then shrinks (many entries expire at once, then waits walk far into
     # the log) and grows back (entries skipped but never dropped count again).
@@ -304,8 +287,8 @@ async def test_a_long_log_through_rate_changes(make_backend: BackendFactory, raw
     reference: State = (start - 4_001 + 10_000, *entries)
     clock = ManualClock(start + 1_000.5)
     backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
-    state_key = KeyLayout("differential").state_key("long", SlidingWindowLog.NAME)
-    await _seed_log(raw_redis, state_key, reference, head=head)
+    state_key = state_key_of("differential", "long", SlidingWindowLog())
+    await _seed_log(raw_redis, state_key, reference)
     wide, narrow, tight = Rate(limit=10_000, seconds=10), Rate(limit=10_000, seconds=6), Rate(limit=4_000, seconds=10)
     events = [
         (0.0, 1, wide),  # admitted
@@ -323,9 +306,8 @@ async def test_a_long_log_through_rate_changes(make_backend: BackendFactory, raw
     await _replay_log(backend, raw_redis, "long", reference, clock, events)
 
 
-@_HEADS
 async def test_the_running_total_restarts_before_it_leaves_the_exact_range(
-    make_backend: BackendFactory, raw_redis: Redis, head: str
+    make_backend: BackendFactory, raw_redis: Redis
 ) -> None:
     # Totals are stored as doubles, exact up to 2**53: a log whose totals started near it
     # restarts them from 0 before an admitted hit would push them past it.
@@ -333,8 +315,8 @@ async def test_the_running_total_restarts_before_it_leaves_the_exact_range(
     reference: State = (start + 1_000.0, start - 50.0, 3.0, start - 10.0, 4.0, start, 5.0)
     clock = ManualClock(start + 0.5)
     backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
-    state_key = KeyLayout("differential").state_key("totals", SlidingWindowLog.NAME)
-    await _seed_log(raw_redis, state_key, reference, base=float(2**53 - 20), head=head)
+    state_key = state_key_of("differential", "totals", SlidingWindowLog())
+    await _seed_log(raw_redis, state_key, reference, base=float(2**53 - 20))
     rate = Rate(limit=100, seconds=1)
     events = [(0.0, 1, rate), (0.0, 7, rate), (10.0, 2, rate), (0.0, 90, rate), (945.0, 80, rate), (1.0, 2, rate)]
     await _replay_log(backend, raw_redis, "totals", reference, clock, events)
@@ -343,75 +325,27 @@ async def test_the_running_total_restarts_before_it_leaves_the_exact_range(
 
 
 @pytest.mark.parametrize("seed", range(3))
-@pytest.mark.parametrize("start_from", ["nothing", "older-head"])
-async def test_a_log_agrees_when_clocks_disagree(
-    make_backend: BackendFactory, raw_redis: Redis, seed: int, start_from: str
-) -> None:
+async def test_a_log_agrees_when_clocks_disagree(make_backend: BackendFactory, raw_redis: Redis, seed: int) -> None:
     # Instances whose clocks differ send times that go back and forth: the log then holds
-    # entries out of order, which the pure step keeps as they came. ("older-head": the
-    # first 20 events were logged by the earlier version, whose head the script converts.)
+    # entries out of order, which the pure step keeps as they came.
     draw = random.Random(seed)
     start = 1_700_000_000_000.0
     clock = ManualClock(start)
     backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
-    key = f"skew-{start_from}-{seed}"
-    state_key = KeyLayout("differential").state_key(key, SlidingWindowLog.NAME)
     strategy = SlidingWindowLog()
+    state_key = state_key_of("differential", f"skew-{seed}", strategy)
     rates = [Rate(limit=8, milliseconds=100), Rate(limit=5, milliseconds=40)]
     reference: State | None = None
     for step in range(300):
         clock.set(clock() + draw.choice([0.0, 1.0, 7.5, -3.0, -20.0, 25.0, 60.0]))  # set: it may go back
         now, cost, rate = clock(), draw.choice([0, 1, 1, 2, 3, 9]), draw.choice(rates)
         context = f"event {step}: cost {cost} at {now!r} ({rate})"
-        if start_from == "older-head" and step < 20:
-            reference, _ = strategy.step(reference, now, cost, rate)
-            if step == 19 and reference is not None:
-                await _seed_log(raw_redis, state_key, reference, head="older")
-            continue
         if draw.random() < 0.2:
-            assert await backend.peek(key, strategy, rate, cost) == strategy.peek(reference, now, cost, rate), context
+            assert await backend.peek(f"skew-{seed}", strategy, rate, cost) == strategy.peek(
+                reference, now, cost, rate
+            ), context
             continue
         reference, expected = strategy.step(reference, now, cost, rate)
-        assert await backend.hit(key, strategy, rate, cost) == expected, context
+        assert await backend.hit(f"skew-{seed}", strategy, rate, cost) == expected, context
         stored = await stored_state(raw_redis, state_key, strategy)
         assert stored == (None if reference is None else tuple(map(float, reference))), context
-
-
-@settings(
-    max_examples=max(1, EXAMPLES // 2),
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
-@given(data=st.data())
-async def test_a_log_left_by_the_earlier_version_agrees(
-    data: Any, make_backend: BackendFactory, raw_redis: Redis
-) -> None:
-    # Keys survive an upgrade: a log whose head an earlier version wrote (expires_at, base) is
-    # read as it is, and the first admitted hit replaces its head; every decision and state
-    # after that is the pure step's, through trims, merges and window changes.
-    strategy = SlidingWindowLog()
-    rates: list[Rate] = data.draw(st.lists(_rates, min_size=1, max_size=2), label="rates")
-    shortest = min(rates, key=lambda rate: rate.expire)
-    clock = ManualClock(data.draw(_starts, label="start"))
-    reference: State | None = None
-    for delta, cost, _ in data.draw(_events(shortest), label="history"):
-        clock.advance(delta)
-        reference, _ = strategy.step(reference, clock(), cost, rates[0])
-    if reference is None:
-        reference, _ = strategy.step(None, clock(), 1, rates[0])
-    assert reference is not None
-    key = f"older-{next(_keys)}"
-    backend = make_backend(namespace="differential", clock=clock, clock_margin_ms=600_000)
-    state_key = KeyLayout(backend.namespace).state_key(key, strategy.NAME)
-    base = data.draw(st.sampled_from([0.0, 1.0, 123_456.0]), label="base")
-    await _seed_log(raw_redis, state_key, reference, base=base, head="older")
-    events = data.draw(_events(shortest), label="events")
-    switches = data.draw(st.lists(st.sampled_from(rates), min_size=len(events), max_size=len(events)), label="rate")
-    await _replay_log(
-        backend,
-        raw_redis,
-        key,
-        reference,
-        clock,
-        [(delta, cost, rate) for (delta, cost, _), rate in zip(events, switches, strict=True)],
-    )

@@ -1,4 +1,4 @@
-"""The sliding log's list on Redis: which hits rewrite its head, and what it makes of heads it did not write.
+"""The sliding log's list on Redis: which hits rewrite its head, and what it makes of lists it did not write.
 
 The head, ``(expire, base, S_1, M_1)``, changes only when entries are dropped,
 the window changes or a hit merges into the only entry; any other admitted hit
@@ -12,6 +12,7 @@ import struct
 
 import pytest
 from redis.asyncio import Redis
+from traffik.backends.redis._keys import KeyLayout
 from traffik.clock import ManualClock
 from traffik.rates import Rate
 from traffik.strategies import SlidingWindowLog
@@ -28,7 +29,8 @@ STRATEGY = SlidingWindowLog()
 
 def _head(raw: bytes | str | None) -> tuple[float, ...]:
     """The head's (expire, base, S_1, M_1)."""
-    assert isinstance(raw, bytes) and len(raw) == 32, raw
+    assert isinstance(raw, bytes), raw
+    assert len(raw) == 32, raw
     return struct.unpack("<dddd", raw)
 
 
@@ -82,30 +84,25 @@ async def test_a_hit_merged_into_the_only_entry_updates_the_head_s_copy(
     assert await raw_redis.lrange(key, 1, -1) == [struct.pack("<ddd", START, 5.0, START)]
 
 
-async def test_an_earlier_version_s_head_is_read_and_replaced_by_the_next_admitted_hit(
-    make_backend: BackendFactory, raw_redis: Redis
-) -> None:
-    # The earlier version kept (expires_at, base) and rewrote it on every hit. Here: 3 and 4
-    # admitted 10 and 5 minutes ago under HOUR, their totals counted from a base of 100.
+async def test_a_log_at_the_earlier_release_s_key_is_left_to_it(make_backend: BackendFactory, raw_redis: Redis) -> None:
+    # traffik-redis 2.0 kept a 16-byte head, (expires_at, base), at a key without ":2". Its
+    # instances, still running during a rolling deploy, keep counting there: this release
+    # neither reads that log (it would read ours as no log, and reset it) nor touches it.
     clock = ManualClock(START)
     backend = make_backend(clock=clock, clock_margin_ms=3_600_000)
     key = state_key_of(backend.namespace, "k", STRATEGY)
+    earlier = KeyLayout(backend.namespace).state_key("k", STRATEGY.NAME)
+    assert key == f"{earlier}:2"
     older = [
         struct.pack("<dd", START - 300_000.0 + 3_600_000.0, 100.0),
-        struct.pack("<ddd", START - 600_000.0, 103.0, START - 600_000.0),
-        struct.pack("<ddd", START - 300_000.0, 107.0, START - 300_000.0),
+        struct.pack("<ddd", START - 600_000.0, 110.0, START - 600_000.0),
     ]
-    await raw_redis.rpush(key, *older)
-    await raw_redis.pexpire(key, 3_600_000)
-    peeked = await backend.peek("k", STRATEGY, HOUR)
-    assert (peeked.allowed, peeked.hits_remaining, peeked.reset_ms) == (True, 2, 3_300_000.0)
-    denied = await backend.hit("k", STRATEGY, HOUR, cost=4)
-    assert (denied.allowed, denied.wait_ms) == (False, 3_000_000.0)  # until the entry of 3 leaves
-    assert await raw_redis.lrange(key, 0, -1) == older  # nothing admitted: nothing written
-    admitted = await backend.hit("k", STRATEGY, HOUR, cost=2)
-    assert (admitted.allowed, admitted.hits_remaining) == (True, 1)
-    assert _head(await raw_redis.lindex(key, 0)) == (3_600_000.0, 100.0, 103.0, START - 600_000.0)
-    assert await raw_redis.lrange(key, 1, -1) == [*older[1:], struct.pack("<ddd", START, 109.0, START)]
+    await raw_redis.rpush(earlier, *older)
+    await raw_redis.pexpire(earlier, 3_600_000)
+    decision = await backend.hit("k", STRATEGY, HOUR, cost=3)
+    assert (decision.allowed, decision.hits_remaining) == (True, 7)  # the whole quota: 2.0's 10 not seen
+    assert await raw_redis.lrange(earlier, 0, -1) == older
+    assert _head(await raw_redis.lindex(key, 0)) == (3_600_000.0, 0.0, 3.0, START)
 
 
 async def test_a_head_alone_is_no_log_and_is_replaced(make_backend: BackendFactory, raw_redis: Redis) -> None:

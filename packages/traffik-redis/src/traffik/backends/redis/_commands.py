@@ -52,8 +52,8 @@ class ScriptCall:
         self.strategy = strategy
         self.script = script
         self.margin = margin
-        self.state_name = strategy.NAME
-        """The last part of the state key (``KEYS[1]``): the strategy's ``NAME``."""
+        self.state_name = script.state_name
+        """The last part of the state key (``KEYS[1]``): the strategy's ``NAME``, and the script's layout."""
         self.params = script.params(strategy)
         count = 4 + 6 + len(self.params)
         self._head = b"*%d\r\n" % count + bulk(b"EVALSHA") + bulk(script.sha.encode()) + bulk(b"1")

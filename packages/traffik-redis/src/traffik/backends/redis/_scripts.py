@@ -136,12 +136,22 @@ class LuaScript:
             instances of that class only (a subclass may override ``step`` and keep ``NAME``;
             see :func:`traffik.backends.base.runs_natively`, the rule every backend follows);
             ``None`` runs it for no strategy.
+        layout: Appended to the state key's last part when the stored layout changed in a way
+            an earlier release cannot read: each release then keeps its own key, so instances of
+            both, during a rolling deploy, each count their own hits instead of resetting each
+            other's state ("": the strategy's ``NAME`` alone).
     """
 
     strategy: str
     filename: str
     params: Callable[[ThrottleStrategy], tuple[str, ...]] = _no_params
     strategy_class: type[ThrottleStrategy] | None = None
+    layout: str = ""
+
+    @property
+    def state_name(self) -> str:
+        """The last part of the state key (``KEYS[1]``): the strategy's ``NAME``, then ``:<layout>`` if any."""
+        return f"{self.strategy}:{self.layout}" if self.layout else self.strategy
 
     @cached_property
     def helpers(self) -> tuple[str, ...]:
@@ -165,8 +175,10 @@ class LuaScript:
 SLIDING_WINDOW_COUNTER: Final = LuaScript(
     "sliding-window-counter", "sliding_window_counter.lua", strategy_class=strategies.SlidingWindowCounter
 )
+# "2": the list's head is (window, base, S_1, M_1), which traffik-redis 2.0 (a head of
+# expires_at and base, rewritten on every hit) would read as no log, and reset.
 SLIDING_WINDOW_LOG: Final = LuaScript(
-    "sliding-window-log", "sliding_window_log.lua", strategy_class=strategies.SlidingWindowLog
+    "sliding-window-log", "sliding_window_log.lua", strategy_class=strategies.SlidingWindowLog, layout="2"
 )
 TOKEN_BUCKET: Final = LuaScript("token-bucket", "token_bucket.lua", _token_bucket_params, strategies.TokenBucket)
 TOKEN_BUCKET_WITH_DEBT: Final = LuaScript(

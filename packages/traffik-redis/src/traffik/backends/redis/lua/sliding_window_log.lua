@@ -25,8 +25,8 @@
 -- live log that drops nothing reads the head and the newest entry and writes
 -- the newest entry alone (RPUSH, or LSET -1 to merge); one that drops entries
 -- also reads O(log n) of them, LTRIMs them with the head and LPUSHes a new head.
--- (An earlier version kept a 16-byte head, '<dd' expires_at, base, rewritten on
--- every hit: it is read as it is, and replaced by the next admitted hit.)
+-- (traffik-redis 2.0 kept a 16-byte head, '<dd' expires_at, base, rewritten on
+-- every hit, at a key without the ':2' this layout's key ends in: see _scripts.py.)
 local TOTAL_MAX = 9007199254740992 -- 2^53: totals above it would not be exact
 local HEAD = '<dddd'
 
@@ -46,7 +46,7 @@ local function entry(index)
 end
 
 local expires_at, base = nil, 0
-local head_expire -- the window the head holds (nil: an earlier version's head)
+local head_expire -- the window the head holds
 local head_s, head_m -- S_1 and M_1
 local last_t, last_s, last_m
 local head = redis.pcall('LINDEX', key, '0')
@@ -61,9 +61,6 @@ elseif head then
       expires_at = last_t + head_expire
       kept_expiry = expires_at
     end
-  elseif size == 16 then
-    expires_at, base = struct.unpack('<dd', head)
-    kept_expiry = expires_at
   else
     foreign = true
   end
@@ -73,17 +70,7 @@ local live = false -- some entry still counts (the pure step's `logged`)
 local first = 1 -- index of the oldest entry that counts
 local used = 0
 if expires_at ~= nil and expires_at > now then
-  if head_expire == nil then
-    -- An earlier version's head: the newest entry, and the oldest for S_1 and M_1
-    -- (a head alone, which that version never left, is no log).
-    local newest = redis.call('LINDEX', key, '-1')
-    if newest and #newest == 24 then
-      last_t, last_s, last_m = struct.unpack('<ddd', newest)
-      local _
-      _, head_s, head_m = entry(1)
-    end
-  end
-  if last_t ~= nil and head_m ~= nil and not foreign and last_m + expire > now then
+  if last_m + expire > now then -- (expires_at is set only from a head and an entry both read)
     live = true
     if head_m + expire <= now then
       -- Some of the oldest have expired: the first live one lies in (dead, live_at].
