@@ -12,6 +12,7 @@ import struct
 
 import pytest
 from redis.asyncio import Redis
+from traffik.backends.redis import RedisBackend
 from traffik.backends.redis._keys import KeyLayout
 from traffik.clock import ManualClock
 from traffik.rates import Rate
@@ -27,6 +28,17 @@ HOUR = Rate(limit=10, hours=1)
 STRATEGY = SlidingWindowLog()
 
 
+Log = tuple[ManualClock, RedisBackend, str]
+"""A backend on a manual clock at ``START``, and the state key of its throttle key ``"k"``."""
+
+
+@pytest.fixture
+def log(make_backend: BackendFactory) -> Log:
+    clock = ManualClock(START)
+    backend = make_backend(clock=clock, clock_margin_ms=3_600_000)  # TTLs run in real time: keep them long
+    return clock, backend, state_key_of(backend.namespace, "k", STRATEGY)
+
+
 def _head(raw: bytes | str | None) -> tuple[float, ...]:
     """The head's (expire, base, S_1, M_1)."""
     assert isinstance(raw, bytes), raw
@@ -34,12 +46,8 @@ def _head(raw: bytes | str | None) -> tuple[float, ...]:
     return struct.unpack("<dddd", raw)
 
 
-async def test_a_hit_that_drops_nothing_writes_the_newest_entry_alone(
-    make_backend: BackendFactory, raw_redis: Redis
-) -> None:
-    clock = ManualClock(START)
-    backend = make_backend(clock=clock, clock_margin_ms=3_600_000)  # TTLs run in real time: keep them long
-    key = state_key_of(backend.namespace, "k", STRATEGY)
+async def test_a_hit_that_drops_nothing_writes_the_newest_entry_alone(log: Log, raw_redis: Redis) -> None:
+    clock, backend, key = log
     assert (await backend.hit("k", STRATEGY, HOUR, cost=2)).allowed
     head = await raw_redis.lindex(key, 0)
     assert _head(head) == (3_600_000.0, 0.0, 2.0, START)
@@ -54,12 +62,8 @@ async def test_a_hit_that_drops_nothing_writes_the_newest_entry_alone(
     assert await raw_redis.lindex(key, 0) == head
 
 
-async def test_the_head_is_rewritten_when_the_window_changes_or_entries_drop(
-    make_backend: BackendFactory, raw_redis: Redis
-) -> None:
-    clock = ManualClock(START)
-    backend = make_backend(clock=clock, clock_margin_ms=3_600_000)
-    key = state_key_of(backend.namespace, "k", STRATEGY)
+async def test_the_head_is_rewritten_when_the_window_changes_or_entries_drop(log: Log, raw_redis: Redis) -> None:
+    clock, backend, key = log
     half = Rate(limit=10, minutes=30)
     await backend.hit("k", STRATEGY, HOUR, cost=2)
     clock.advance(60_000.0)
@@ -72,25 +76,19 @@ async def test_the_head_is_rewritten_when_the_window_changes_or_entries_drop(
     assert await raw_redis.llen(key) == 3
 
 
-async def test_a_hit_merged_into_the_only_entry_updates_the_head_s_copy(
-    make_backend: BackendFactory, raw_redis: Redis
-) -> None:
-    clock = ManualClock(START)
-    backend = make_backend(clock=clock, clock_margin_ms=3_600_000)
-    key = state_key_of(backend.namespace, "k", STRATEGY)
+async def test_a_hit_merged_into_the_only_entry_updates_the_head_s_copy(log: Log, raw_redis: Redis) -> None:
+    _clock, backend, key = log
     await backend.hit("k", STRATEGY, HOUR, cost=2)
     await backend.hit("k", STRATEGY, HOUR, cost=3)  # the same instant: one entry of 5
     assert _head(await raw_redis.lindex(key, 0)) == (3_600_000.0, 0.0, 5.0, START)
     assert await raw_redis.lrange(key, 1, -1) == [struct.pack("<ddd", START, 5.0, START)]
 
 
-async def test_a_log_at_the_earlier_release_s_key_is_left_to_it(make_backend: BackendFactory, raw_redis: Redis) -> None:
+async def test_a_log_at_the_earlier_release_s_key_is_left_to_it(log: Log, raw_redis: Redis) -> None:
     # traffik-redis 2.0 kept a 16-byte head, (expires_at, base), at a key without ":2". Its
     # instances, still running during a rolling deploy, keep counting there: this release
     # neither reads that log (it would read ours as no log, and reset it) nor touches it.
-    clock = ManualClock(START)
-    backend = make_backend(clock=clock, clock_margin_ms=3_600_000)
-    key = state_key_of(backend.namespace, "k", STRATEGY)
+    _clock, backend, key = log
     earlier = KeyLayout(backend.namespace).state_key("k", STRATEGY.NAME)
     assert key == f"{earlier}:2"
     older = [
@@ -105,10 +103,8 @@ async def test_a_log_at_the_earlier_release_s_key_is_left_to_it(make_backend: Ba
     assert _head(await raw_redis.lindex(key, 0)) == (3_600_000.0, 0.0, 3.0, START)
 
 
-async def test_a_head_alone_is_no_log_and_is_replaced(make_backend: BackendFactory, raw_redis: Redis) -> None:
-    clock = ManualClock(START)
-    backend = make_backend(clock=clock, clock_margin_ms=3_600_000)
-    key = state_key_of(backend.namespace, "k", STRATEGY)
+async def test_a_head_alone_is_no_log_and_is_replaced(log: Log, raw_redis: Redis) -> None:
+    _clock, backend, key = log
     await raw_redis.rpush(key, struct.pack("<dddd", 3_600_000.0, 0.0, 10.0, START))
     await raw_redis.pexpire(key, 3_600_000)
     assert (await backend.peek("k", STRATEGY, HOUR)).hits_remaining == 9  # the whole quota, less the peek's 1
